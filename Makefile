@@ -1,0 +1,48 @@
+# flowlake: `make demo` runs the pipeline on a fresh machine; `make test` runs every test.
+SHELL := /bin/bash
+CACHE ?= $(HOME)/.cache/flowlake
+TOOLS := $(CACHE)/tools
+UV := $(TOOLS)/bin/uv
+UV_VERSION := 0.13.9
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+FLOWLAKE := $(VENV)/bin/flowlake
+
+.PHONY: bootstrap install up down demo test lint unit clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.ready: $(UV) deploy/requirements/control.txt pyproject.toml
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
+	$(UV) pip install --quiet --python $(VENV)/bin/python -r deploy/requirements/control.txt
+	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps -e .
+	touch $@
+
+bootstrap: $(VENV)/.ready
+
+install: bootstrap
+	$(FLOWLAKE) install
+
+up: install
+	$(FLOWLAKE) up
+
+down:
+	$(FLOWLAKE) down
+
+demo: up
+	$(FLOWLAKE) demo
+
+lint: bootstrap
+	$(VENV)/bin/ruff check flowlake udfs iceberg flink_jobs tests bench
+	$(VENV)/bin/mypy flowlake udfs iceberg
+
+unit: bootstrap
+	$(VENV)/bin/pytest -m "not integration and not e2e"
+
+test: install lint
+	$(VENV)/bin/pytest
+
+clean: down
+	rm -rf $(VENV)

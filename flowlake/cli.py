@@ -1,0 +1,119 @@
+"""The `flowlake` command."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from flowlake.config import load_settings
+from flowlake.errors import FlowlakeError
+
+out = Console()
+err = Console(stderr=True)
+
+
+@click.group()
+def main() -> None:
+    """flowlake: a Flink-centric streaming lakehouse (Kafka -> PyFlink -> Iceberg -> Trino)."""
+
+
+@main.command()
+def install() -> None:
+    """Install what the local stack needs (job environment, jars, Trino, Debian packages)."""
+    from flowlake.install import install as run_install
+
+    run_install(load_settings())
+
+
+@main.command()
+def up() -> None:
+    """Start the local stack (idempotent)."""
+    from flowlake import stack
+
+    stack.up(load_settings())
+
+
+@main.command()
+def down() -> None:
+    """Stop the local stack; cleans stale pid files."""
+    from flowlake import stack
+
+    stack.down(load_settings())
+
+
+@main.command()
+def status() -> None:
+    """Show which services run and whether they are healthy."""
+    from flowlake import stack
+
+    table = Table("service", "pid", "port", "healthy")
+    states = stack.status(load_settings())
+    for s in states:
+        table.add_row(s.name, str(s.pid or "-"), str(s.port), "[green]yes[/green]" if s.healthy else "[red]no[/red]")
+    out.print(table)
+    if not all(s.healthy for s in states):
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--count", "-n", type=int, help="number of events")
+@click.option("--rate", type=float, help="events per second (with --duration)")
+@click.option("--duration", type=float, help="seconds (with --rate)")
+@click.option("--topic", default=None, help="topic (default: the events topic)")
+@click.option("--seed", type=int, default=None, help="random seed, for repeatable data")
+def generate(count: int | None, rate: float | None, duration: float | None, topic: str | None,
+             seed: int | None) -> None:
+    """Produce JSON e-commerce events to Kafka."""
+    from flowlake.generate import generate as run_generate
+
+    delivered = run_generate(load_settings(), count, rate, duration, topic, seed)
+    err.print(f"[green]{delivered} events delivered[/green]")
+
+
+@main.command()
+@click.argument("job")
+@click.argument("job_args", nargs=-1)
+def submit(job: str, job_args: tuple[str, ...]) -> None:
+    """Submit JOB (ingest) to the Flink session cluster; prints the Flink job id."""
+    from flowlake.flink import submit as run_submit
+
+    out.print(run_submit(load_settings(), job, list(job_args)))
+
+
+@main.command()
+@click.argument("sql")
+def query(sql: str) -> None:
+    """Run SQL on Trino and print the result."""
+    from flowlake.trino_client import query as run_query
+
+    columns, rows = run_query(load_settings(), sql)
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*(str(v) for v in row))
+    out.print(table)
+
+
+@main.command()
+@click.option("--events", "count", default=10_000, show_default=True, help="events to generate")
+@click.option("--timeout", default=300, show_default=True, help="seconds to wait for the rows in Trino")
+def demo(count: int, timeout: int) -> None:
+    """Generate events, run the ingest job, and show the result through Trino."""
+    from flowlake.demo import run_demo
+
+    run_demo(load_settings(), count, timeout)
+
+
+def run() -> None:
+    try:
+        main(standalone_mode=False)
+    except FlowlakeError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        sys.exit(1)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)

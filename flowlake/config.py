@@ -1,0 +1,109 @@
+"""The one config object. Defaults suit the local stack; every field can be overridden by an
+environment variable named FLOWLAKE_<FIELD> (e.g. FLOWLAKE_KAFKA_PORT=19092)."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_data_dir() -> Path:
+    # PostgreSQL refuses to run as root, so as root it runs as the `postgres` user, which must be
+    # able to reach its data dir: /root is closed to it, /var/lib is not.
+    if os.geteuid() == 0:
+        return Path("/var/lib/flowlake")
+    return Path.home() / ".local" / "share" / "flowlake"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FLOWLAKE_", frozen=True, extra="ignore")
+
+    data_dir: Path = _default_data_dir()
+    cache_dir: Path = Path.home() / ".cache" / "flowlake"
+
+    host: str = "127.0.0.1"
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    postgres_port: int = 5433
+    flink_rest_port: int = 8081
+    flink_metrics_ports: str = "9249-9252"
+    trino_port: int = 8080
+    prometheus_port: int = 9090
+
+    kafka_heap: str = "768m"
+    flink_jobmanager_memory: str = "1024m"
+    flink_taskmanager_memory: str = "4096m"
+    flink_taskmanager_slots: int = 4
+    flink_parallelism: int = 2
+    trino_heap: str = "2G"
+
+    catalog_name: str = "lakehouse"
+    catalog_database: str = "iceberg_catalog"
+    catalog_user: str = "flowlake"
+    catalog_password: SecretStr = SecretStr("flowlake")
+
+    events_topic: str = "events"
+    events_partitions: int = 3
+    checkpoint_interval_seconds: int = 10
+
+    start_timeout_seconds: int = 180
+
+    # --- derived values -------------------------------------------------------------------
+    @cached_property
+    def warehouse_dir(self) -> Path:
+        return self.data_dir / "warehouse"
+
+    @property
+    def warehouse_uri(self) -> str:
+        return self.warehouse_dir.as_uri()
+
+    @property
+    def run_dir(self) -> Path:
+        return self.data_dir / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"{self.host}:{self.kafka_port}"
+
+    @property
+    def flink_rest_url(self) -> str:
+        return f"http://{self.host}:{self.flink_rest_port}"
+
+    @property
+    def trino_url(self) -> str:
+        return f"http://{self.host}:{self.trino_port}"
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://{self.host}:{self.prometheus_port}"
+
+    @property
+    def catalog_jdbc_url(self) -> str:
+        return f"jdbc:postgresql://{self.host}:{self.postgres_port}/{self.catalog_database}"
+
+    @property
+    def catalog_sqlalchemy_url(self) -> str:
+        password = self.catalog_password.get_secret_value()
+        return (
+            f"postgresql+psycopg2://{self.catalog_user}:{password}"
+            f"@{self.host}:{self.postgres_port}/{self.catalog_database}"
+        )
+
+    @property
+    def metrics_port_list(self) -> list[int]:
+        low, _, high = self.flink_metrics_ports.partition("-")
+        return list(range(int(low), int(high or low) + 1))
+
+
+def load_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,94 @@
+"""Submitting jobs to the Flink session cluster and reading its REST API."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from flowlake.config import REPO_ROOT, Settings
+from flowlake.errors import JobFailed, ServiceUnavailable
+from flowlake.runtime import Runtime
+
+JOBS = {
+    "ingest": REPO_ROOT / "flink_jobs" / "ingest.py",
+}
+SHIPPED_DIRS = ("udfs", "flink_jobs")
+
+
+@dataclass(frozen=True)
+class FlinkRest:
+    settings: Settings
+
+    def get(self, path: str) -> Any:
+        url = f"{self.settings.flink_rest_url}{path}"
+        try:
+            response = requests.get(url, timeout=10)
+        except requests.RequestException as exc:
+            raise ServiceUnavailable(f"Flink not reachable at {self.settings.flink_rest_url}: run `flowlake up`") from exc
+        response.raise_for_status()
+        return response.json()
+
+    def jobs(self) -> list[dict[str, Any]]:
+        return list(self.get("/jobs/overview")["jobs"])
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        return dict(self.get(f"/jobs/{job_id}"))
+
+    def checkpoints(self, job_id: str) -> dict[str, Any]:
+        return dict(self.get(f"/jobs/{job_id}/checkpoints"))
+
+    def completed_checkpoints(self, job_id: str) -> int:
+        return int(self.checkpoints(job_id)["counts"]["completed"])
+
+    def cancel(self, job_id: str) -> None:
+        requests.patch(f"{self.settings.flink_rest_url}/jobs/{job_id}?mode=cancel", timeout=10).raise_for_status()
+
+    def wait_for_state(self, job_id: str, states: set[str], timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        state = "UNKNOWN"
+        while time.monotonic() < deadline:
+            state = self.job(job_id)["state"]
+            if state in states:
+                return str(state)
+            if state in {"FAILED", "CANCELED", "FINISHED"}:
+                break
+            time.sleep(1)
+        exceptions = self.get(f"/jobs/{job_id}/exceptions").get("root-exception") or ""
+        raise JobFailed(f"job {job_id} is {state}, expected {sorted(states)}: {exceptions[:2000]}")
+
+
+def job_arguments(settings: Settings) -> list[str]:
+    return ["--kafka-bootstrap", settings.kafka_bootstrap, "--catalog-name", settings.catalog_name,
+            "--catalog-jdbc-url", settings.catalog_jdbc_url, "--catalog-user", settings.catalog_user,
+            "--warehouse", settings.warehouse_uri]
+
+
+def submit(settings: Settings, job: str, extra_args: list[str] | None = None) -> str:
+    """Submit a job (detached) to the session cluster; returns its Flink job id."""
+    if job not in JOBS:
+        raise JobFailed(f"unknown job {job!r}: choose one of {', '.join(sorted(JOBS))}")
+    FlinkRest(settings).get("/overview")  # fails with the fix when Flink is down
+    rt = Runtime(settings)
+    python = str(rt.job_python)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env.update(JAVA_HOME=str(rt.java17_home), FLINK_CONF_DIR=str(settings.data_dir / "flink" / "conf"),
+               FLINK_LOG_DIR=str(settings.log_dir), PYTHONPATH=str(REPO_ROOT),
+               FLOWLAKE_CATALOG_PASSWORD=settings.catalog_password.get_secret_value())
+    cmd = [str(rt.flink_home / "bin" / "flink"), "run", "--detached",
+           "--jobmanager", f"{settings.host}:{settings.flink_rest_port}",
+           "--python", str(JOBS[job]), "--pyExecutable", python, "--pyClientExecutable", python,
+           "--pyFiles", ",".join(str(REPO_ROOT / d) for d in SHIPPED_DIRS),
+           *job_arguments(settings), *(extra_args or [])]
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
+    output = result.stdout + result.stderr
+    match = re.search(r"JobID ([0-9a-f]{32})", output)
+    if result.returncode != 0 or match is None:
+        tail = "\n".join(output.strip().splitlines()[-40:])
+        raise JobFailed(f"`flink run` of {job} failed (exit {result.returncode}):\n{tail}")
+    return match.group(1)

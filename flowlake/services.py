@@ -1,0 +1,315 @@
+"""The services of the local stack, each a plain process: how to prepare its files, the command
+that runs it in the foreground, and how to tell that it is healthy."""
+
+from __future__ import annotations
+
+import base64
+import os
+import pwd
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+
+import requests
+
+from flowlake.config import REPO_ROOT, Settings
+from flowlake.errors import ServiceUnavailable
+from flowlake.runtime import Runtime
+
+LOCAL_CONFIGS = REPO_ROOT / "deploy" / "local"
+PROMETHEUS_CONFIG = REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml"
+KAFKA_VERSION = "3.9.1"
+
+
+def render(template: Path, target: Path, **values: object) -> None:
+    """Fill a config template; a placeholder without a value is an error (KeyError), not a blank."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = Template(template.read_text()).substitute({k: str(v) for k, v in values.items()})
+    target.write_text(text)
+
+
+def http_ok(url: str, timeout: float = 2.0) -> requests.Response | None:
+    try:
+        response = requests.get(url, timeout=timeout)
+    except requests.RequestException:
+        return None
+    return response if response.ok else None
+
+
+@dataclass(frozen=True)
+class Service:
+    """One process of the stack. Subclasses fill in the three steps."""
+
+    name: str
+    settings: Settings
+    runtime: Runtime
+    user: str | None = field(default=None)
+
+    @property
+    def home(self) -> Path:
+        return self.settings.data_dir / self.name
+
+    @property
+    def port(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def owns_port(self) -> bool:
+        """False for a process that listens on no fixed port of its own (a TaskManager)."""
+        return True
+
+    def prepare(self) -> None:
+        """Write configs and initialise storage; safe to run again."""
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        raise NotImplementedError
+
+    def healthy(self) -> bool:
+        raise NotImplementedError
+
+    def after_start(self) -> None:
+        """One-off set-up once the service is healthy (idempotent)."""
+
+    def base_env(self, java_home: Path | None = None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("FLINK_", "JAVA_", "PYTHON"))}
+        if java_home is not None:
+            env["JAVA_HOME"] = str(java_home)
+            env["PATH"] = f"{java_home / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
+        return env
+
+
+class Postgres(Service):
+    @property
+    def port(self) -> int:
+        return self.settings.postgres_port
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+    def _as_service_user(self, cmd: list[str]) -> None:
+        subprocess.run(cmd, check=True, capture_output=True, user=self.user, group=self.user,
+                       extra_groups=[] if self.user else None)
+
+    def prepare(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "sock").mkdir(exist_ok=True)
+        if self.user:
+            account = pwd.getpwnam(self.user)
+            for path in (self.home, self.home / "sock"):
+                os.chown(path, account.pw_uid, account.pw_gid)
+        if (self.pgdata / "PG_VERSION").exists():
+            return
+        pwfile = self.home / "pwfile"
+        pwfile.write_text(self.settings.catalog_password.get_secret_value() + "\n")
+        if self.user:
+            os.chown(pwfile, pwd.getpwnam(self.user).pw_uid, -1)
+        try:
+            self._as_service_user([
+                str(self.runtime.postgres_bin / "initdb"), "-D", str(self.pgdata), "-U", self.settings.catalog_user,
+                "--pwfile", str(pwfile), "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
+                "--locale=C.UTF-8",
+            ])
+        finally:
+            pwfile.unlink(missing_ok=True)
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        cmd = [str(self.runtime.postgres_bin / "postgres"), "-D", str(self.pgdata), "-p", str(self.port),
+               "-c", f"listen_addresses={self.settings.host}", "-c", f"unix_socket_directories={self.home / 'sock'}",
+               "-c", "max_connections=200", "-c", "shared_buffers=128MB", "-c", "fsync=on"]
+        return cmd, self.base_env()
+
+    def _connect(self, database: str = "postgres"):  # type: ignore[no-untyped-def]
+        import psycopg2  # the control environment's driver, also used by PyIceberg
+
+        return psycopg2.connect(host=self.settings.host, port=self.port, dbname=database,
+                                user=self.settings.catalog_user,
+                                password=self.settings.catalog_password.get_secret_value(), connect_timeout=2)
+
+    def healthy(self) -> bool:
+        try:
+            self._connect().close()
+            return True
+        except Exception:
+            return False
+
+    def after_start(self) -> None:
+        conn = self._connect()
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.settings.catalog_database,))
+            if cur.fetchone() is None:
+                cur.execute(f'CREATE DATABASE "{self.settings.catalog_database}"')
+        conn.close()
+
+
+class Kafka(Service):
+    @property
+    def port(self) -> int:
+        return self.settings.kafka_port
+
+    @property
+    def classpath(self) -> str:
+        return str(self.runtime.jar_dir("kafka") / "*")
+
+    def prepare(self) -> None:
+        s = self.settings
+        logs = self.home / "data"
+        render(LOCAL_CONFIGS / "kafka" / "server.properties", self.home / "server.properties",
+               kafka_version=KAFKA_VERSION, host=s.host, port=s.kafka_port,
+               controller_port=s.kafka_controller_port, log_dirs=logs, partitions=s.events_partitions)
+        render(LOCAL_CONFIGS / "kafka" / "log4j.properties", self.home / "log4j.properties",
+               log_file=s.log_dir / "kafka-server.log")
+        if (logs / "meta.properties").exists():
+            return
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        java = self.runtime.java17_home / "bin" / "java"
+        subprocess.run([str(java), "-cp", self.classpath, f"-Dlog4j.configuration=file:{self.home / 'log4j.properties'}",
+                        "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.home / "server.properties")],
+                       check=True, capture_output=True)
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        java = self.runtime.java17_home / "bin" / "java"
+        heap = self.settings.kafka_heap
+        cmd = [str(java), f"-Xmx{heap}", f"-Xms{heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+               f"-Dlog4j.configuration=file:{self.home / 'log4j.properties'}",
+               f"-Dkafka.logs.dir={self.settings.log_dir}", "-cp", self.classpath,
+               "kafka.Kafka", str(self.home / "server.properties")]
+        return cmd, self.base_env(self.runtime.java17_home)
+
+    def healthy(self) -> bool:
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap, "socket.timeout.ms": 2000})
+        try:
+            metadata = admin.list_topics(timeout=3)
+        except Exception:
+            return False
+        return bool(metadata.brokers)
+
+    def after_start(self) -> None:
+        from flowlake.kafka import ensure_topic
+
+        ensure_topic(self.settings, self.settings.events_topic, self.settings.events_partitions)
+
+
+class FlinkProcess(Service):
+    """JobManager or TaskManager of the session cluster, run from PyFlink's own distribution."""
+
+    @property
+    def port(self) -> int:
+        return self.settings.flink_rest_port
+
+    @property
+    def owns_port(self) -> bool:
+        return self.name == "flink-jobmanager"
+
+    @property
+    def conf_dir(self) -> Path:
+        return self.settings.data_dir / "flink" / "conf"
+
+    def prepare(self) -> None:
+        s = self.settings
+        flink_dir = s.data_dir / "flink"
+        for sub in ("checkpoints", "savepoints", "tmp", "logs"):
+            (flink_dir / sub).mkdir(parents=True, exist_ok=True)
+        render(LOCAL_CONFIGS / "flink" / "config.yaml", self.conf_dir / "config.yaml",
+               flink_version="1.20", host=s.host, jobmanager_memory=s.flink_jobmanager_memory,
+               taskmanager_memory=s.flink_taskmanager_memory, slots=s.flink_taskmanager_slots,
+               rest_port=s.flink_rest_port, parallelism=s.flink_parallelism,
+               checkpoint_interval=f"{s.checkpoint_interval_seconds}s",
+               checkpoint_dir=(flink_dir / "checkpoints").as_uri(), savepoint_dir=(flink_dir / "savepoints").as_uri(),
+               job_python=self.runtime.job_python, metrics_ports=s.flink_metrics_ports,
+               java_home=self.runtime.java17_home, log_dir=flink_dir / "logs", pid_dir=s.run_dir,
+               tmp_dir=flink_dir / "tmp")
+        for name in ("log4j-console.properties", "log4j-cli.properties", "log4j.properties"):
+            shutil.copy2(self.runtime.flink_home / "conf" / name, self.conf_dir / name)
+
+    def flink_env(self) -> dict[str, str]:
+        env = self.base_env(self.runtime.java17_home)
+        env["FLINK_CONF_DIR"] = str(self.conf_dir)
+        env["FLINK_LOG_DIR"] = str(self.settings.data_dir / "flink" / "logs")
+        env["FLINK_HOME"] = str(self.runtime.flink_home)
+        return env
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        script = "jobmanager.sh" if self.name == "flink-jobmanager" else "taskmanager.sh"
+        return [str(self.runtime.flink_home / "bin" / script), "start-foreground"], self.flink_env()
+
+    def healthy(self) -> bool:
+        base = self.settings.flink_rest_url
+        if self.name == "flink-jobmanager":
+            return http_ok(f"{base}/overview") is not None
+        response = http_ok(f"{base}/taskmanagers")
+        return response is not None and len(response.json().get("taskmanagers", [])) > 0
+
+
+class Trino(Service):
+    @property
+    def port(self) -> int:
+        return self.settings.trino_port
+
+    def prepare(self) -> None:
+        s = self.settings
+        etc = self.home / "etc"
+        src = LOCAL_CONFIGS / "trino"
+        render(src / "node.properties", etc / "node.properties", data_dir=self.home / "data")
+        render(src / "jvm.config", etc / "jvm.config", heap=s.trino_heap)
+        render(src / "config.properties", etc / "config.properties", host=s.host, port=s.trino_port)
+        render(src / "log.properties", etc / "log.properties")
+        render(src / "catalog" / "lakehouse.properties", etc / "catalog" / f"{s.catalog_name}.properties",
+               catalog_name=s.catalog_name, jdbc_url=s.catalog_jdbc_url, jdbc_user=s.catalog_user,
+               jdbc_password=s.catalog_password.get_secret_value(), warehouse_uri=s.warehouse_uri)
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        java_home = self.runtime.trino_java_home
+        launcher = self.runtime.trino_home / "bin" / "launcher"
+        cmd = [str(launcher), "run", f"--etc-dir={self.home / 'etc'}", f"--data-dir={self.home / 'data'}",
+               f"--server-log-file={self.settings.log_dir / 'trino-server.log'}"]
+        return cmd, self.base_env(java_home)
+
+    def healthy(self) -> bool:
+        response = http_ok(f"{self.settings.trino_url}/v1/info")
+        return response is not None and response.json().get("starting") is False
+
+
+class Prometheus(Service):
+    @property
+    def port(self) -> int:
+        return self.settings.prometheus_port
+
+    def prepare(self) -> None:
+        targets = [f"{self.settings.host}:{p}" for p in self.settings.metrics_port_list]
+        render(PROMETHEUS_CONFIG, self.home / "prometheus.yml", flink_targets=str(targets).replace("'", '"'))
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        s = self.settings
+        cmd = [str(self.runtime.prometheus_bin), f"--config.file={self.home / 'prometheus.yml'}",
+               f"--storage.tsdb.path={self.home / 'tsdb'}", f"--web.listen-address={s.host}:{s.prometheus_port}",
+               "--storage.tsdb.retention.time=7d", "--web.enable-lifecycle"]
+        return cmd, self.base_env()
+
+    def healthy(self) -> bool:
+        return http_ok(f"{self.settings.prometheus_url}/-/ready") is not None
+
+
+def all_services(settings: Settings, runtime: Runtime) -> list[Service]:
+    """In start order; stopped in reverse."""
+    pg_user = "postgres" if os.geteuid() == 0 else None
+    return [
+        Postgres("postgres", settings, runtime, user=pg_user),
+        Kafka("kafka", settings, runtime),
+        FlinkProcess("flink-jobmanager", settings, runtime),
+        FlinkProcess("flink-taskmanager", settings, runtime),
+        Trino("trino", settings, runtime),
+        Prometheus("prometheus", settings, runtime),
+    ]
+
+
+def require(service_name: str, healthy: bool, settings: Settings) -> None:
+    if not healthy:
+        raise ServiceUnavailable(f"{service_name} is not reachable: run `flowlake up` "
+                                 f"(data dir {settings.data_dir}; `flowlake status` shows what runs)")

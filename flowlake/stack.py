@@ -1,0 +1,120 @@
+"""`flowlake up | down | status`: the local stack as plain processes, health-checked and idempotent."""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass
+
+from rich.console import Console
+
+from flowlake.config import Settings
+from flowlake.errors import ServiceUnavailable
+from flowlake.process import ManagedProcess
+from flowlake.runtime import Runtime
+from flowlake.services import Postgres, Service, all_services
+
+console = Console(stderr=True)
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    pid: int | None
+    healthy: bool
+    port: int
+
+
+def _process(service: Service) -> ManagedProcess:
+    s = service.settings
+    return ManagedProcess(service.name, s.run_dir, s.log_dir)
+
+
+def _port_taken(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _start(service: Service) -> bool:
+    """Start the service unless it runs already; True when a process was started."""
+    proc = _process(service)
+    if proc.process() is not None:
+        return False
+    if service.owns_port and _port_taken(service.settings.host, service.port):
+        if service.healthy():
+            raise ServiceUnavailable(
+                f"{service.name} answers on port {service.port} but was not started from "
+                f"{service.settings.data_dir}: stop the other stack (`flowlake down` with its "
+                f"FLOWLAKE_DATA_DIR), or use other ports")
+        raise ServiceUnavailable(
+            f"port {service.port} for {service.name} is taken by another process: stop it, or set "
+            f"its FLOWLAKE_..._PORT setting (flowlake/config.py lists them) to a free port")
+    service.home.mkdir(parents=True, exist_ok=True)
+    service.prepare()
+    cmd, env = service.command()
+    proc.start(cmd, env, cwd=service.home, user=service.user)
+    return True
+
+
+def _wait_healthy(services: list[Service], timeout: float) -> None:
+    pending = list(services)
+    deadline = time.monotonic() + timeout
+    while pending:
+        for service in list(pending):
+            if service.healthy():
+                console.print(f"  [green]✓[/green] {service.name} healthy (port {service.port})")
+                service.after_start()
+                pending.remove(service)
+            elif _process(service).exited_early():
+                raise ServiceUnavailable(
+                    f"{service.name} exited during start-up; its log {_process(service).log_file} ends:\n"
+                    f"{_process(service).log_tail()}")
+        if pending and time.monotonic() > deadline:
+            names = ", ".join(s.name for s in pending)
+            raise ServiceUnavailable(f"{names} not healthy after {timeout:.0f}s: see logs in {pending[0].settings.log_dir}")
+        if pending:
+            time.sleep(1)
+
+
+def up(settings: Settings) -> None:
+    from iceberg.catalog import ensure_catalog  # needs PostgreSQL up, so imported late
+
+    runtime = Runtime(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    services = all_services(settings, runtime)
+    postgres, rest = services[0], services[1:]
+    assert isinstance(postgres, Postgres)
+    started_any = False
+    console.print(f"[bold]==>[/bold] starting the local stack in {settings.data_dir}")
+    # The catalog tables must exist before Trino or Flink touch them, so PostgreSQL comes first.
+    started_any |= _start(postgres)
+    _wait_healthy([postgres], settings.start_timeout_seconds)
+    ensure_catalog(settings)
+    for service in rest:
+        started_any |= _start(service)
+    _wait_healthy(rest, settings.start_timeout_seconds)
+    if not started_any:
+        console.print("  everything was already running")
+    console.print(f"[green]stack up[/green]: Flink UI {settings.flink_rest_url}, Trino {settings.trino_url}, "
+                  f"Prometheus {settings.prometheus_url}, Kafka {settings.kafka_bootstrap}")
+
+
+def down(settings: Settings) -> None:
+    runtime = Runtime(settings)
+    for service in reversed(all_services(settings, runtime)):
+        proc = _process(service)
+        if proc.process() is not None:
+            console.print(f"  stopping {service.name}")
+        proc.stop()
+    console.print("[green]stack down[/green]")
+
+
+def status(settings: Settings) -> list[ServiceStatus]:
+    runtime = Runtime(settings)
+    result = []
+    for service in all_services(settings, runtime):
+        proc = _process(service).process()
+        result.append(ServiceStatus(service.name, proc.pid if proc else None,
+                                    proc is not None and service.healthy(), service.port))
+    return result

@@ -1,0 +1,1 @@
+"""Iceberg table specs (schemas, partitioning, properties) and catalog access."""

@@ -1,0 +1,47 @@
+"""Access to the lakehouse's Iceberg JDBC catalog (PostgreSQL), shared by Flink, Trino and PyIceberg."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchTableError
+from pyiceberg.table import Table
+
+from iceberg.tables import ALL_TABLES, NAMESPACES, TableSpec
+
+if TYPE_CHECKING:
+    from flowlake.config import Settings
+
+
+def load_catalog(settings: Settings) -> SqlCatalog:
+    # init_catalog_tables creates the catalog's two tables in the JDBC catalog's V1 layout, the one
+    # Flink (jdbc.schema-version=V1) and Trino expect; Trino never creates them itself.
+    return SqlCatalog(
+        settings.catalog_name,
+        uri=settings.catalog_sqlalchemy_url,
+        warehouse=settings.warehouse_uri,
+        init_catalog_tables="true",
+    )
+
+
+def ensure_table(catalog: SqlCatalog, spec: TableSpec) -> Table:
+    try:
+        return catalog.load_table(spec.identifier)
+    except NoSuchTableError:
+        return catalog.create_table(spec.identifier, schema=spec.schema, partition_spec=spec.partition_spec,
+                                    properties=spec.properties)
+
+
+def ensure_catalog(settings: Settings) -> SqlCatalog:
+    """Catalog tables, namespaces and every table of the lakehouse; idempotent."""
+    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    catalog = load_catalog(settings)
+    for namespace in NAMESPACES:
+        try:
+            catalog.create_namespace(namespace)
+        except NamespaceAlreadyExistsError:
+            pass
+    for spec in ALL_TABLES:
+        ensure_table(catalog, spec)
+    return catalog
