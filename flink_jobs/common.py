@@ -39,3 +39,18 @@ def catalog_sql(args: argparse.Namespace) -> str:
     return load_sql("create_catalog", catalog_name=args.catalog_name, jdbc_url=args.catalog_jdbc_url,
                     jdbc_user=args.catalog_user, jdbc_password=os.environ.get("FLOWLAKE_CATALOG_PASSWORD", "flowlake"),
                     warehouse=args.warehouse)
+
+
+def split_statements(script: str) -> list[str]:
+    """Statements of a SQL script: split at `;` that ends a line; `--` comment lines dropped."""
+    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
+    statements, current = [], []
+    for line in lines:
+        current.append(line)
+        if line.rstrip().endswith(";"):
+            statements.append("\n".join(current).strip().rstrip(";").strip())
+            current = []
+    tail = "\n".join(current).strip()
+    if tail:
+        statements.append(tail)
+    return [s for s in statements if s]

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     kafka_controller_port: int = 9093
     postgres_port: int = 5433
     flink_rest_port: int = 8081
+    flink_rpc_port: int = 6123
     flink_metrics_ports: str = "9249-9252"
     trino_port: int = 8080
     prometheus_port: int = 9090

@@ -17,6 +17,7 @@ from flowlake.runtime import Runtime
 
 JOBS = {
     "ingest": REPO_ROOT / "flink_jobs" / "ingest.py",
+    "sql": REPO_ROOT / "flink_jobs" / "sql_script.py",
 }
 SHIPPED_DIRS = ("udfs", "flink_jobs")
 

@@ -13,6 +13,23 @@ from pathlib import Path
 import psutil
 
 
+def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait until every process has exited; returns those still alive. A zombie counts as gone:
+    it has exited, and only its parent (which may be another program) can reap it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = []
+        for p in procs:
+            try:
+                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(p)
+            except psutil.NoSuchProcess:
+                pass
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)
+
+
 @dataclass(frozen=True)
 class ManagedProcess:
     name: str
@@ -63,7 +80,7 @@ class ManagedProcess:
             return
         family = [proc, *proc.children(recursive=True)]
         self._signal_group(proc.pid, signal.SIGTERM)
-        _, alive = psutil.wait_procs(family, timeout=timeout)
+        alive = _wait_gone(family, timeout)
         if alive:
             self._signal_group(proc.pid, signal.SIGKILL)
             for p in alive:
@@ -71,7 +88,7 @@ class ManagedProcess:
                     p.kill()
                 except psutil.NoSuchProcess:
                     pass
-            psutil.wait_procs(alive, timeout=10)
+            _wait_gone(alive, 10)
         self.pid_file.unlink(missing_ok=True)
 
     @staticmethod

@@ -39,6 +39,13 @@ def http_ok(url: str, timeout: float = 2.0) -> requests.Response | None:
     return response if response.ok else None
 
 
+def _run_checked(cmd: list[str], what: str, user: str | None = None) -> None:
+    result = subprocess.run(cmd, capture_output=True, text=True, user=user, group=user,
+                            extra_groups=[] if user else None)
+    if result.returncode != 0:
+        raise ServiceUnavailable(f"{what} failed (exit {result.returncode}): {(result.stdout + result.stderr)[-2000:]}")
+
+
 @dataclass(frozen=True)
 class Service:
     """One process of the stack. Subclasses fill in the three steps."""
@@ -91,8 +98,7 @@ class Postgres(Service):
         return self.home / "pgdata"
 
     def _as_service_user(self, cmd: list[str]) -> None:
-        subprocess.run(cmd, check=True, capture_output=True, user=self.user, group=self.user,
-                       extra_groups=[] if self.user else None)
+        _run_checked(cmd, "PostgreSQL initdb", user=self.user)
 
     def prepare(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -167,9 +173,10 @@ class Kafka(Service):
             return
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         java = self.runtime.java17_home / "bin" / "java"
-        subprocess.run([str(java), "-cp", self.classpath, f"-Dlog4j.configuration=file:{self.home / 'log4j.properties'}",
-                        "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.home / "server.properties")],
-                       check=True, capture_output=True)
+        # `=` keeps an id that starts with "-" from being read as an option.
+        _run_checked([str(java), "-cp", self.classpath, f"-Dlog4j.configuration=file:{self.home / 'log4j.properties'}",
+                      "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
+                      f"--config={self.home / 'server.properties'}"], "Kafka storage format")
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         java = self.runtime.java17_home / "bin" / "java"
@@ -183,7 +190,9 @@ class Kafka(Service):
     def healthy(self) -> bool:
         from confluent_kafka.admin import AdminClient
 
-        admin = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap, "socket.timeout.ms": 2000})
+        # log_level 0: a health probe of a broker that is still starting is not an error to print.
+        admin = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap, "socket.timeout.ms": 2000,
+                             "log_level": 0})
         try:
             metadata = admin.list_topics(timeout=3)
         except Exception:
@@ -219,11 +228,11 @@ class FlinkProcess(Service):
         render(LOCAL_CONFIGS / "flink" / "config.yaml", self.conf_dir / "config.yaml",
                flink_version="1.20", host=s.host, jobmanager_memory=s.flink_jobmanager_memory,
                taskmanager_memory=s.flink_taskmanager_memory, slots=s.flink_taskmanager_slots,
-               rest_port=s.flink_rest_port, parallelism=s.flink_parallelism,
+               rest_port=s.flink_rest_port, rpc_port=s.flink_rpc_port, parallelism=s.flink_parallelism,
                checkpoint_interval=f"{s.checkpoint_interval_seconds}s",
                checkpoint_dir=(flink_dir / "checkpoints").as_uri(), savepoint_dir=(flink_dir / "savepoints").as_uri(),
                job_python=self.runtime.job_python, metrics_ports=s.flink_metrics_ports,
-               java_home=self.runtime.java17_home, log_dir=flink_dir / "logs", pid_dir=s.run_dir,
+               java_home=self.runtime.java17_home, log_dir=flink_dir / "logs", pid_dir=flink_dir / "pids",
                tmp_dir=flink_dir / "tmp")
         for name in ("log4j-console.properties", "log4j-cli.properties", "log4j.properties"):
             shutil.copy2(self.runtime.flink_home / "conf" / name, self.conf_dir / name)

@@ -1,0 +1,88 @@
+"""One real local stack per test session, on its own data dir and ports (default + 10000), so a
+developer's own stack can keep running. Started once, stopped at the end."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flowlake import stack
+from flowlake.config import Settings
+from flowlake.flink import FlinkRest, submit
+from flowlake.kafka import delete_topic, ensure_topic
+
+TEST_PORTS = {
+    "FLOWLAKE_KAFKA_PORT": "19092",
+    "FLOWLAKE_KAFKA_CONTROLLER_PORT": "19093",
+    "FLOWLAKE_POSTGRES_PORT": "15433",
+    "FLOWLAKE_FLINK_REST_PORT": "18081",
+    "FLOWLAKE_FLINK_RPC_PORT": "16123",
+    "FLOWLAKE_FLINK_METRICS_PORTS": "19249-19252",
+    "FLOWLAKE_TRINO_PORT": "18080",
+    "FLOWLAKE_PROMETHEUS_PORT": "19090",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The lifecycle test restarts the stack: run it before any test starts long-running jobs.
+    items.sort(key=lambda item: 0 if item.get_closest_marker("stack_lifecycle") else 1)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "stack_lifecycle: restarts the shared stack; runs first")
+
+
+@pytest.fixture(scope="session")
+def settings() -> Iterator[Settings]:
+    # /var/tmp, not pytest's tmp dir: PostgreSQL runs as another user when we are root and must
+    # reach its data dir.
+    data_dir = Path(tempfile.mkdtemp(prefix="flowlake-test-", dir="/var/tmp"))
+    data_dir.chmod(0o755)
+    env = {**TEST_PORTS, "FLOWLAKE_DATA_DIR": str(data_dir)}
+    os.environ.update(env)  # for the `flowlake` commands the tests run
+    yield Settings()
+    for key in env:
+        os.environ.pop(key, None)
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def local_stack(settings: Settings) -> Iterator[Settings]:
+    try:
+        stack.up(settings)
+        yield settings
+    finally:
+        stack.down(settings)
+
+
+@pytest.fixture(scope="session")
+def ingest_job(local_stack: Settings) -> Iterator[tuple[str, str]]:
+    """The ingest job on a topic of its own; yields (job id, topic)."""
+    settings = local_stack
+    topic = f"it-events-{uuid.uuid4().hex[:8]}"
+    ensure_topic(settings, topic, settings.events_partitions)
+    job_id = submit(settings, "ingest", ["--topic", topic, "--group-id", f"g-{topic}", "--job-name", f"ingest-{topic}"])
+    FlinkRest(settings).wait_for_state(job_id, {"RUNNING"}, timeout=180)
+    yield job_id, topic
+    rest = FlinkRest(settings)
+    if rest.job(job_id)["state"] == "RUNNING":
+        rest.cancel(job_id)
+    delete_topic(settings, topic)
+
+
+def wait_until(predicate, timeout: float, interval: float = 1.0, what: str = "condition"):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"{what} not reached within {timeout}s (last value: {last!r})")

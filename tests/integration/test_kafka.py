@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from confluent_kafka import Consumer, Producer
+
+from flowlake.config import Settings
+from flowlake.kafka import delete_topic, ensure_topic
+
+pytestmark = pytest.mark.integration
+
+
+def test_produce_and_consume_through_the_broker(local_stack: Settings) -> None:
+    topic = f"it-kafka-{uuid.uuid4().hex[:8]}"
+    ensure_topic(local_stack, topic, 3)
+    try:
+        producer = Producer({"bootstrap.servers": local_stack.kafka_bootstrap, "enable.idempotence": True})
+        sent = {f"key-{i}": f"value-{i}" for i in range(100)}
+        for key, value in sent.items():
+            producer.produce(topic, key=key, value=value)
+        assert producer.flush(30) == 0
+
+        consumer = Consumer({"bootstrap.servers": local_stack.kafka_bootstrap, "group.id": f"g-{topic}",
+                             "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+        consumer.subscribe([topic])
+        received: dict[str, str] = {}
+        partitions = set()
+        for _ in range(60):
+            for msg in consumer.consume(num_messages=100, timeout=1):
+                assert msg.error() is None
+                received[msg.key().decode()] = msg.value().decode()
+                partitions.add(msg.partition())
+            if len(received) == len(sent):
+                break
+        consumer.close()
+        assert received == sent
+        assert partitions == {0, 1, 2}
+    finally:
+        delete_topic(local_stack, topic)
+
+
+def test_transactional_producer_is_accepted(local_stack: Settings) -> None:
+    """Exactly-once sinks need the broker's transaction coordinator on a single node."""
+    topic = f"it-txn-{uuid.uuid4().hex[:8]}"
+    ensure_topic(local_stack, topic, 1)
+    try:
+        producer = Producer({"bootstrap.servers": local_stack.kafka_bootstrap, "transactional.id": f"t-{topic}",
+                             "transaction.timeout.ms": 3_600_000})
+        producer.init_transactions(30)
+        producer.begin_transaction()
+        producer.produce(topic, value=b"committed")
+        producer.commit_transaction(30)
+        producer.begin_transaction()
+        producer.produce(topic, value=b"aborted")
+        producer.abort_transaction(30)
+
+        consumer = Consumer({"bootstrap.servers": local_stack.kafka_bootstrap, "group.id": f"g-{topic}",
+                             "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+        consumer.subscribe([topic])
+        values = []
+        for _ in range(15):
+            values += [m.value() for m in consumer.consume(num_messages=10, timeout=1) if m.error() is None]
+            if values:
+                break
+        consumer.close()
+        assert values == [b"committed"]
+    finally:
+        delete_topic(local_stack, topic)

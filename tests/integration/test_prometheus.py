@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import pytest
+import requests
+
+from flowlake.config import Settings
+
+from .conftest import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def _completed_checkpoints(settings: Settings, job_id: str) -> float | None:
+    response = requests.get(f"{settings.prometheus_url}/api/v1/query", timeout=10, params={
+        "query": f'flink_jobmanager_job_numberOfCompletedCheckpoints{{job_id="{job_id}"}}'})
+    response.raise_for_status()
+    result = response.json()["data"]["result"]
+    return float(result[0]["value"][1]) if result else None
+
+
+def test_prometheus_scrapes_flink_checkpoint_metric(local_stack: Settings, ingest_job: tuple[str, str]) -> None:
+    job_id, _ = ingest_job
+    value = wait_until(lambda: (_completed_checkpoints(local_stack, job_id) or 0) >= 1, timeout=120,
+                       what="a completed-checkpoint count in Prometheus")
+    assert value
+
+
+def test_both_flink_processes_are_scrape_targets(local_stack: Settings) -> None:
+    def up_targets() -> int:
+        targets = requests.get(f"{local_stack.prometheus_url}/api/v1/targets", timeout=10).json()["data"]
+        return sum(1 for t in targets["activeTargets"] if t["health"] == "up")
+
+    assert wait_until(lambda: up_targets() >= 2, timeout=60, what="JobManager and TaskManager scraped") >= 2
