@@ -10,7 +10,7 @@ from pathlib import Path
 from pyflink.table import EnvironmentSettings, TableEnvironment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from flink_jobs.common import catalog_sql, common_arguments, parse, split_statements  # noqa: E402
+from flink_jobs.common import catalog_sql, common_arguments, parse, split_statements
 
 
 def main() -> None:

@@ -54,7 +54,8 @@ def run_demo(settings: Settings, count: int, timeout: float) -> None:
         raise FlowlakeError(f"only {got - before} of {count} events reached {BRONZE} within {timeout}s: "
                             f"see the job at {settings.flink_rest_url} and logs in {settings.log_dir}")
     sql = (f"SELECT json_extract_scalar(payload, '$.event_type') AS event_type, count(*) AS events, "
-           f"count(DISTINCT (kafka_partition, kafka_offset)) AS distinct_offsets FROM {BRONZE} GROUP BY 1 ORDER BY 2 DESC")
+           f"count(DISTINCT (kafka_partition, kafka_offset)) AS distinct_offsets "
+           f"FROM {BRONZE} GROUP BY 1 ORDER BY 2 DESC")
     columns, rows = query(settings, sql)
     table = Table(*columns, title=f"Trino: {sql}")
     for row in rows:

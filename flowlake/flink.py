@@ -31,7 +31,8 @@ class FlinkRest:
         try:
             response = requests.get(url, timeout=10)
         except requests.RequestException as exc:
-            raise ServiceUnavailable(f"Flink not reachable at {self.settings.flink_rest_url}: run `flowlake up`") from exc
+            raise ServiceUnavailable(
+                f"Flink not reachable at {self.settings.flink_rest_url}: run `flowlake up`") from exc
         response.raise_for_status()
         return response.json()
 

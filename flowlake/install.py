@@ -4,9 +4,9 @@ Central, Debian). Each step is skipped when its result is already in the cache."
 from __future__ import annotations
 
 import os
-import sys
 import shutil
 import subprocess
+import sys
 import tarfile
 import zipfile
 from collections.abc import Sequence

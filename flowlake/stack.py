@@ -72,7 +72,8 @@ def _wait_healthy(services: list[Service], timeout: float) -> None:
                     f"{_process(service).log_tail()}")
         if pending and time.monotonic() > deadline:
             names = ", ".join(s.name for s in pending)
-            raise ServiceUnavailable(f"{names} not healthy after {timeout:.0f}s: see logs in {pending[0].settings.log_dir}")
+            log_dir = pending[0].settings.log_dir
+            raise ServiceUnavailable(f"{names} not healthy after {timeout:.0f}s: see the logs in {log_dir}")
         if pending:
             time.sleep(1)
 

@@ -12,11 +12,11 @@ from flowlake.errors import FlowlakeError, ServiceUnavailable
 from flowlake.services import http_ok
 
 
-def connect(settings: Settings, user: str = "flowlake") -> trino.dbapi.Connection:
+def connect(settings: Settings, user: str = "flowlake") -> Any:
     if http_ok(f"{settings.trino_url}/v1/info") is None:
         raise ServiceUnavailable(f"Trino not reachable at {settings.trino_url}: run `flowlake up`")
-    return trino.dbapi.connect(host=settings.host, port=settings.trino_port, user=user,
-                               catalog=settings.catalog_name, schema="bronze")
+    return trino.dbapi.connect(  # type: ignore[no-untyped-call]
+        host=settings.host, port=settings.trino_port, user=user, catalog=settings.catalog_name, schema="bronze")
 
 
 def query(settings: Settings, sql: str, user: str = "flowlake") -> tuple[list[str], list[list[Any]]]:

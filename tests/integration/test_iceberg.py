@@ -25,10 +25,10 @@ def probe_table(local_stack: Settings):  # type: ignore[no-untyped-def]
     catalog.create_namespace(namespace)
     table = catalog.create_table(f"{namespace}.probe", schema=Schema(
         NestedField(1, "id", LongType(), required=True), NestedField(2, "name", StringType(), required=False)))
-    table.append(pa.table({"id": pa.array([1, 2], pa.int64()), "name": ["from-pyiceberg-1", "from-pyiceberg-2"]},
-                          schema=pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("name", pa.string())])))
+    arrow_schema = pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("name", pa.string())])
+    table.append(pa.table({"id": [1, 2], "name": ["from-pyiceberg-1", "from-pyiceberg-2"]}, schema=arrow_schema))
     yield namespace
-    catalog.drop_table(f"{namespace}.probe", purge_requested=True)
+    catalog.purge_table(f"{namespace}.probe")
     catalog.drop_namespace(namespace)
 
 

@@ -26,8 +26,11 @@ def test_prometheus_scrapes_flink_checkpoint_metric(local_stack: Settings, inges
 
 
 def test_both_flink_processes_are_scrape_targets(local_stack: Settings) -> None:
-    def up_targets() -> int:
-        targets = requests.get(f"{local_stack.prometheus_url}/api/v1/targets", timeout=10).json()["data"]
-        return sum(1 for t in targets["activeTargets"] if t["health"] == "up")
+    def scraped_flink_processes() -> set[str]:
+        promql = "count by (__name__) ({__name__=~'flink_(jobmanager|taskmanager)_Status_JVM_CPU_Load'})"
+        response = requests.get(f"{local_stack.prometheus_url}/api/v1/query", timeout=10, params={"query": promql})
+        return {r["metric"]["__name__"] for r in response.json()["data"]["result"]}
 
-    assert wait_until(lambda: up_targets() >= 2, timeout=60, what="JobManager and TaskManager scraped") >= 2
+    found = wait_until(lambda: len(scraped_flink_processes()) == 2 and scraped_flink_processes(), timeout=60,
+                       what="JobManager and TaskManager scraped")
+    assert found == {"flink_jobmanager_Status_JVM_CPU_Load", "flink_taskmanager_Status_JVM_CPU_Load"}

@@ -48,6 +48,7 @@ def test_kafka_allows_flink_transaction_timeouts() -> None:
 
 def test_every_jvm_artifact_is_pinned_in_the_pom() -> None:
     pom = (REPO_ROOT / "deploy" / "maven" / "pom.xml").read_text()
-    for prop in ("flink.kafka.connector.version", "iceberg.version", "hadoop.version", "kafka.version", "trino.version"):
+    pinned = ("flink.kafka.connector.version", "iceberg.version", "hadoop.version", "kafka.version", "trino.version")
+    for prop in pinned:
         assert f"<{prop}>" in pom
     assert "SNAPSHOT" not in pom and "LATEST" not in pom and "RELEASE" not in pom
