@@ -4,7 +4,8 @@ CACHE ?= $(HOME)/.cache/flowlake
 TOOLS := $(CACHE)/tools
 UV := $(TOOLS)/bin/uv
 UV_VERSION := 0.13.9
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The real interpreter, not a pyenv shim.
+PYTHON ?= $(shell python3 -c 'import sys; print(sys.executable)')
 VENV := .venv
 FLOWLAKE := $(VENV)/bin/flowlake
 

@@ -30,7 +30,7 @@ def ensure_table(catalog: SqlCatalog, spec: TableSpec) -> Table:
         return catalog.load_table(spec.identifier)
     except NoSuchTableError:
         return catalog.create_table(spec.identifier, schema=spec.schema, partition_spec=spec.partition_spec,
-                                    properties=spec.properties)
+                                    properties=dict(spec.properties))  # PyIceberg pops keys from it
 
 
 def ensure_catalog(settings: Settings) -> SqlCatalog:

@@ -7,6 +7,21 @@ import os
 import pytest
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "stack_lifecycle: restarts the shared stack; runs before other integration tests")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Unit tests first (fast feedback); then the lifecycle test, which restarts the shared stack and
+    # so must run before any test starts long-running jobs on it; then the other integration tests.
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("integration") is None:
+            return 0
+        return 1 if item.get_closest_marker("stack_lifecycle") else 2
+
+    items.sort(key=rank)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _no_user_settings() -> None:
     for key in [k for k in os.environ if k.startswith("FLOWLAKE_")]:

@@ -1,5 +1,6 @@
--- Bronze: every record as received, with where it came from.
-INSERT INTO ${catalog_name}.bronze.events
+-- Bronze: every record as received, with where it came from. The uid suffix keeps the Iceberg
+-- writer's and committer's operator ids stable, which restoring from a savepoint depends on.
+INSERT INTO ${catalog_name}.bronze.events /*+ OPTIONS('uid-suffix' = 'bronze-events') */
 SELECT
   event_key,
   payload,

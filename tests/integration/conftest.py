@@ -30,15 +30,6 @@ TEST_PORTS = {
 }
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # The lifecycle test restarts the stack: run it before any test starts long-running jobs.
-    items.sort(key=lambda item: 0 if item.get_closest_marker("stack_lifecycle") else 1)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "stack_lifecycle: restarts the shared stack; runs first")
-
-
 @pytest.fixture(scope="session")
 def settings() -> Iterator[Settings]:
     # /var/tmp, not pytest's tmp dir: PostgreSQL runs as another user when we are root and must
