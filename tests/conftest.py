@@ -7,10 +7,6 @@ import os
 import pytest
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "stack_lifecycle: restarts the shared stack; runs before other integration tests")
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Unit tests first (fast feedback); then the lifecycle test, which restarts the shared stack and
     # so must run before any test starts long-running jobs on it; then the other integration tests.
