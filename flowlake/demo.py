@@ -57,7 +57,8 @@ def run_demo(settings: Settings, count: int, timeout: float) -> None:
            f"count(DISTINCT (kafka_partition, kafka_offset)) AS distinct_offsets "
            f"FROM {BRONZE} GROUP BY 1 ORDER BY 2 DESC")
     columns, rows = query(settings, sql)
-    table = Table(*columns, title=f"Trino: {sql}")
+    console.print(f"[bold]==>[/bold] flowlake query \"{sql}\"")
+    table = Table(*columns)
     for row in rows:
         table.add_row(*(str(v) for v in row))
     console.print(table)

@@ -27,14 +27,15 @@ SUPPORT_TEXTS = (
     "The package tracking number 1Z999AA10123456784 shows no movement since Monday.",
     "Thanks, everything arrived in good condition!",
 )
-EVENT_WEIGHTS = (("order", 3), ("payment", 3), ("page_view", 6), ("support_message", 1))
+EVENT_WEIGHTS = (("page_view", 6), ("add_to_cart", 3), ("order", 2), ("payment", 2), ("support_message", 1))
+COUNTRIES = ("DE", "FR", "GB", "US", "IN", "NL", "ES")
 
 
 def _customer(rng: random.Random) -> dict[str, str]:
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
     number = rng.randrange(1, 5000)
     return {
-        "customer_id": f"C{number:05d}",
+        "user_id": f"U{number:05d}",
         "name": f"{first} {last}",
         "email": f"{first.lower()}.{last.lower()}{number}@example.com".replace("é", "e").replace("í", "i"),
         "phone": f"+4915{rng.randrange(10**8, 10**9)}",
@@ -48,10 +49,14 @@ def make_event(rng: random.Random, now: datetime) -> dict[str, object]:
         "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         "event_type": event_type,
         "event_time": (now - timedelta(milliseconds=rng.randrange(0, 5000))).isoformat(timespec="milliseconds"),
-        "customer_id": customer["customer_id"],
+        "user_id": customer["user_id"],
+        "country": rng.choice(COUNTRIES),
     }
     order_id = f"ORD-{rng.randrange(10**7, 10**8)}"
-    if event_type == "order":
+    if event_type == "add_to_cart":
+        sku, _name, price = rng.choice(PRODUCTS)
+        event.update(sku=sku, quantity=rng.randrange(1, 4), unit_price=price, session_id=f"S{rng.getrandbits(48):012x}")
+    elif event_type == "order":
         sku, name, price = rng.choice(PRODUCTS)
         quantity = rng.randrange(1, 4)
         event.update(order_id=order_id, items=[{"sku": sku, "name": name, "quantity": quantity, "unit_price": price}],
@@ -73,7 +78,7 @@ def events(seed: int | None = None) -> Iterator[tuple[str, dict[str, object]]]:
     rng = random.Random(seed)
     while True:
         event = make_event(rng, datetime.now(UTC))
-        yield str(event["customer_id"]), event
+        yield str(event["user_id"]), event
 
 
 def generate(settings: Settings, count: int | None, rate: float | None, duration: float | None,

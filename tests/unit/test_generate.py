@@ -18,9 +18,9 @@ def test_same_seed_same_events() -> None:
 def test_events_cover_all_types_and_are_json() -> None:
     sample = list(islice(events(seed=1), 2000))
     kinds = Counter(e["event_type"] for _, e in sample)
-    assert set(kinds) == {"order", "payment", "page_view", "support_message"}
+    assert set(kinds) == {"page_view", "add_to_cart", "order", "payment", "support_message"}
     for key, event in sample:
-        assert key == event["customer_id"]
+        assert key == event["user_id"]
         json.loads(json.dumps(event))
         assert datetime.fromisoformat(str(event["event_time"])).tzinfo is not None
         assert datetime.fromisoformat(str(event["event_time"])) <= datetime.now(UTC)

@@ -1,0 +1,198 @@
+"""PII detection: regular expressions find candidates, checksums and numbering rules confirm them.
+
+Standard library only, so the same code runs in Flink's Python workers and in the CLI. Entity
+names follow Microsoft Presidio's. Offsets are character offsets into the scanned text.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from udfs import pii_rules as rules
+
+EMAIL_ADDRESS = "EMAIL_ADDRESS"
+PHONE_NUMBER = "PHONE_NUMBER"
+CREDIT_CARD = "CREDIT_CARD"
+IBAN_CODE = "IBAN_CODE"
+US_SSN = "US_SSN"
+IP_ADDRESS = "IP_ADDRESS"
+ENTITY_TYPES = (EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, US_SSN, IP_ADDRESS)
+
+# When two findings overlap, the more specific one wins.
+_PRIORITY = {EMAIL_ADDRESS: 0, IBAN_CODE: 1, CREDIT_CARD: 2, US_SSN: 3, IP_ADDRESS: 4, PHONE_NUMBER: 5}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    start: int
+    end: int
+    entity_type: str
+    score: float
+
+
+_EMAIL = re.compile(
+    r"(?a)(?<![\w.%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
+)
+# 13-19 digits, optionally in groups separated by one space or dash.
+_CARD = re.compile(r"(?a)(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w]|-\d)")
+_IBAN = re.compile(r"(?a)(?<![\w])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,30}(?![\w])")
+_SSN = re.compile(r"(?a)(?<![\w-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w]|-\d)")
+_SSN_BARE = re.compile(r"(?a)(?<![\w-])\d{9}(?![\w-])")
+_SSN_CONTEXT = re.compile(r"(?ai)\b(?:ssn|social security|soc\.? sec)")
+_IPV4 = re.compile(r"(?a)(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
+_IPV6 = re.compile(
+    r"(?a)(?<![\w:.])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f]*:)[0-9A-Fa-f:]{2,39}"
+    r"(?:(?<=:)(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])"  # an IPv4 tail: ::ffff:192.0.2.1
+)
+_VERSION_CONTEXT = re.compile(r"(?ai)(?:\bv|version|release|build|ver\.?)\s*$")
+# International: "+" then digits in groups (one separator between groups, "(0)" trunk allowed).
+_PHONE_INTL = re.compile(r"(?a)(?<![\w+])\+\d{1,3}(?:[ .-]?\(0\))?(?:[ .-]?\(?\d{1,5}\)?){1,6}(?![\w]|[.-]\d)")
+# National: trunk 0 or NANP or Indian mobile layouts, groups separated by one space, dash or dot.
+_PHONE_NATIONAL = re.compile(
+    r"(?a)(?<![\w+.-])(?:"
+    r"\(0\d{1,4}\)[ .-]?\d{2,8}(?:[ .-]\d{2,8}){0,3}"  # (030) 1234567, (020) 7946 0958
+    r"|0\d{1,4}(?:[ .-]\d{2,8}){1,4}"  # 030 12345678, 01 23 45 67 89, 07700 900123
+    r"|(?:1[ .-]?)?\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}"  # (415) 555-2671
+    r"|(?:1[ .-])?\d{3}[.-]\d{3}[.-]\d{4}"  # 415-555-2671, 415.555.2671
+    r"|\d{3} \d{3} \d{4}"  # 415 555 2671
+    r"|[6-9]\d{4}[ -]\d{5}"  # 98765 43210
+    r")(?![\w]|[.-]\d)"
+)
+_PHONE_CONTEXT = re.compile(r"(?ai)(?:phone|tel|call|mobile|cell|whatsapp|sms|text me|reach me)")
+_PHONE_BARE = re.compile(r"(?a)(?<![\w+-])\d{10,11}(?![\w-])")
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def luhn_ok(number: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(number)):
+        d = ord(ch) - 48
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def card_ok(candidate: str) -> bool:
+    separators = {ch for ch in candidate if not ch.isdigit()}
+    if len(separators) > 1:
+        return False
+    digits = _digits(candidate)
+    if separators:
+        groups = re.split(r"[ -]", candidate)
+        if not rules.card_grouping_ok([len(g) for g in groups]):
+            return False
+    return rules.card_brand(digits) is not None and luhn_ok(digits)
+
+
+def iban_ok(candidate: str) -> bool:
+    compact = candidate.replace(" ", "").upper()
+    if " " in candidate and not re.fullmatch(r"[A-Za-z0-9]{4}(?: [A-Za-z0-9]{4})*(?: [A-Za-z0-9]{1,4})?", candidate):
+        return False
+    if rules.IBAN_LENGTHS.get(compact[:2]) != len(compact):
+        return False
+    rearranged = compact[4:] + compact[:4]
+    numeric = "".join(str(int(ch, 36)) for ch in rearranged)
+    return int(numeric) % 97 == 1
+
+
+def ssn_ok(area: str, group: str, serial: str) -> bool:
+    return (area != "000" and area != "666" and not area.startswith("9") and group != "00" and serial != "0000"
+            and area + group + serial not in rules.SSN_ADVERTISED)
+
+
+def ipv4_ok(candidate: str) -> bool:
+    parts = candidate.split(".")
+    return all(p == "0" or (not p.startswith("0") and int(p) <= 255) for p in parts)
+
+
+def ipv6_ok(candidate: str) -> bool:
+    if not any(ch.isalnum() for ch in candidate) or candidate.count(":") < 2:
+        return False
+    try:
+        ipaddress.IPv6Address(candidate)
+    except ValueError:
+        return False
+    return True
+
+
+def phone_ok(candidate: str) -> bool:
+    digits = _digits(candidate)
+    if candidate.startswith("+"):
+        return rules.international_number_ok(digits, trunk_zero="(0)" in candidate)
+    return rules.national_number_ok(digits, candidate)
+
+
+def _scan(text: str, has_digit: bool) -> Iterable[Finding]:
+    if "@" in text:
+        for m in _EMAIL.finditer(text):
+            if ".." not in m.group():
+                yield Finding(m.start(), m.end(), EMAIL_ADDRESS, 1.0)
+    if not has_digit:
+        return
+    for m in _CARD.finditer(text):
+        if card_ok(m.group()):
+            yield Finding(m.start(), m.end(), CREDIT_CARD, 1.0)
+    for m in _IBAN.finditer(text):
+        candidate = m.group().rstrip()
+        if iban_ok(candidate):
+            yield Finding(m.start(), m.start() + len(candidate), IBAN_CODE, 1.0)
+    for m in _SSN.finditer(text):
+        if ssn_ok(m.group(1), m.group(3), m.group(4)):
+            yield Finding(m.start(), m.end(), US_SSN, 0.85)
+    for m in _SSN_BARE.finditer(text):
+        s = m.group()
+        if ssn_ok(s[:3], s[3:5], s[5:]) and _SSN_CONTEXT.search(text, max(0, m.start() - 40), m.start()):
+            yield Finding(m.start(), m.end(), US_SSN, 0.6)
+    if "." in text:
+        for m in _IPV4.finditer(text):
+            if ipv4_ok(m.group()) and not _VERSION_CONTEXT.search(text, max(0, m.start() - 12), m.start()):
+                yield Finding(m.start(), m.end(), IP_ADDRESS, 0.95)
+    if "::" in text or text.count(":") >= 7:
+        for m in _IPV6.finditer(text):
+            if ipv6_ok(m.group()):
+                yield Finding(m.start(), m.end(), IP_ADDRESS, 0.95)
+    for m in _PHONE_INTL.finditer(text):
+        if phone_ok(m.group()):
+            yield Finding(m.start(), m.end(), PHONE_NUMBER, 0.9)
+    for m in _PHONE_NATIONAL.finditer(text):
+        if phone_ok(m.group()):
+            yield Finding(m.start(), m.end(), PHONE_NUMBER, 0.75)
+    for m in _PHONE_BARE.finditer(text):
+        if phone_ok(m.group()) and _PHONE_CONTEXT.search(text, max(0, m.start() - 40), m.start()):
+            yield Finding(m.start(), m.end(), PHONE_NUMBER, 0.6)
+
+
+def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
+    """Keep the best of overlapping findings: the more specific type, then the longer span."""
+    findings.sort(key=lambda f: (_PRIORITY[f.entity_type], -(f.end - f.start), f.start))
+    kept: list[Finding] = []
+    for f in findings:
+        if all(f.end <= k.start or f.start >= k.end for k in kept):
+            kept.append(f)
+    kept.sort(key=lambda f: f.start)
+    return kept
+
+
+def detect(text: str) -> list[Finding]:
+    """Every PII finding in `text`, ordered by position, without overlaps."""
+    has_digit = any(ch.isdigit() for ch in text) if len(text) < 64 else _ANY_DIGIT.search(text) is not None
+    if not has_digit and "@" not in text:
+        return []
+    findings = list(_scan(text, has_digit))
+    return _resolve_overlaps(findings) if len(findings) > 1 else findings
+
+
+_ANY_DIGIT = re.compile(r"(?a)\d")
+
+
+def detect_batch(texts: Sequence[str | None]) -> list[list[Finding]]:
+    """`detect` over many texts (None gives no findings): one call per batch for vectorised UDFs."""
+    return [detect(t) if t else [] for t in texts]

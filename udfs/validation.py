@@ -1,0 +1,188 @@
+"""Validation of raw event payloads against declarative rules (rules/events.toml).
+
+Every record yields either a parsed record or the list of failures; nothing raises, whatever the
+bytes are. Standard library only."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from udfs import pii
+
+RULES_FILE = Path(__file__).resolve().parent / "rules" / "events.toml"
+_PII_VALIDATORS = {
+    pii.EMAIL_ADDRESS: lambda v: bool(pii._EMAIL.fullmatch(v)) and ".." not in v,
+    pii.PHONE_NUMBER: lambda v: any(f.entity_type == pii.PHONE_NUMBER and f.end - f.start == len(v)
+                                    for f in pii.detect(v)),
+    pii.CREDIT_CARD: lambda v: pii.card_ok(v) if pii._CARD.fullmatch(v) else False,
+    pii.IBAN_CODE: lambda v: pii.iban_ok(v),
+    pii.IP_ADDRESS: lambda v: (pii.ipv4_ok(v) if pii._IPV4.fullmatch(v) else pii.ipv6_ok(v)),
+}
+_TYPE_NAMES = ("string", "integer", "number", "boolean", "timestamp", "array", "object")
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    rule_id: str
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    record: dict[str, Any] | None
+    failures: tuple[Failure, ...] = field(default_factory=tuple)
+
+    @property
+    def valid(self) -> bool:
+        return not self.failures
+
+
+@dataclass(frozen=True)
+class Rules:
+    max_payload_bytes: int
+    common: Mapping[str, Mapping[str, Any]]
+    types: Mapping[str, Mapping[str, Mapping[str, Any]]]
+
+
+class RulesError(ValueError):
+    """The rules file itself is wrong: found at load time, never per record."""
+
+
+def _check_rule_file(rules: Rules) -> None:
+    for scope, fields in [("common", rules.common), *rules.types.items()]:
+        for name, spec in fields.items():
+            if spec.get("type") not in _TYPE_NAMES:
+                raise RulesError(f"{scope}.{name}: type must be one of {_TYPE_NAMES}, not {spec.get('type')!r}")
+            if "regex" in spec:
+                re.compile(spec["regex"])
+            if "pii" in spec and spec["pii"] not in _PII_VALIDATORS:
+                raise RulesError(f"{scope}.{name}: unknown pii type {spec['pii']!r}")
+
+
+@cache
+def load_rules(path: Path = RULES_FILE) -> Rules:
+    raw = tomllib.loads(path.read_text())
+    rules = Rules(raw["limits"]["max_payload_bytes"], raw["common"], raw["types"])
+    _check_rule_file(rules)
+    return rules
+
+
+def _parse_timestamp(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _type_ok(value: Any, type_name: str) -> bool:
+    if type_name == "string" or type_name == "timestamp":
+        return isinstance(value, str)
+    if type_name == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if type_name == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if type_name == "boolean":
+        return isinstance(value, bool)
+    if type_name == "array":
+        return isinstance(value, list)
+    return isinstance(value, dict)
+
+
+@cache
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _check_field(scope: str, name: str, spec: Mapping[str, Any], record: Mapping[str, Any],
+                 now: datetime) -> list[Failure]:
+    rule = f"{scope}.{name}"
+    if name not in record or record[name] is None:
+        return [Failure(f"{rule}.required", name, f"{name} is missing")] if spec.get("required") else []
+    value = record[name]
+    type_name = spec["type"]
+    if not _type_ok(value, type_name):
+        return [Failure(f"{rule}.type", name, f"{name} must be {type_name}, got {type(value).__name__}")]
+    failures = []
+    if "enum" in spec and value not in spec["enum"]:
+        failures.append(Failure(f"{rule}.enum", name, f"{name}={value!r} is not one of {spec['enum']}"))
+    if "min" in spec and value < spec["min"]:
+        failures.append(Failure(f"{rule}.min", name, f"{name}={value} is below {spec['min']}"))
+    if "max" in spec and value > spec["max"]:
+        failures.append(Failure(f"{rule}.max", name, f"{name}={value} is above {spec['max']}"))
+    if "min_length" in spec and len(value) < spec["min_length"]:
+        failures.append(Failure(f"{rule}.min_length", name, f"{name} is shorter than {spec['min_length']}"))
+    if "max_length" in spec and len(value) > spec["max_length"]:
+        failures.append(Failure(f"{rule}.max_length", name, f"{name} is longer than {spec['max_length']}"))
+    if "min_items" in spec and len(value) < spec["min_items"]:
+        failures.append(Failure(f"{rule}.min_items", name, f"{name} has fewer than {spec['min_items']} items"))
+    if "regex" in spec and not _regex(spec["regex"]).search(value):
+        failures.append(Failure(f"{rule}.regex", name, f"{name} does not match {spec['regex']}"))
+    if "pii" in spec and not _PII_VALIDATORS[spec["pii"]](value):
+        failures.append(Failure(f"{rule}.pii", name, f"{name} is not a valid {spec['pii']}"))
+    if type_name == "timestamp":
+        failures += _check_timestamp(rule, name, value, spec, now)
+    return failures
+
+
+def _check_timestamp(rule: str, name: str, value: str, spec: Mapping[str, Any], now: datetime) -> list[Failure]:
+    parsed = _parse_timestamp(value)
+    if parsed is None:
+        return [Failure(f"{rule}.format", name, f"{name} is not an ISO-8601 timestamp with a time zone")]
+    if "max_future_seconds" in spec and parsed > now + timedelta(seconds=spec["max_future_seconds"]):
+        return [Failure(f"{rule}.future", name, f"{name} is more than {spec['max_future_seconds']}s in the future")]
+    if "not_before" in spec and parsed < datetime.fromisoformat(spec["not_before"].replace("Z", "+00:00")):
+        return [Failure(f"{rule}.past", name, f"{name} is before {spec['not_before']}")]
+    return []
+
+
+def validate(payload: bytes | str | None, now: datetime | None = None, rules: Rules | None = None) -> Result:
+    """Parse and check one raw payload. Never raises for bad input."""
+    rules = rules or load_rules()
+    now = now or datetime.now(UTC)
+    if payload is None:
+        return Result(None, (Failure("payload.missing", "", "the record has no value"),))
+    size = len(payload) if isinstance(payload, bytes) else len(payload.encode("utf-8", "surrogatepass"))
+    if size > rules.max_payload_bytes:
+        return Result(None, (Failure("payload.size", "", f"payload is {size} bytes, the limit is "
+                                                           f"{rules.max_payload_bytes}"),))
+    if isinstance(payload, bytes):
+        try:
+            payload = payload.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return Result(None, (Failure("payload.encoding", "", f"payload is not UTF-8: {exc.reason} "
+                                                                   f"at byte {exc.start}"),))
+    try:
+        record = json.loads(payload)
+    except (ValueError, RecursionError) as exc:
+        return Result(None, (Failure("payload.json", "", f"payload is not JSON: {str(exc)[:200]}"),))
+    if not isinstance(record, dict):
+        return Result(None, (Failure("payload.object", "", f"payload is a JSON {type(record).__name__}, "
+                                                             f"not an object"),))
+    failures: list[Failure] = []
+    for name, spec in rules.common.items():
+        failures += _check_field("common", name, spec, record, now)
+    event_type = record.get("event_type")
+    if isinstance(event_type, str):
+        type_rules = rules.types.get(event_type)
+        if type_rules is None:
+            failures.append(Failure("common.event_type.unknown", "event_type",
+                                    f"unknown event type {event_type[:64]!r}"))
+        else:
+            for name, spec in type_rules.items():
+                failures += _check_field(event_type, name, spec, record, now)
+    return Result(None if failures else record, tuple(failures))
