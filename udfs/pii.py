@@ -25,6 +25,9 @@ ENTITY_TYPES = (EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, US_SSN, IP_
 _PRIORITY = {EMAIL_ADDRESS: 0, IBAN_CODE: 1, CREDIT_CARD: 2, US_SSN: 3, IP_ADDRESS: 4, PHONE_NUMBER: 5}
 
 
+_SHAPE_ONLY = 0.0  # score of a candidate kept only to block overlapping ones
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     start: int
@@ -38,8 +41,9 @@ _EMAIL = re.compile(
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
 )
 # 13-19 digits, optionally in groups separated by one space or dash.
-_CARD = re.compile(r"(?a)(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w]|-\d)")
-_IBAN = re.compile(r"(?a)(?<![\w])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,30}(?![\w])")
+_CARD = re.compile(r"(?a)(?<![\w+-])\d(?:[ -]?\d){12,18}(?![\w]|-\d)")
+# Greedy on purpose: the country's IBAN length decides where the candidate ends (see _iban_spans).
+_IBAN = re.compile(r"(?a)(?<![\w])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,30}")
 _SSN = re.compile(r"(?a)(?<![\w-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w]|-\d)")
 _SSN_BARE = re.compile(r"(?a)(?<![\w-])\d{9}(?![\w-])")
 _SSN_CONTEXT = re.compile(r"(?ai)\b(?:ssn|social security|soc\.? sec)")
@@ -80,27 +84,51 @@ def luhn_ok(number: str) -> bool:
     return total % 10 == 0
 
 
-def card_ok(candidate: str) -> bool:
+def card_shaped(candidate: str) -> bool:
+    """Written like a card number: one kind of separator, in a printed card layout, or none."""
     separators = {ch for ch in candidate if not ch.isdigit()}
     if len(separators) > 1:
         return False
+    return not separators or rules.card_grouping_ok([len(g) for g in re.split(r"[ -]", candidate)])
+
+
+def card_ok(candidate: str) -> bool:
     digits = _digits(candidate)
-    if separators:
-        groups = re.split(r"[ -]", candidate)
-        if not rules.card_grouping_ok([len(g) for g in groups]):
-            return False
-    return rules.card_brand(digits) is not None and luhn_ok(digits)
+    return card_shaped(candidate) and rules.card_brand(digits) is not None and luhn_ok(digits)
+
+
+_IBAN_LAYOUT = re.compile(r"(?a)[A-Za-z0-9]{4}(?: [A-Za-z0-9]{4})*(?: [A-Za-z0-9]{1,4})?")
 
 
 def iban_ok(candidate: str) -> bool:
     compact = candidate.replace(" ", "").upper()
-    if " " in candidate and not re.fullmatch(r"[A-Za-z0-9]{4}(?: [A-Za-z0-9]{4})*(?: [A-Za-z0-9]{1,4})?", candidate):
+    if " " in candidate and not _IBAN_LAYOUT.fullmatch(candidate):
         return False
     if rules.IBAN_LENGTHS.get(compact[:2]) != len(compact):
         return False
     rearranged = compact[4:] + compact[:4]
     numeric = "".join(str(int(ch, 36)) for ch in rearranged)
     return int(numeric) % 97 == 1
+
+
+def _iban_spans(text: str) -> Iterable[tuple[int, int]]:
+    """IBAN-shaped spans (country code, check digits, the country's length), checksum not yet checked."""
+    pos = 0
+    while (m := _IBAN.search(text, pos)) is not None:
+        pos = m.start() + 1  # the greedy match may run into the next IBAN: resume right after its start
+        expected = rules.IBAN_LENGTHS.get(m.group()[:2].upper())
+        if expected is None:
+            continue
+        count, end = 0, m.start()
+        for end in range(m.start(), m.end()):
+            if text[end] != " ":
+                count += 1
+                if count == expected:
+                    break
+        end += 1
+        if count == expected and (end == len(text) or not text[end].isalnum()):
+            pos = end
+            yield m.start(), end
 
 
 def ssn_ok(area: str, group: str, serial: str) -> bool:
@@ -137,16 +165,17 @@ def _scan(text: str, has_digit: bool) -> Iterable[Finding]:
                 yield Finding(m.start(), m.end(), EMAIL_ADDRESS, 1.0)
     if not has_digit:
         return
+    for start, end in _iban_spans(text):
+        # A failed checksum still marks the span as an account number: not a card or phone inside it.
+        yield Finding(start, end, IBAN_CODE, 1.0 if iban_ok(text[start:end]) else _SHAPE_ONLY)
     for m in _CARD.finditer(text):
         if card_ok(m.group()):
             yield Finding(m.start(), m.end(), CREDIT_CARD, 1.0)
-    for m in _IBAN.finditer(text):
-        candidate = m.group().rstrip()
-        if iban_ok(candidate):
-            yield Finding(m.start(), m.start() + len(candidate), IBAN_CODE, 1.0)
+        elif card_shaped(m.group()):
+            yield Finding(m.start(), m.end(), CREDIT_CARD, _SHAPE_ONLY)
     for m in _SSN.finditer(text):
-        if ssn_ok(m.group(1), m.group(3), m.group(4)):
-            yield Finding(m.start(), m.end(), US_SSN, 0.85)
+        # The 3-2-4 layout is an SSN's, valid or not: not a phone number either way.
+        yield Finding(m.start(), m.end(), US_SSN, 0.85 if ssn_ok(m.group(1), m.group(3), m.group(4)) else _SHAPE_ONLY)
     for m in _SSN_BARE.finditer(text):
         s = m.group()
         if ssn_ok(s[:3], s[3:5], s[5:]) and _SSN_CONTEXT.search(text, max(0, m.start() - 40), m.start()):
@@ -171,14 +200,15 @@ def _scan(text: str, has_digit: bool) -> Iterable[Finding]:
 
 
 def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
-    """Keep the best of overlapping findings: the more specific type, then the longer span."""
+    """Keep the best of overlapping findings: the more specific type, then the longer span. Shapes
+    that failed their checksum take part (they block what overlaps them) but are not reported."""
     findings.sort(key=lambda f: (_PRIORITY[f.entity_type], -(f.end - f.start), f.start))
     kept: list[Finding] = []
     for f in findings:
         if all(f.end <= k.start or f.start >= k.end for k in kept):
             kept.append(f)
     kept.sort(key=lambda f: f.start)
-    return kept
+    return [f for f in kept if f.score != _SHAPE_ONLY]
 
 
 def detect(text: str) -> list[Finding]:
@@ -187,7 +217,9 @@ def detect(text: str) -> list[Finding]:
     if not has_digit and "@" not in text:
         return []
     findings = list(_scan(text, has_digit))
-    return _resolve_overlaps(findings) if len(findings) > 1 else findings
+    if len(findings) == 1 and findings[0].score != _SHAPE_ONLY:
+        return findings
+    return _resolve_overlaps(findings)
 
 
 _ANY_DIGIT = re.compile(r"(?a)\d")

@@ -1,0 +1,98 @@
+"""Validation never raises: every payload gives a record or reasons."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flowlake.generate import events
+from udfs.validation import RulesError, load_rules, validate
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def _event(**overrides: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "event_id": "550e8400-e29b-41d4-a716-446655440000", "event_type": "order",
+        "event_time": "2026-11-22T11:59:00.000+00:00", "user_id": "U00042", "country": "DE",
+        "order_id": "ORD-12345678", "items": [{"sku": "SKU-1001"}], "total": 10.5, "currency": "EUR",
+        "email": "anna@example.com",
+    }
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not ...}
+
+
+def rule_ids(payload: object) -> list[str]:
+    raw = payload if isinstance(payload, bytes | str) else json.dumps(payload)
+    return [f.rule_id for f in validate(raw, now=NOW).failures]
+
+
+def test_generated_events_are_valid() -> None:
+    for _, event in islice(events(seed=5), 2000):
+        result = validate(json.dumps(event))
+        assert result.valid, result.failures
+        assert result.record == event
+
+
+@pytest.mark.parametrize(("payload", "expected"), [
+    (b"\xff\xfe{}", ["payload.encoding"]),
+    ("{not json", ["payload.json"]),
+    ("[1, 2]", ["payload.object"]),
+    ("x" * 70_000, ["payload.size"]),
+    (None, ["payload.missing"]),
+])
+def test_payload_failures(payload: bytes | str | None, expected: list[str]) -> None:
+    assert [f.rule_id for f in validate(payload, now=NOW).failures] == expected
+
+
+def test_field_failures_name_rule_field_and_reason() -> None:
+    result = validate(json.dumps(_event(total=-1, currency="XYZ", email="not-an-email")), now=NOW)
+    assert [(f.rule_id, f.field) for f in result.failures] == [
+        ("order.total.min", "total"), ("order.currency.enum", "currency"), ("order.email.pii", "email")]
+    assert "below 0" in result.failures[0].reason
+    assert result.record is None
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    ({"event_id": ...}, ["common.event_id.required"]),
+    ({"total": "10.5"}, ["order.total.type"]),
+    ({"total": True}, ["order.total.type"]),
+    ({"items": []}, ["order.items.min_items"]),
+    ({"event_type": "refund"}, ["common.event_type.unknown"]),
+    ({"event_time": "2026-11-22T12:30:00+00:00"}, ["common.event_time.future"]),
+    ({"event_time": "1999-01-01T00:00:00+00:00"}, ["common.event_time.past"]),
+    ({"event_time": "2026-11-22 11:00:00"}, ["common.event_time.format"]),
+    ({"event_time": "yesterday"}, ["common.event_time.format"]),
+    ({"user_id": 42}, ["common.user_id.type"]),
+])
+def test_rule_failures(overrides: dict[str, object], expected: list[str]) -> None:
+    assert rule_ids(_event(**overrides)) == expected
+
+
+def test_slightly_future_time_is_tolerated() -> None:
+    assert rule_ids(_event(event_time=(NOW + timedelta(seconds=60)).isoformat())) == []
+
+
+def test_bad_rules_file_is_rejected_at_load(tmp_path: Path) -> None:
+    bad = tmp_path / "rules.toml"
+    bad.write_text('[limits]\nmax_payload_bytes = 10\n[common]\nx = { type = "strng" }\n[types]\n')
+    with pytest.raises(RulesError, match="strng"):
+        load_rules(bad)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.binary(max_size=300), st.text(max_size=300),
+                 st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+                              lambda children: st.lists(children, max_size=4)
+                              | st.dictionaries(st.text(max_size=10), children, max_size=4), max_leaves=20)
+                 .map(lambda v: json.dumps(v, allow_nan=True))))
+def test_never_raises(payload: bytes | str) -> None:
+    result = validate(payload, now=NOW)
+    assert result.valid == (result.record is not None)
+    assert all(f.rule_id and f.reason for f in result.failures)
