@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TextIO
 
 import click
 from rich.console import Console
@@ -10,6 +11,7 @@ from rich.table import Table
 
 from flowlake.config import load_settings
 from flowlake.errors import FlowlakeError
+from udfs.masking import MissingHashKey, Policy
 
 out = Console()
 err = Console(stderr=True)
@@ -106,10 +108,29 @@ def demo(count: int, timeout: int) -> None:
     run_demo(load_settings(), count, timeout)
 
 
+@main.group()
+def pii() -> None:
+    """PII detection and masking (the same code that runs inside Flink)."""
+
+
+@pii.command("scan")
+@click.argument("source", type=click.File("r", encoding="utf-8", errors="replace"), default="-")
+@click.option("--mask", "policy", type=click.Choice([p.value for p in Policy]), default=None,
+              help="write the input masked with this policy instead of the findings")
+@click.option("--text", "as_text", is_flag=True, help="treat every line as text, even when it is JSON")
+def pii_scan(source: TextIO, policy: str | None, as_text: bool) -> None:
+    """Scan SOURCE (a file, or - for standard input): text or JSON lines. Prints findings as JSON lines."""
+    from flowlake.pii_scan import mask_lines, scan_lines
+
+    lines = mask_lines(source, not as_text, Policy(policy)) if policy else scan_lines(source, not as_text)
+    for line in lines:
+        click.echo(line)
+
+
 def run() -> None:
     try:
         main(standalone_mode=False)
-    except FlowlakeError as exc:
+    except (FlowlakeError, MissingHashKey) as exc:
         err.print(f"[red]error:[/red] {exc}")
         sys.exit(1)
     except click.exceptions.Abort:
