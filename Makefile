@@ -9,7 +9,7 @@ PYTHON ?= $(shell python3 -c 'import sys; print(sys.executable)')
 VENV := .venv
 FLOWLAKE := $(VENV)/bin/flowlake
 
-.PHONY: bootstrap install up down demo test lint unit clean
+.PHONY: bootstrap install up down demo test lint unit clean bench-pii
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -47,3 +47,9 @@ test: install lint
 
 clean: down
 	rm -rf $(VENV)
+
+BENCH_VENV := $(CACHE)/venvs/bench-pii
+bench-pii: $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(BENCH_VENV)
+	$(UV) pip install --quiet --python $(BENCH_VENV)/bin/python -r bench/requirements-pii.txt
+	taskset -c 0 $(BENCH_VENV)/bin/python bench/pii_bench.py
