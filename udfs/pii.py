@@ -36,10 +36,12 @@ class Finding(NamedTuple):
     score: float
 
 
-_EMAIL = re.compile(
-    r"(?a)(?<![\w.%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
-)
+_EMAIL_LOCAL = r"(?<![\w.%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?"
+_EMAIL_DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
+_EMAIL = re.compile(f"(?a){_EMAIL_LOCAL}@{_EMAIL_DOMAIN}")
+# Scanning from each "@" outwards is much cheaper than trying the whole pattern at every position.
+_EMAIL_LOCAL_BEFORE_AT = re.compile(f"(?a){_EMAIL_LOCAL}\\Z")
+_EMAIL_DOMAIN_AFTER_AT = re.compile(f"(?a){_EMAIL_DOMAIN}")
 # 13-19 digits, optionally in groups separated by one space or dash.
 _CARD = re.compile(r"(?a)(?<![\w+-])\d(?:[ -]?\d){12,18}(?![\w]|-\d)")
 # Greedy on purpose: the country's IBAN length decides where the candidate ends (see _iban_spans).
@@ -165,10 +167,15 @@ def phone_ok(candidate: str) -> bool:
 def _scan(text: str, digits: int) -> Iterable[Finding]:
     """Candidates of every type. `digits` (how many ASCII digits the text has) gates the numeric
     patterns cheaply: most texts are too short of digits to hold a card, an SSN or a phone number."""
-    if "@" in text:
-        for m in _EMAIL.finditer(text):
-            if ".." not in m.group():
-                yield Finding(m.start(), m.end(), EMAIL_ADDRESS, 1.0)
+    at, floor = text.find("@"), 0
+    while at > 0:
+        local = _EMAIL_LOCAL_BEFORE_AT.search(text, max(floor, at - 64), at)
+        domain = _EMAIL_DOMAIN_AFTER_AT.match(text, at + 1) if local else None
+        if local and domain:
+            floor = domain.end()
+            if ".." not in text[local.start():floor]:
+                yield Finding(local.start(), floor, EMAIL_ADDRESS, 1.0)
+        at = text.find("@", max(floor, at + 1))
     if "::" in text or text.count(":") >= 7:
         for m in _IPV6.finditer(text):
             if ipv6_ok(m.group()):
