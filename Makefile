@@ -9,7 +9,7 @@ PYTHON ?= $(shell python3 -c 'import sys; print(sys.executable)')
 VENV := .venv
 FLOWLAKE := $(VENV)/bin/flowlake
 
-.PHONY: bootstrap install up down demo test lint unit clean bench-pii
+.PHONY: bootstrap install up down demo test lint unit clean bench-pii bench-flink-udf
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -53,3 +53,8 @@ bench-pii: $(UV)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(BENCH_VENV)
 	$(UV) pip install --quiet --python $(BENCH_VENV)/bin/python -r bench/requirements-pii.txt
 	taskset -c 0 $(BENCH_VENV)/bin/python bench/pii_bench.py
+
+bench-flink-udf: install
+	JAVA_HOME=$$($(VENV)/bin/python -c 'from flowlake.config import load_settings; from flowlake.runtime import Runtime; print(Runtime(load_settings()).java17_home)') \
+	  $$($(VENV)/bin/python -c 'from flowlake.config import load_settings; from flowlake.runtime import Runtime; print(Runtime(load_settings()).job_python)') \
+	  bench/flink_udf_bench.py
