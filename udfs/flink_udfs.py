@@ -14,8 +14,8 @@ from pyflink.table import DataTypes
 from pyflink.table.udf import FunctionContext, ScalarFunction, udf
 
 from udfs import validation
-from udfs.masking import Policy, load_hash_key, mask_text
-from udfs.pii import ENTITY_TYPES, detect
+from udfs.masking import Policy, load_hash_key, mask_text_with_findings
+from udfs.pii import ENTITY_TYPES
 
 VALIDATION_RESULT = DataTypes.ROW([
     DataTypes.FIELD("valid", DataTypes.BOOLEAN()),
@@ -96,11 +96,10 @@ class _Mask(ScalarFunction):  # type: ignore[misc]
         self.findings = {t: group.counter(t) for t in ENTITY_TYPES}
 
     def _one(self, text: str | None) -> str | None:
-        if not text:
-            return text
-        for finding in detect(text):
+        masked, findings = mask_text_with_findings(text, self.policy, self.key)
+        for finding in findings:
             self.findings[finding.entity_type].inc()
-        return mask_text(text, self.policy, self.key)
+        return masked
 
 
 class MaskText(_Mask):

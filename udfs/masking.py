@@ -92,19 +92,29 @@ def _apply(text: str, findings: Sequence[Finding], policy: Policy, key: bytes | 
 
 
 def mask_text(text: str | None, policy: Policy, key: bytes | None = None) -> str | None:
-    """Free text with every finding masked. Masking can, rarely, bring two fragments together into
-    something that scans as PII again (a dropped span between digits): scan again until clean."""
+    """Free text with every finding masked."""
+    return mask_text_with_findings(text, policy, key)[0]
+
+
+def mask_text_with_findings(text: str | None, policy: Policy,
+                            key: bytes | None = None) -> tuple[str | None, list[Finding]]:
+    """The masked text and the findings in the original. Masking can, rarely, bring two fragments
+    together into something that scans as PII again (a dropped span between digits): the result is
+    scanned again until clean."""
     if not text:
-        return text
+        return text, []
     if policy is Policy.HASH and key is None:
         key = load_hash_key()
+    original: list[Finding] | None = None
     for _ in range(_MAX_PASSES):
         findings = detect(text)
+        if original is None:
+            original = findings
         if not findings:
-            return text
+            return text, original
         text = _apply(text, findings, policy, key)
     # Still not clean after repeated passes: redact what is left rather than let PII through.
-    return _apply(text, detect(text), Policy.REDACT, None)
+    return _apply(text, detect(text), Policy.REDACT, None), original or []
 
 
 def mask_batch(texts: Sequence[str | None], policy: Policy, key: bytes | None = None) -> list[str | None]:
