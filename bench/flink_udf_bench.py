@@ -41,8 +41,10 @@ CREATE TEMPORARY VIEW payloads AS SELECT CONCAT(
 FROM seq"""
 SINK = "CREATE TEMPORARY TABLE sink (a STRING, b BOOLEAN) WITH ('connector' = 'blackhole')"
 VARIANTS = {
-    "no_udf": "INSERT INTO sink SELECT payload, CHAR_LENGTH(payload) > 0 FROM payloads",
-    "validate_and_mask": "INSERT INTO sink SELECT mask_pii(payload), validate_event(payload).valid FROM payloads",
+    "no_udf": "INSERT INTO sink SELECT JSON_VALUE(payload, '$.message'), CHAR_LENGTH(payload) > 0 FROM payloads",
+    # As the medallion job does: validate the whole payload, scan and mask the free-text field.
+    "validate_and_mask": "INSERT INTO sink SELECT mask_pii(JSON_VALUE(payload, '$.message')), "
+                         "validate_event(payload).valid FROM payloads",
 }
 
 

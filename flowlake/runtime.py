@@ -34,9 +34,10 @@ def java_major_version(java_home: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def find_jdk(minimum: int, maximum: int = 99, extra: tuple[Path, ...] = ()) -> Path | None:
-    """The newest JDK in [minimum, maximum] among the usual install places."""
-    candidates = [Path(p) for p in glob.glob("/usr/lib/jvm/*") if not Path(p).is_symlink()]
+def find_jdk(minimum: int, maximum: int = 99, extra: tuple[Path, ...] = (),
+             search: str = "/usr/lib/jvm/*") -> Path | None:
+    """The newest JDK in [minimum, maximum] among the usual install places (and `extra`)."""
+    candidates = [Path(p) for p in glob.glob(search) if not Path(p).is_symlink()] if search else []
     candidates += list(extra)
     found = [(v, c) for c in candidates if (v := java_major_version(c)) and minimum <= v <= maximum]
     return max(found)[1] if found else None
