@@ -4,7 +4,6 @@ environment variable named FLOWLAKE_<FIELD> (e.g. FLOWLAKE_KAFKA_PORT=19092)."""
 from __future__ import annotations
 
 import os
-from functools import cached_property
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -56,7 +55,7 @@ class Settings(BaseSettings):
     start_timeout_seconds: int = 180
 
     # --- derived values -------------------------------------------------------------------
-    @cached_property
+    @property
     def warehouse_dir(self) -> Path:
         return self.data_dir / "warehouse"
 

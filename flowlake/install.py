@@ -138,6 +138,3 @@ def install(settings: Settings) -> Runtime:
     console.print("[green]install complete[/green]")
     return rt
 
-
-def cache_size(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())

@@ -317,8 +317,3 @@ def all_services(settings: Settings, runtime: Runtime) -> list[Service]:
         Prometheus("prometheus", settings, runtime),
     ]
 
-
-def require(service_name: str, healthy: bool, settings: Settings) -> None:
-    if not healthy:
-        raise ServiceUnavailable(f"{service_name} is not reachable: run `flowlake up` "
-                                 f"(data dir {settings.data_dir}; `flowlake status` shows what runs)")

@@ -46,29 +46,13 @@ class _Validate(ScalarFunction):  # type: ignore[misc]
     def _one(self, payload: str | None) -> tuple[bool, str | None, list[str]]:
         result = validation.validate(payload)
         self.validated.inc()
-        if result.valid:
-            assert result.record is not None
-            return True, str(result.record["event_type"]), []
-        self.invalid.inc()
-        for failure in result.failures:
-            counter = self.by_rule.get(failure.rule_id)
-            if counter is not None:
-                counter.inc()
-        event_type = None
-        if result.failures and not result.failures[0].rule_id.startswith("payload."):
-            event_type = _peek_event_type(payload)
-        return False, event_type, [str(f) for f in result.failures]
-
-
-def _peek_event_type(payload: str | None) -> str | None:
-    import json
-
-    try:
-        value = json.loads(payload or "")
-    except ValueError:
-        return None
-    event_type = value.get("event_type") if isinstance(value, dict) else None
-    return event_type if isinstance(event_type, str) else None
+        if not result.valid:
+            self.invalid.inc()
+            for failure in result.failures:
+                counter = self.by_rule.get(failure.rule_id)
+                if counter is not None:
+                    counter.inc()
+        return result.valid, result.event_type, [str(f) for f in result.failures]
 
 
 class ValidateEvent(_Validate):

@@ -45,6 +45,7 @@ class Failure:
 class Result:
     record: dict[str, Any] | None
     failures: tuple[Failure, ...] = field(default_factory=tuple)
+    event_type: str | None = None  # when the payload parsed far enough to name one
 
     @property
     def valid(self) -> bool:
@@ -185,4 +186,5 @@ def validate(payload: bytes | str | None, now: datetime | None = None, rules: Ru
         else:
             for name, spec in type_rules.items():
                 failures += _check_field(event_type, name, spec, record, now)
-    return Result(None if failures else record, tuple(failures))
+    return Result(None if failures else record, tuple(failures),
+                  event_type if isinstance(event_type, str) else None)

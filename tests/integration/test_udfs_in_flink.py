@@ -42,6 +42,7 @@ def test_udfs_match_the_pure_functions(mode: str, tmp_path: Path) -> None:
     for i, payload in enumerate(PAYLOADS):
         expected = validate(payload)
         assert rows[i]["valid"] == expected.valid, payload
+        assert rows[i]["event_type"] == expected.event_type
         assert rows[i]["failures"] == [str(f) for f in expected.failures]
         assert rows[i]["masked"] == mask_text(payload, Policy.REDACT)
     assert sum(r["valid"] for r in rows.values()) == 40

@@ -96,3 +96,10 @@ def test_never_raises(payload: bytes | str) -> None:
     result = validate(payload, now=NOW)
     assert result.valid == (result.record is not None)
     assert all(f.rule_id and f.reason for f in result.failures)
+
+
+def test_result_names_the_event_type_when_it_can() -> None:
+    assert validate(json.dumps(_event()), now=NOW).event_type == "order"
+    assert validate(json.dumps(_event(total=-1)), now=NOW).event_type == "order"
+    assert validate(json.dumps(_event(event_type="refund")), now=NOW).event_type == "refund"
+    assert validate("{not json", now=NOW).event_type is None
