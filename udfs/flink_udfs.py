@@ -24,24 +24,14 @@ VALIDATION_RESULT = DataTypes.ROW([
 ])
 
 
-def _rule_ids() -> list[str]:
-    rules = validation.load_rules()
-    ids = ["payload.missing", "payload.size", "payload.encoding", "payload.json", "payload.object",
-           "common.event_type.unknown"]
-    scopes = [("common", rules.common), *rules.types.items()]
-    checks = ("required", "type", "enum", "min", "max", "min_length", "max_length", "min_items", "regex", "pii",
-              "format", "future", "past")
-    ids += [f"{scope}.{name}.{check}" for scope, fields in scopes for name in fields for check in checks]
-    return ids
-
-
 class _Validate(ScalarFunction):  # type: ignore[misc]
     def open(self, function_context: FunctionContext) -> None:
         group = function_context.get_metric_group().add_group("flowlake")
         self.validated = group.counter("records_validated")
         self.invalid = group.counter("records_invalid")
         rule_group = group.add_group("invalid_by_rule")
-        self.by_rule = {rule: rule_group.counter(rule.replace(".", "_")) for rule in _rule_ids()}
+        rule_ids = validation.rule_ids(validation.load_rules())
+        self.by_rule = {rule: rule_group.counter(rule.replace(".", "_")) for rule in rule_ids}
 
     def _one(self, payload: str | None) -> tuple[bool, str | None, list[str]]:
         result = validation.validate(payload)

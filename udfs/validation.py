@@ -82,6 +82,24 @@ def load_rules(path: Path = RULES_FILE) -> Rules:
     return rules
 
 
+PAYLOAD_RULE_IDS = ("payload.missing", "payload.size", "payload.encoding", "payload.json", "payload.object",
+                    "common.event_type.unknown")
+_CHECK_KEYS = ("enum", "min", "max", "min_length", "max_length", "min_items", "regex", "pii")
+
+
+def rule_ids(rules: Rules) -> list[str]:
+    """Every rule id validate() can report with these rules (for metrics registered up front)."""
+    ids = list(PAYLOAD_RULE_IDS)
+    for scope, fields in [("common", rules.common), *rules.types.items()]:
+        for name, spec in fields.items():
+            checks = ["required"] if spec.get("required") else []
+            checks += ["type", *(key for key in _CHECK_KEYS if key in spec)]
+            if spec["type"] == "timestamp":
+                checks += ["format", "future", "past"]
+            ids += [f"{scope}.{name}.{check}" for check in checks]
+    return ids
+
+
 def _parse_timestamp(value: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -12,9 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowlake.generate import events
-from udfs.validation import RulesError, load_rules, validate
+from udfs.validation import RulesError, load_rules, rule_ids, validate
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+KNOWN_RULE_IDS = set(rule_ids(load_rules()))
 
 
 def _event(**overrides: object) -> dict[str, object]:
@@ -28,7 +29,7 @@ def _event(**overrides: object) -> dict[str, object]:
     return {k: v for k, v in base.items() if v is not ...}
 
 
-def rule_ids(payload: object) -> list[str]:
+def failed_rules(payload: object) -> list[str]:
     raw = payload if isinstance(payload, bytes | str) else json.dumps(payload)
     return [f.rule_id for f in validate(raw, now=NOW).failures]
 
@@ -72,11 +73,12 @@ def test_field_failures_name_rule_field_and_reason() -> None:
     ({"user_id": 42}, ["common.user_id.type"]),
 ])
 def test_rule_failures(overrides: dict[str, object], expected: list[str]) -> None:
-    assert rule_ids(_event(**overrides)) == expected
+    assert failed_rules(_event(**overrides)) == expected
+    assert set(expected) <= KNOWN_RULE_IDS
 
 
 def test_slightly_future_time_is_tolerated() -> None:
-    assert rule_ids(_event(event_time=(NOW + timedelta(seconds=60)).isoformat())) == []
+    assert failed_rules(_event(event_time=(NOW + timedelta(seconds=60)).isoformat())) == []
 
 
 def test_bad_rules_file_is_rejected_at_load(tmp_path: Path) -> None:
@@ -96,6 +98,7 @@ def test_never_raises(payload: bytes | str) -> None:
     result = validate(payload, now=NOW)
     assert result.valid == (result.record is not None)
     assert all(f.rule_id and f.reason for f in result.failures)
+    assert {f.rule_id for f in result.failures} <= KNOWN_RULE_IDS
 
 
 def test_result_names_the_event_type_when_it_can() -> None:
@@ -103,3 +106,12 @@ def test_result_names_the_event_type_when_it_can() -> None:
     assert validate(json.dumps(_event(total=-1)), now=NOW).event_type == "order"
     assert validate(json.dumps(_event(event_type="refund")), now=NOW).event_type == "refund"
     assert validate("{not json", now=NOW).event_type is None
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    ({"total": -1, "currency": "XYZ", "email": "x"}, {"order.total.min", "order.currency.enum", "order.email.pii"}),
+    ({"event_time": "2099-01-01T00:00:00+00:00", "items": []}, {"common.event_time.future", "order.items.min_items"}),
+])
+def test_reported_rule_ids_are_listed_up_front(overrides: dict[str, object], expected: set[str]) -> None:
+    assert set(failed_rules(_event(**overrides))) == expected
+    assert expected <= KNOWN_RULE_IDS
