@@ -66,13 +66,18 @@ def status() -> None:
 @click.option("--duration", type=float, help="seconds (with --rate)")
 @click.option("--topic", default=None, help="topic (default: the events topic)")
 @click.option("--seed", type=int, default=None, help="random seed, for repeatable data")
+@click.option("--bad", type=float, default=0.0, help="fraction of invalid records (malformed, missing fields ...)")
+@click.option("--duplicates", type=float, default=0.0, help="fraction repeating an earlier event id")
+@click.option("--late", type=float, default=0.0, help="fraction with an event time 10 minutes in the past")
 def generate(count: int | None, rate: float | None, duration: float | None, topic: str | None,
-             seed: int | None) -> None:
+             seed: int | None, bad: float, duplicates: float, late: float) -> None:
     """Produce JSON e-commerce events to Kafka."""
+    from flowlake.generate import Mix
     from flowlake.generate import generate as run_generate
 
-    delivered = run_generate(load_settings(), count, rate, duration, topic, seed)
-    err.print(f"[green]{delivered} events delivered[/green]")
+    delivered = run_generate(load_settings(), count, rate, duration, topic, seed, Mix(bad, duplicates, late))
+    details = ", ".join(f"{label}: {n}" for label, n in sorted(delivered.items()))
+    err.print(f"[green]{delivered.total()} records delivered[/green] ({details})")
 
 
 @main.command()

@@ -6,7 +6,9 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from confluent_kafka import Producer
@@ -81,9 +83,73 @@ def events(seed: int | None = None) -> Iterator[tuple[str, dict[str, object]]]:
         yield str(event["user_id"]), event
 
 
+@dataclass(frozen=True)
+class Mix:
+    """Fractions of records that are not plain valid events. Bad records fail validation (one
+    kind each, see BAD_KINDS); duplicates repeat an earlier event id; late events carry an event
+    time `late_seconds` in the past."""
+
+    bad: float = 0.0
+    duplicates: float = 0.0
+    late: float = 0.0
+    late_seconds: int = 600
+
+    def __post_init__(self) -> None:
+        if min(self.bad, self.duplicates, self.late) < 0 or self.bad + self.duplicates + self.late > 1:
+            raise FlowlakeError("bad, duplicate and late fractions must be >= 0 and add up to at most 1")
+
+
+BAD_KINDS = ("malformed_json", "missing_field", "wrong_type", "out_of_range", "far_future", "not_utf8",
+             "unknown_type")
+
+
+def _bad_payload(kind: str, event: dict[str, object], now: datetime) -> bytes:
+    broken = dict(event)
+    if kind == "malformed_json":
+        return json.dumps(event).encode()[:-7]
+    if kind == "not_utf8":
+        return b"\xff\xfe" + json.dumps(event).encode()
+    if kind == "missing_field":
+        del broken["event_id"]
+    elif kind == "wrong_type":
+        broken["user_id"] = 12345
+    elif kind == "out_of_range":
+        broken.update(event_type="add_to_cart", sku="SKU-1001", quantity=0, unit_price=1.0)  # quantity min is 1
+    elif kind == "far_future":
+        broken["event_time"] = (now + timedelta(days=30)).isoformat(timespec="milliseconds")
+    elif kind == "unknown_type":
+        broken["event_type"] = "refund"
+    return json.dumps(broken).encode()
+
+
+def records(seed: int | None = None, mix: Mix = Mix()) -> Iterator[tuple[str, bytes, str]]:
+    """(key, payload, label) with label "valid", "late", "duplicate" or "bad:<kind>"."""
+    rng = random.Random(seed)
+    seen: list[dict[str, object]] = []
+    while True:
+        now = datetime.now(UTC)
+        roll = rng.random()
+        if roll < mix.duplicates and seen:
+            event, label = dict(rng.choice(seen)), "duplicate"
+        else:
+            event = make_event(rng, now)
+            label = "valid"
+            if roll < mix.duplicates + mix.late:
+                event["event_time"] = (now - timedelta(seconds=mix.late_seconds)).isoformat(timespec="milliseconds")
+                label = "late"
+            elif roll < mix.duplicates + mix.late + mix.bad:
+                kind = rng.choice(BAD_KINDS)
+                yield str(event["user_id"]), _bad_payload(kind, event, now), f"bad:{kind}"
+                continue
+            if len(seen) < 10_000:
+                seen.append(event)
+        yield str(event["user_id"]), json.dumps(event).encode(), label
+
+
 def generate(settings: Settings, count: int | None, rate: float | None, duration: float | None,
-             topic: str | None = None, seed: int | None = None) -> int:
-    """Produce `count` events, or `rate` events/s for `duration` seconds; returns the number delivered."""
+             topic: str | None = None, seed: int | None = None, mix: Mix = Mix()) -> Counter[str]:
+    """Produce `count` records, or `rate` records/s for `duration` seconds. Returns how many of each
+    label (see `records`) were delivered."""
     if count is None and (rate is None or duration is None):
         raise FlowlakeError("give --count N, or --rate R with --duration SECONDS")
     require_kafka(settings)
@@ -92,19 +158,20 @@ def generate(settings: Settings, count: int | None, rate: float | None, duration
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True, "acks": "all",
                          "linger.ms": 20, "compression.type": "lz4"})
     failures: list[str] = []
-    delivered = 0
+    delivered: Counter[str] = Counter()
 
-    def on_delivery(err: object, _msg: object) -> None:
-        nonlocal delivered
-        if err is not None:
-            failures.append(str(err))
-        else:
-            delivered += 1
+    def on_delivery(label: str) -> Callable[[object, object], None]:
+        def callback(err: object, _msg: object) -> None:
+            if err is not None:
+                failures.append(str(err))
+            else:
+                delivered[label] += 1
+        return callback
 
     started = time.monotonic()
     with Progress(TextColumn("producing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
         task = bar.add_task("produce", total=total)
-        for i, (key, event) in enumerate(events(seed)):
+        for i, (key, payload, label) in enumerate(records(seed, mix)):
             if i >= total:
                 break
             if rate:
@@ -113,7 +180,7 @@ def generate(settings: Settings, count: int | None, rate: float | None, duration
                     time.sleep(delay)
             while True:
                 try:
-                    producer.produce(topic, key=key.encode(), value=json.dumps(event).encode(), on_delivery=on_delivery)
+                    producer.produce(topic, key=key.encode(), value=payload, on_delivery=on_delivery(label))
                     break
                 except BufferError:
                     producer.poll(0.1)

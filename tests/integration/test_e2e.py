@@ -16,7 +16,7 @@ EVENTS = 10_000
 
 def test_ten_thousand_events_arrive_exactly_once(local_stack: Settings, ingest_job: tuple[str, str]) -> None:
     _, topic = ingest_job
-    assert generate(local_stack, EVENTS, None, None, topic=topic, seed=42) == EVENTS
+    assert generate(local_stack, EVENTS, None, None, topic=topic, seed=42) == {"valid": EVENTS}
     where = f"FROM lakehouse.bronze.events WHERE kafka_topic = '{topic}'"
 
     def visible() -> int:

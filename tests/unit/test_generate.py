@@ -2,10 +2,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 
-from flowlake.generate import events
+import pytest
+
+from flowlake.errors import FlowlakeError
+from flowlake.generate import BAD_KINDS, Mix, events, records
+from udfs.validation import validate
 
 
 def test_same_seed_same_events() -> None:
@@ -29,3 +33,38 @@ def test_events_cover_all_types_and_are_json() -> None:
 def test_event_ids_are_unique() -> None:
     ids = [e["event_id"] for _, e in islice(events(seed=3), 5000)]
     assert len(set(ids)) == len(ids)
+
+
+def test_mix_labels_match_what_validation_says() -> None:
+    mix = Mix(bad=0.1, duplicates=0.05, late=0.05)
+    sample = list(islice(records(seed=9, mix=mix), 4000))
+    labels = Counter(label.split(":")[0] for _, _, label in sample)
+    assert 300 <= labels["bad"] <= 500 and 120 <= labels["duplicate"] <= 280 and 120 <= labels["late"] <= 280
+    kinds = set()
+    for _, payload, label in sample:
+        result = validate(payload)
+        if label.startswith("bad:"):
+            kinds.add(label)
+            assert not result.valid, (label, payload[:200])
+        else:
+            assert result.valid, (label, result.failures)
+    assert kinds == {f"bad:{k}" for k in BAD_KINDS}
+
+
+def test_duplicates_repeat_earlier_event_ids_and_late_events_are_old() -> None:
+    sample = list(islice(records(seed=4, mix=Mix(duplicates=0.2, late=0.2)), 2000))
+    seen: set[object] = set()
+    for _, payload, label in sample:
+        event = json.loads(payload)
+        if label == "duplicate":
+            assert event["event_id"] in seen
+        else:
+            assert event["event_id"] not in seen
+        if label == "late":
+            assert datetime.fromisoformat(event["event_time"]) < datetime.now(UTC) - timedelta(seconds=500)
+        seen.add(event["event_id"])
+
+
+def test_bad_fractions_are_checked() -> None:
+    with pytest.raises(FlowlakeError):
+        Mix(bad=0.8, duplicates=0.3)
