@@ -113,6 +113,30 @@ def demo(count: int, timeout: int) -> None:
     run_demo(load_settings(), count, timeout)
 
 
+@main.group(invoke_without_command=True)
+@click.pass_context
+def tables(ctx: click.Context) -> None:
+    """List the lakehouse's Iceberg tables with snapshot, file and record counts."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from iceberg.catalog import describe_tables, load_catalog
+
+    table = Table("table", "snapshots", "data files", "records", "size")
+    for info in describe_tables(load_catalog(load_settings())):
+        table.add_row(info.identifier, str(info.snapshots), str(info.data_files), str(info.records),
+                      f"{info.size_bytes / 1e6:.1f} MB")
+    out.print(table)
+
+
+@tables.command("create")
+def tables_create() -> None:
+    """Create the namespaces and tables that are missing (idempotent)."""
+    from iceberg.catalog import ensure_catalog
+
+    ensure_catalog(load_settings())
+    err.print("[green]tables are in place[/green]")
+
+
 @main.group()
 def pii() -> None:
     """PII detection and masking (the same code that runs inside Flink)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pyiceberg.catalog.sql import SqlCatalog
@@ -45,3 +46,35 @@ def ensure_catalog(settings: Settings) -> SqlCatalog:
     for spec in ALL_TABLES:
         ensure_table(catalog, spec)
     return catalog
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    identifier: str
+    snapshots: int
+    data_files: int
+    records: int
+    size_bytes: int
+
+
+def _summary_int(table: Table, key: str) -> int:
+    snapshot = table.current_snapshot()
+    if snapshot is None or snapshot.summary is None:
+        return 0
+    return int(snapshot.summary.additional_properties.get(key, 0))
+
+
+def describe_tables(catalog: SqlCatalog) -> list[TableInfo]:
+    """Every table of every namespace with its snapshot count and current file, record and byte totals."""
+    infos = []
+    for namespace in sorted(catalog.list_namespaces()):
+        for identifier in sorted(catalog.list_tables(namespace)):
+            table = catalog.load_table(identifier)
+            infos.append(TableInfo(
+                identifier=".".join(identifier),
+                snapshots=len(table.metadata.snapshots),
+                data_files=_summary_int(table, "total-data-files"),
+                records=_summary_int(table, "total-records"),
+                size_bytes=_summary_int(table, "total-files-size"),
+            ))
+    return infos

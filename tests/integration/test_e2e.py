@@ -7,6 +7,7 @@ import pytest
 from flowlake.config import Settings
 from flowlake.generate import generate
 from flowlake.trino_client import query
+from iceberg.catalog import describe_tables, load_catalog
 
 from .conftest import wait_until
 
@@ -32,3 +33,6 @@ def test_ten_thousand_events_arrive_exactly_once(local_stack: Settings, ingest_j
     assert distinct_offsets == EVENTS
     assert distinct_ids == EVENTS
     assert partitions == local_stack.events_partitions
+    # `flowlake tables` reads the same commits through PyIceberg.
+    bronze = next(i for i in describe_tables(load_catalog(local_stack)) if i.identifier == "bronze.events")
+    assert bronze.records >= EVENTS and bronze.snapshots >= 1 and bronze.data_files >= 1
