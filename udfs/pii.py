@@ -73,11 +73,13 @@ _PHONE_WORDS = ("phone", "tel", "call", "mobile", "cell", "whatsapp", "sms", "te
 _IPV6_HINT = re.compile(r"[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){3}")
 
 
+_PHONE_BARE = re.compile(r"(?a)(?<![\w+-])\d{10,11}(?![\w-])")
+
+
 def _mentions_phone(text: str) -> bool:
     # Plain substring tests on lower-cased text: a case-insensitive regex alternation is ~20x slower.
     lowered = text.lower()
     return any(word in lowered for word in _PHONE_WORDS)
-_PHONE_BARE = re.compile(r"(?a)(?<![\w+-])\d{10,11}(?![\w-])")
 
 
 def _digits(text: str) -> str:
@@ -102,9 +104,12 @@ def card_shaped(candidate: str) -> bool:
     return not separators or rules.card_grouping_ok([len(g) for g in re.split(r"[ -]", candidate)])
 
 
+def card_number_ok(digits: str) -> bool:
+    return rules.card_brand(digits) is not None and luhn_ok(digits)
+
+
 def card_ok(candidate: str) -> bool:
-    digits = _digits(candidate)
-    return card_shaped(candidate) and rules.card_brand(digits) is not None and luhn_ok(digits)
+    return card_shaped(candidate) and card_number_ok(_digits(candidate))
 
 
 _IBAN_LETTER_VALUES = str.maketrans({chr(ord("A") + i): str(10 + i) for i in range(26)})
@@ -196,7 +201,7 @@ def _scan(text: str, digits: int) -> Iterable[Finding]:
             yield Finding(start, end, IBAN_CODE, 1.0 if iban_ok(text[start:end]) else _SHAPE_ONLY)
     lowered = text.lower()
     ssn_context = "ssn" in lowered or "soc" in lowered
-    phone_context = digits >= 10 and any(word in lowered for word in _PHONE_WORDS)
+    phone_context = digits >= 10 and _mentions_phone(text)
     # The numeric types are made of digits and a few separators only: search them inside those
     # clusters (a window reaching two characters past, for the patterns' look-aheads) instead of
     # across the whole text. Look-behinds still see the text before a window.
@@ -239,10 +244,9 @@ def _scan_numeric(text: str, pos: int, endpos: int, window: str, digits: int,
                 yield Finding(m.start(), m.end(), PHONE_NUMBER, 0.6)
     if digits >= 13:
         for m in _CARD.finditer(text, pos, endpos):
-            if card_ok(m.group()):
-                yield Finding(m.start(), m.end(), CREDIT_CARD, 1.0)
-            elif card_shaped(m.group()):
-                yield Finding(m.start(), m.end(), CREDIT_CARD, _SHAPE_ONLY)
+            if card_shaped(m.group()):
+                valid = card_number_ok(_digits(m.group()))
+                yield Finding(m.start(), m.end(), CREDIT_CARD, 1.0 if valid else _SHAPE_ONLY)
 
 
 def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
