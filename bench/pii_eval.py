@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from bench.corpus import Sample, Span
+from udfs.pii import detect
 
 Detector = Callable[[str], Iterable[Span]]
 
@@ -54,6 +55,4 @@ def evaluate(detector: Detector, samples: Iterable[Sample], entity_types: Iterab
 
 
 def flowlake_detector(text: str) -> list[Span]:
-    from udfs.pii import detect
-
     return [(f.start, f.end, f.entity_type) for f in detect(text)]

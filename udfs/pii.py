@@ -82,8 +82,12 @@ def _mentions_phone(text: str) -> bool:
     return any(word in lowered for word in _PHONE_WORDS)
 
 
+_NOT_ASCII_DIGITS = bytes(b for b in range(256) if not 48 <= b <= 57)
+
+
 def _digits(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit())
+    """The ASCII digits of `text`, in order (UTF-8 never hides an ASCII digit in a multi-byte character)."""
+    return text.encode("utf-8", "surrogatepass").translate(None, _NOT_ASCII_DIGITS).decode("ascii")
 
 
 def luhn_ok(number: str) -> bool:
@@ -98,10 +102,10 @@ def luhn_ok(number: str) -> bool:
 
 def card_shaped(candidate: str) -> bool:
     """Written like a card number: one kind of separator, in a printed card layout, or none."""
-    separators = {ch for ch in candidate if not ch.isdigit()}
-    if len(separators) > 1:
-        return False
-    return not separators or rules.card_grouping_ok([len(g) for g in re.split(r"[ -]", candidate)])
+    if candidate.isdigit():
+        return True
+    groups = candidate.split("-" if "-" in candidate else " ")
+    return all(g.isdigit() for g in groups) and rules.card_grouping_ok([len(g) for g in groups])
 
 
 def card_number_ok(digits: str) -> bool:
@@ -177,9 +181,8 @@ def phone_ok(candidate: str) -> bool:
     return rules.national_number_ok(digits, candidate)
 
 
-def _scan(text: str, digits: int) -> Iterable[Finding]:
-    """Candidates of every type. `digits` (how many ASCII digits the text has) gates the numeric
-    patterns cheaply: most texts are too short of digits to hold a card, an SSN or a phone number."""
+def _find_emails(text: str, found: list[Finding]) -> None:
+    # Scanning outwards from each "@" is much cheaper than trying the whole pattern at every position.
     at, floor = text.find("@"), 0
     while at > 0:
         local = _EMAIL_LOCAL_BEFORE_AT.search(text, max(floor, at - 64), at)
@@ -187,66 +190,75 @@ def _scan(text: str, digits: int) -> Iterable[Finding]:
         if local and domain:
             floor = domain.end()
             if ".." not in text[local.start():floor]:
-                yield Finding(local.start(), floor, EMAIL_ADDRESS, 1.0)
+                found.append(Finding(local.start(), floor, EMAIL_ADDRESS, 1.0))
         at = text.find("@", max(floor, at + 1))
-    if "::" in text or (text.count(":") >= 7 and _IPV6_HINT.search(text)):
-        for m in _IPV6.finditer(text):
-            if ipv6_ok(m.group()):
-                yield Finding(m.start(), m.end(), IP_ADDRESS, 0.95)
-    if digits < 4:
-        return
+
+
+def _find_numeric(text: str, digits: int, found: list[Finding]) -> None:
+    """Card, IBAN, SSN, phone and IPv4 candidates. `digits` (how many ASCII digits the text has)
+    gates the patterns cheaply: most texts are too short of digits to hold any of them."""
+    ibans: list[tuple[int, int]] = []
     if digits >= 8 and len(text) >= 15:  # every IBAN carries well over 8 digits
         for start, end in _iban_spans(text):
             # A failed checksum still marks the span as an account number: not a card or phone inside it.
-            yield Finding(start, end, IBAN_CODE, 1.0 if iban_ok(text[start:end]) else _SHAPE_ONLY)
-    lowered = text.lower()
-    ssn_context = "ssn" in lowered or "soc" in lowered
-    phone_context = digits >= 10 and _mentions_phone(text)
+            found.append(Finding(start, end, IBAN_CODE, 1.0 if iban_ok(text[start:end]) else _SHAPE_ONLY))
+            ibans.append((start, end))
+        if found and found[0].entity_type == EMAIL_ADDRESS:
+            ibans = []  # an email overlapping an IBAN would win over it: nothing inside is settled yet
+    contexts: tuple[bool, bool] | None = None
     # The numeric types are made of digits and a few separators only: search them inside those
     # clusters (a window reaching two characters past, for the patterns' look-aheads) instead of
     # across the whole text. Look-behinds still see the text before a window.
     for cluster in _CLUSTER.finditer(text):
         window = cluster.group()
-        count = _count_digits(window)
-        if count >= 4:
-            yield from _scan_numeric(text, cluster.start(), min(len(text), cluster.end() + 2), window, count,
-                                     ssn_context, phone_context)
-
-
-def _scan_numeric(text: str, pos: int, endpos: int, window: str, digits: int,
-                  ssn_context: bool, phone_context: bool) -> Iterable[Finding]:
-    if window.count(".") >= 3:
-        for m in _IPV4.finditer(text, pos, endpos):
-            if ipv4_ok(m.group()) and not _VERSION_CONTEXT.search(text, max(0, m.start() - 12), m.start()):
-                yield Finding(m.start(), m.end(), IP_ADDRESS, 0.95)
-    if digits < 8:
-        return
-    if "+" in window:
-        for m in _PHONE_INTL.finditer(text, pos, endpos):
-            if phone_ok(m.group()):
-                yield Finding(m.start(), m.end(), PHONE_NUMBER, 0.9)
-    if digits < 9:
-        return
-    for m in _SSN.finditer(text, pos, endpos):
-        # The 3-2-4 layout is an SSN's, valid or not: not a phone number either way.
-        yield Finding(m.start(), m.end(), US_SSN, 0.85 if ssn_ok(m.group(1), m.group(3), m.group(4)) else _SHAPE_ONLY)
-    if ssn_context:
-        for m in _SSN_BARE.finditer(text, pos, endpos):
-            s = m.group()
-            if ssn_ok(s[:3], s[3:5], s[5:]) and _SSN_CONTEXT.search(text, max(0, m.start() - 40), m.start()):
-                yield Finding(m.start(), m.end(), US_SSN, 0.6)
-    for m in _PHONE_NATIONAL.finditer(text, pos, endpos):
-        if phone_ok(m.group()):
-            yield Finding(m.start(), m.end(), PHONE_NUMBER, 0.75)
-    if digits >= 10 and phone_context:
-        for m in _PHONE_BARE.finditer(text, pos, endpos):
-            if phone_ok(m.group()) and _mentions_phone(text[max(0, m.start() - 40):m.start()]):
-                yield Finding(m.start(), m.end(), PHONE_NUMBER, 0.6)
-    if digits >= 13:
-        for m in _CARD.finditer(text, pos, endpos):
-            if card_shaped(m.group()):
-                valid = card_number_ok(_digits(m.group()))
-                yield Finding(m.start(), m.end(), CREDIT_CARD, 1.0 if valid else _SHAPE_ONLY)
+        count = _count_ascii_digits(window)
+        dots = window.count(".")
+        if count < 8 and (count < 4 or dots < 3):
+            continue  # too few digits for anything but an IPv4 address, and not dotted like one
+        pos, endpos = cluster.start(), min(len(text), cluster.end() + 2)
+        if ibans and any(start <= pos and cluster.end() <= end for start, end in ibans):
+            continue  # whatever is found inside an IBAN overlaps it, and loses to it
+        if dots >= 3:
+            for m in _IPV4.finditer(text, pos, endpos):
+                if ipv4_ok(m.group()) and not _VERSION_CONTEXT.search(text, max(0, m.start() - 12), m.start()):
+                    found.append(Finding(m.start(), m.end(), IP_ADDRESS, 0.95))
+        if count < 8:
+            continue
+        if "+" in window:
+            for m in _PHONE_INTL.finditer(text, pos, endpos):
+                if phone_ok(m.group()):
+                    found.append(Finding(m.start(), m.end(), PHONE_NUMBER, 0.9))
+        if count < 9:
+            continue
+        if contexts is None:
+            lowered = text.lower()
+            contexts = ("ssn" in lowered or "soc" in lowered,
+                        digits >= 10 and any(word in lowered for word in _PHONE_WORDS))
+        ssn_context, phone_context = contexts
+        separated = not window.isdigit()
+        if separated:
+            # The 3-2-4 layout is an SSN's, valid or not: not a phone number either way.
+            for m in _SSN.finditer(text, pos, endpos):
+                valid = ssn_ok(m.group(1), m.group(3), m.group(4))
+                found.append(Finding(m.start(), m.end(), US_SSN, 0.85 if valid else _SHAPE_ONLY))
+        if ssn_context:
+            for m in _SSN_BARE.finditer(text, pos, endpos):
+                s = m.group()
+                if ssn_ok(s[:3], s[3:5], s[5:]) and _SSN_CONTEXT.search(text, max(0, m.start() - 40), m.start()):
+                    found.append(Finding(m.start(), m.end(), US_SSN, 0.6))
+        if separated:  # every national layout has a separator or parentheses
+            for m in _PHONE_NATIONAL.finditer(text, pos, endpos):
+                if phone_ok(m.group()):
+                    found.append(Finding(m.start(), m.end(), PHONE_NUMBER, 0.75))
+        if phone_context and count >= 10:
+            for m in _PHONE_BARE.finditer(text, pos, endpos):
+                if phone_ok(m.group()) and _mentions_phone(text[max(0, m.start() - 40):m.start()]):
+                    found.append(Finding(m.start(), m.end(), PHONE_NUMBER, 0.6))
+        if count >= 13:
+            for m in _CARD.finditer(text, pos, endpos):
+                if card_shaped(m.group()):
+                    valid = card_number_ok(_digits(m.group()))
+                    found.append(Finding(m.start(), m.end(), CREDIT_CARD, 1.0 if valid else _SHAPE_ONLY))
 
 
 def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
@@ -264,15 +276,26 @@ def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
 def detect(text: str) -> list[Finding]:
     """Every PII finding in `text`, ordered by position, without overlaps."""
     digits = _count_digits(text)
-    if digits < 4 and "@" not in text and ":" not in text:
-        return []
-    findings = list(_scan(text, digits))
-    if len(findings) == 1 and findings[0].score != _SHAPE_ONLY:
-        return findings
-    return _resolve_overlaps(findings)
+    found: list[Finding] = []
+    if "@" in text:
+        _find_emails(text, found)
+    if ":" in text and ("::" in text or (text.count(":") >= 7 and _IPV6_HINT.search(text))):
+        for m in _IPV6.finditer(text):
+            if ipv6_ok(m.group()):
+                found.append(Finding(m.start(), m.end(), IP_ADDRESS, 0.95))
+    if digits >= 4:
+        _find_numeric(text, digits, found)
+    if len(found) < 2:
+        return found if not found or found[0].score != _SHAPE_ONLY else []
+    return _resolve_overlaps(found)
 
 
 _ASCII_DIGITS = b"0123456789"
+
+
+def _count_ascii_digits(ascii_text: str) -> int:
+    encoded = ascii_text.encode("ascii")
+    return len(encoded) - len(encoded.translate(None, _ASCII_DIGITS))
 
 
 def _count_digits(text: str) -> int:
