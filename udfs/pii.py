@@ -273,6 +273,22 @@ def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
     return [f for f in kept if f.score != _SHAPE_ONLY]
 
 
+def is_valid(entity_type: str, value: str) -> bool:
+    """Whether a structured field's whole value is a valid value of `entity_type` (checksums,
+    numbering rules and ranges included): an email field holds one email address, and so on."""
+    if entity_type == EMAIL_ADDRESS:
+        return bool(_EMAIL.fullmatch(value)) and ".." not in value
+    if entity_type == CREDIT_CARD:
+        return bool(_CARD.fullmatch(value)) and card_ok(value)
+    if entity_type == IBAN_CODE:
+        return iban_ok(value)
+    if entity_type == IP_ADDRESS:
+        return ipv4_ok(value) if _IPV4.fullmatch(value) else ipv6_ok(value)
+    if entity_type in ENTITY_TYPES:  # phone numbers and SSNs: found whole by the scanner
+        return any(f.entity_type == entity_type and f.start == 0 and f.end == len(value) for f in detect(value))
+    raise ValueError(f"unknown PII entity type {entity_type!r}; expected one of {', '.join(ENTITY_TYPES)}")
+
+
 def detect(text: str) -> list[Finding]:
     """Every PII finding in `text`, ordered by position, without overlaps."""
     digits = _count_digits(text)

@@ -20,14 +20,6 @@ import tomllib
 from udfs import pii
 
 RULES_FILE = Path(__file__).resolve().parent / "rules" / "events.toml"
-_PII_VALIDATORS = {
-    pii.EMAIL_ADDRESS: lambda v: bool(pii._EMAIL.fullmatch(v)) and ".." not in v,
-    pii.PHONE_NUMBER: lambda v: any(f.entity_type == pii.PHONE_NUMBER and f.end - f.start == len(v)
-                                    for f in pii.detect(v)),
-    pii.CREDIT_CARD: lambda v: pii.card_ok(v) if pii._CARD.fullmatch(v) else False,
-    pii.IBAN_CODE: lambda v: pii.iban_ok(v),
-    pii.IP_ADDRESS: lambda v: (pii.ipv4_ok(v) if pii._IPV4.fullmatch(v) else pii.ipv6_ok(v)),
-}
 _TYPE_NAMES = ("string", "integer", "number", "boolean", "timestamp", "array", "object")
 
 
@@ -70,7 +62,7 @@ def _check_rule_file(rules: Rules) -> None:
                 raise RulesError(f"{scope}.{name}: type must be one of {_TYPE_NAMES}, not {spec.get('type')!r}")
             if "regex" in spec:
                 re.compile(spec["regex"])
-            if "pii" in spec and spec["pii"] not in _PII_VALIDATORS:
+            if "pii" in spec and spec["pii"] not in pii.ENTITY_TYPES:
                 raise RulesError(f"{scope}.{name}: unknown pii type {spec['pii']!r}")
 
 
@@ -151,7 +143,7 @@ def _check_field(scope: str, name: str, spec: Mapping[str, Any], record: Mapping
         failures.append(Failure(f"{rule}.min_items", name, f"{name} has fewer than {spec['min_items']} items"))
     if "regex" in spec and not _regex(spec["regex"]).search(value):
         failures.append(Failure(f"{rule}.regex", name, f"{name} does not match {spec['regex']}"))
-    if "pii" in spec and not _PII_VALIDATORS[spec["pii"]](value):
+    if "pii" in spec and not pii.is_valid(spec["pii"], value):
         failures.append(Failure(f"{rule}.pii", name, f"{name} is not a valid {spec['pii']}"))
     if type_name == "timestamp":
         failures += _check_timestamp(rule, name, value, spec, now)

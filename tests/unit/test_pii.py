@@ -8,7 +8,7 @@ import pytest
 
 from bench.corpus import build
 from bench.pii_eval import evaluate, flowlake_detector
-from udfs.pii import ENTITY_TYPES, Finding, detect, detect_batch, iban_ok, luhn_ok
+from udfs.pii import ENTITY_TYPES, Finding, detect, detect_batch, iban_ok, is_valid, luhn_ok
 
 
 def found(text: str) -> list[tuple[str, str]]:
@@ -87,6 +87,29 @@ def test_checksums() -> None:
     assert luhn_ok("79927398713") and not luhn_ok("79927398710")
     assert iban_ok("GB82 WEST 1234 5698 7654 32") and not iban_ok("GB82 WEST 1234 5698 7654 33")
     assert not iban_ok("GB82 WEST 1234 5698 7654")  # wrong length for GB
+
+
+@pytest.mark.parametrize(("entity_type", "value", "expected"), [
+    ("EMAIL_ADDRESS", "ana.lopez@example.com", True),
+    ("EMAIL_ADDRESS", "ana.lopez@example.com and more", False),
+    ("CREDIT_CARD", "4111 1111 1111 1111", True),
+    ("CREDIT_CARD", "4111 1111 1111 1112", False),  # Luhn fails
+    ("IBAN_CODE", "DE89 3704 0044 0532 0130 00", True),
+    ("IBAN_CODE", "DE89 3704 0044 0532 0130 01", False),  # mod-97 fails
+    ("IP_ADDRESS", "2001:db8::1", True),
+    ("IP_ADDRESS", "256.1.1.1", False),
+    ("PHONE_NUMBER", "+44 20 7946 0958", True),
+    ("PHONE_NUMBER", "call +44 20 7946 0958", False),
+    ("US_SSN", "536-22-1234", True),
+    ("US_SSN", "666-22-1234", False),
+])
+def test_is_valid_checks_a_whole_value(entity_type: str, value: str, expected: bool) -> None:
+    assert is_valid(entity_type, value) is expected
+
+
+def test_is_valid_rejects_unknown_types() -> None:
+    with pytest.raises(ValueError, match="unknown PII entity type"):
+        is_valid("PASSPORT", "X1234567")
 
 
 def test_precision_and_recall_on_the_labelled_corpus() -> None:
