@@ -20,6 +20,9 @@ import tomllib
 from udfs import pii
 
 RULES_FILE = Path(__file__).resolve().parent / "rules" / "events.toml"
+# Names carry no checkable content: they can be masked, not validated.
+MASKABLE_TYPES = (*pii.ENTITY_TYPES, "PERSON")
+POLICIES = ("redact", "mask", "hash", "drop")
 _TYPE_NAMES = ("string", "integer", "number", "boolean", "timestamp", "array", "object")
 
 
@@ -62,8 +65,13 @@ def _check_rule_file(rules: Rules) -> None:
                 raise RulesError(f"{scope}.{name}: type must be one of {_TYPE_NAMES}, not {spec.get('type')!r}")
             if "regex" in spec:
                 re.compile(spec["regex"])
-            if "pii" in spec and spec["pii"] not in pii.ENTITY_TYPES:
-                raise RulesError(f"{scope}.{name}: unknown pii type {spec['pii']!r}")
+            if "pii" in spec and spec["pii"] not in MASKABLE_TYPES:
+                raise RulesError(f"{scope}.{name}: unknown pii type {spec['pii']!r}; expected one of {MASKABLE_TYPES}")
+            for key in ("mask", "scan"):
+                if key in spec and spec[key] not in POLICIES:
+                    raise RulesError(f"{scope}.{name}: {key} must be one of {POLICIES}, not {spec[key]!r}")
+            if "mask" in spec and "pii" not in spec:
+                raise RulesError(f"{scope}.{name}: mask needs pii = <entity type> (the hash and redact label)")
 
 
 @cache
@@ -86,13 +94,22 @@ def rule_ids(rules: Rules) -> list[str]:
         for name, spec in fields.items():
             checks = ["required"] if spec.get("required") else []
             checks += ["type", *(key for key in _CHECK_KEYS if key in spec)]
+            if "pii" in checks and spec["pii"] not in pii.ENTITY_TYPES:
+                checks.remove("pii")
             if spec["type"] == "timestamp":
                 checks += ["format", "future", "past"]
             ids += [f"{scope}.{name}.{check}" for check in checks]
     return ids
 
 
+# RFC 3339: the subset of ISO 8601 that the Flink job parses the same way for event-time watermarks
+# (sql/flink/source_kafka_events.sql).
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})", re.ASCII)
+
+
 def _parse_timestamp(value: str) -> datetime | None:
+    if not _RFC3339.fullmatch(value):
+        return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -143,7 +160,7 @@ def _check_field(scope: str, name: str, spec: Mapping[str, Any], record: Mapping
         failures.append(Failure(f"{rule}.min_items", name, f"{name} has fewer than {spec['min_items']} items"))
     if "regex" in spec and not _regex(spec["regex"]).search(value):
         failures.append(Failure(f"{rule}.regex", name, f"{name} does not match {spec['regex']}"))
-    if "pii" in spec and not pii.is_valid(spec["pii"], value):
+    if spec.get("pii") in pii.ENTITY_TYPES and not pii.is_valid(spec["pii"], value):
         failures.append(Failure(f"{rule}.pii", name, f"{name} is not a valid {spec['pii']}"))
     if type_name == "timestamp":
         failures += _check_timestamp(rule, name, value, spec, now)
@@ -153,7 +170,7 @@ def _check_field(scope: str, name: str, spec: Mapping[str, Any], record: Mapping
 def _check_timestamp(rule: str, name: str, value: str, spec: Mapping[str, Any], now: datetime) -> list[Failure]:
     parsed = _parse_timestamp(value)
     if parsed is None:
-        return [Failure(f"{rule}.format", name, f"{name} is not an ISO-8601 timestamp with a time zone")]
+        return [Failure(f"{rule}.format", name, f"{name} is not an RFC 3339 timestamp (2026-01-31T12:00:00.000Z)")]
     if "max_future_seconds" in spec and parsed > now + timedelta(seconds=spec["max_future_seconds"]):
         return [Failure(f"{rule}.future", name, f"{name} is more than {spec['max_future_seconds']}s in the future")]
     if "not_before" in spec and parsed < datetime.fromisoformat(spec["not_before"].replace("Z", "+00:00")):

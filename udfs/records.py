@@ -1,0 +1,76 @@
+"""From a raw Kafka record to what silver stores: validated against the rules, PII masked by each
+field's policy (udfs/rules/events.toml), as compact JSON with only the fields the rules name.
+
+Pure and standard library only; the Flink job calls it through udfs.flink_udfs.CheckEvent."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from udfs.masking import Policy, load_hash_key, mask_text_with_findings, mask_value
+from udfs.validation import Rules, load_rules, validate
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    valid: bool
+    event_type: str | None
+    failures: list[str]  # "<rule id>: <reason>", empty when valid
+    record: str | None  # the masked record as JSON, when valid
+    findings: list[str]  # entity type of every masked value or finding, for metrics
+
+
+def needs_hash_key(rules: Rules | None = None) -> bool:
+    rules = rules or load_rules()
+    specs = [*rules.common.values(), *(s for fields in rules.types.values() for s in fields.values())]
+    return any("hash" in (spec.get("mask"), spec.get("scan")) for spec in specs)
+
+
+def check_event(payload: bytes | str | None, received_at: datetime, key: bytes | None = None,
+                rules: Rules | None = None) -> Checked:
+    """Validate one payload as of `received_at` (the Kafka timestamp, so that reprocessing judges it
+    the same) and mask what silver keeps. Never raises for bad input."""
+    rules = rules or load_rules()
+    result = validate(payload, now=received_at, rules=rules)
+    if result.record is None or result.event_type is None:
+        return Checked(False, result.event_type, [str(f) for f in result.failures], None, [])
+    fields = {**rules.common, **rules.types[result.event_type]}
+    record, findings = mask_record(result.record, fields, key)
+    return Checked(True, result.event_type, [], json.dumps(record, ensure_ascii=False, separators=(",", ":")),
+                   findings)
+
+
+def mask_record(record: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]],
+                key: bytes | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The fields the rules name, each masked by its policy; fields the rules do not name are left out."""
+    if key is None and any("hash" in (s.get("mask"), s.get("scan")) for s in fields.values()):
+        key = load_hash_key()
+    out: dict[str, Any] = {}
+    findings: list[str] = []
+    for name, spec in fields.items():
+        if name not in record:
+            continue
+        value = record[name]
+        if "mask" in spec and isinstance(value, str) and value:
+            value = mask_value(value, spec["pii"], Policy(spec["mask"]), key)
+            findings.append(spec["pii"])
+        elif "scan" in spec:
+            value = _scan(value, Policy(spec["scan"]), key, findings)
+        out[name] = value
+    return out, findings
+
+
+def _scan(value: Any, policy: Policy, key: bytes | None, findings: list[str]) -> Any:
+    if isinstance(value, str):
+        masked, found = mask_text_with_findings(value, policy, key)
+        findings.extend(f.entity_type for f in found)
+        return masked
+    if isinstance(value, list):
+        return [_scan(v, policy, key, findings) for v in value]
+    if isinstance(value, dict):
+        return {k: _scan(v, policy, key, findings) for k, v in value.items()}
+    return value
