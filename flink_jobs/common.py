@@ -11,10 +11,15 @@ from string import Template
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "flink"
 
 
+class _SqlTemplate(Template):
+    # Only ${name} is a placeholder, so JSON paths ('$.event_id') keep their dollar signs.
+    pattern = r"\$(?:(?P<escaped>\$(?=\{))|\{(?P<braced>[_a-z][_a-z0-9]*)\}|(?P<named>(?!))|(?P<invalid>(?!)))"
+
+
 def load_sql(name: str, **values: object) -> str:
     """A statement from sql/flink/<name>.sql; a placeholder without a value raises KeyError."""
     text = (SQL_DIR / f"{name}.sql").read_text()
-    return Template(text).substitute({k: str(v) for k, v in values.items()}).strip().rstrip(";")
+    return _SqlTemplate(text).substitute({k: str(v) for k, v in values.items()}).strip().rstrip(";")
 
 
 def common_arguments(description: str) -> argparse.ArgumentParser:

@@ -1,5 +1,7 @@
-"""Ingest job: Kafka topic -> lakehouse.bronze.events, exactly once (Flink checkpoints + Iceberg
-commits per checkpoint + Kafka offsets restored from the checkpoint)."""
+"""The medallion job: one Kafka topic -> bronze, quarantine, silver (one table per event type) and
+gold Iceberg tables, in one statement set, exactly once (Flink checkpoints, Iceberg commits per
+checkpoint, Kafka offsets restored from the checkpoint). Every sink has a stable uid, so the job
+restores from a savepoint after a code change. The SQL is in sql/flink/."""
 
 from __future__ import annotations
 
@@ -7,25 +9,53 @@ import logging
 import sys
 from pathlib import Path
 
-from pyflink.table import EnvironmentSettings, TableEnvironment
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flink_jobs.common import catalog_sql, common_arguments, load_sql, parse
+
+SILVER_TABLES = ("page_views", "add_to_carts", "orders", "payments", "support_messages")
+VIEWS = ("view_checked_events", "view_distinct_events", "view_on_time_events", "view_gold_inputs")
+INSERTS = ("insert_bronze_events", "insert_quarantine_events",
+           *(f"insert_silver_{table}" for table in SILVER_TABLES),
+           "insert_gold_late_events", "insert_gold_revenue_per_minute", "insert_gold_funnel_hourly")
 
 
 def main() -> None:
     parser = common_arguments(__doc__ or "ingest")
     parser.add_argument("--topic", default="events")
     parser.add_argument("--group-id", default="flowlake-ingest")
+    parser.add_argument("--allowed-lateness-seconds", type=int, default=30,
+                        help="watermark delay: events later than this miss their gold window")
+    parser.add_argument("--idle-timeout-seconds", type=int, default=30,
+                        help="a Kafka partition without records this long stops holding the watermark back")
+    parser.add_argument("--dedup-ttl-hours", type=int, default=24,
+                        help="how long an event_id is remembered for deduplication")
+    parser.add_argument("--explain", action="store_true", help="print the plan instead of running it")
     args = parse(parser)
 
+    from pyflink.table import EnvironmentSettings, TableEnvironment
+
+    from udfs import flink_udfs, validation
+
     t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
-    t_env.get_config().set("pipeline.name", args.job_name or "flowlake-ingest")
+    config = t_env.get_config()
+    config.set("pipeline.name", args.job_name or "flowlake-ingest")
+    config.set("table.local-time-zone", "UTC")
+    config.set("table.exec.state.ttl", f"{args.dedup_ttl_hours} h")
     t_env.execute_sql(catalog_sql(args))
+    flink_udfs.register(t_env)  # masking policies per field: udfs/rules/events.toml
+    max_future = validation.load_rules().common["event_time"]["max_future_seconds"]
     t_env.execute_sql(load_sql("source_kafka_events", topic=args.topic, bootstrap=args.kafka_bootstrap,
-                               group_id=args.group_id))
+                               group_id=args.group_id, max_future_seconds=max_future,
+                               allowed_lateness_seconds=args.allowed_lateness_seconds,
+                               idle_timeout_seconds=args.idle_timeout_seconds))
+    for view in VIEWS:
+        t_env.execute_sql(load_sql(view))
     statements = t_env.create_statement_set()
-    statements.add_insert_sql(load_sql("insert_bronze_events", catalog_name=args.catalog_name))
+    for insert in INSERTS:
+        statements.add_insert_sql(load_sql(insert, catalog_name=args.catalog_name))
+    if args.explain:
+        print(statements.explain())
+        return
     result = statements.execute()
     job_client = result.get_job_client()
     logging.info("submitted job %s", job_client.get_job_id() if job_client else "?")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import os
 import pwd
+import secrets
 import shutil
 import subprocess
 import uuid
@@ -14,14 +15,17 @@ from pathlib import Path
 from string import Template
 
 import requests
+from rich.console import Console
 
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import ServiceUnavailable
 from flowlake.runtime import Runtime
+from udfs.masking import HASH_KEY_ENV
 
 LOCAL_CONFIGS = REPO_ROOT / "deploy" / "local"
 PROMETHEUS_CONFIG = REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml"
 KAFKA_VERSION = "3.9.1"
+console = Console(stderr=True)
 
 
 def render(template: Path, target: Path, **values: object) -> None:
@@ -205,6 +209,20 @@ class Kafka(Service):
         ensure_topic(self.settings, self.settings.events_topic, self.settings.events_partitions)
 
 
+def local_hash_key(settings: Settings) -> str:
+    """The local stack's PII hash key when FLOWLAKE_PII_HASH_KEY is not set: random, generated once
+    per data dir, readable by its owner only, never in the repository. Production sets the variable
+    (a Kubernetes Secret, a vault) for the TaskManagers."""
+    path = settings.data_dir / "secrets" / "pii-hash-key"
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        console.print(f"  generated a local PII hash key in {path} (set {HASH_KEY_ENV} to use your own)")
+    return path.read_text().strip()
+
+
 class FlinkProcess(Service):
     """JobManager or TaskManager of the session cluster, run from PyFlink's own distribution."""
 
@@ -242,6 +260,8 @@ class FlinkProcess(Service):
         env["FLINK_CONF_DIR"] = str(self.conf_dir)
         env["FLINK_LOG_DIR"] = str(self.settings.data_dir / "flink" / "logs")
         env["FLINK_HOME"] = str(self.runtime.flink_home)
+        if not env.get(HASH_KEY_ENV):
+            env[HASH_KEY_ENV] = local_hash_key(self.settings)
         return env
 
     def command(self) -> tuple[list[str], dict[str, str]]:

@@ -9,7 +9,8 @@ from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchTableError
 from pyiceberg.table import Table
 
-from iceberg.tables import ALL_TABLES, NAMESPACES, TableSpec
+from flowlake.errors import FlowlakeError
+from iceberg.tables import ALL_TABLES, NAMESPACES, TableProperties, TableSpec
 
 if TYPE_CHECKING:
     from flowlake.config import Settings
@@ -26,12 +27,38 @@ def load_catalog(settings: Settings) -> SqlCatalog:
     )
 
 
+class IncompatibleTable(FlowlakeError):
+    pass
+
+
 def ensure_table(catalog: SqlCatalog, spec: TableSpec) -> Table:
+    """Create the table, or bring an existing one up to the spec: new columns and changed properties
+    are applied; anything else (a changed type, a dropped column) is an error naming the fix."""
     try:
-        return catalog.load_table(spec.identifier)
+        table = catalog.load_table(spec.identifier)
     except NoSuchTableError:
         return catalog.create_table(spec.identifier, schema=spec.schema, partition_spec=spec.partition_spec,
+                                    sort_order=spec.sort_order,
                                     properties=dict(spec.properties))  # PyIceberg pops keys from it
+    current = {f.name: f for f in table.schema().fields}
+    for wanted in spec.schema.fields:
+        have = current.get(wanted.name)
+        if have is not None and str(have.field_type) != str(wanted.field_type):  # ids of nested fields differ
+            raise IncompatibleTable(
+                f"{spec.identifier}.{wanted.name} is {have.field_type}, the spec says {wanted.field_type}: only "
+                f"additive changes are applied. Move the old table aside in Trino (ALTER TABLE "
+                f"{spec.identifier} RENAME TO {spec.identifier}_old) and run `flowlake tables create`")
+    new_columns = [f for f in spec.schema.fields if f.name not in current]
+    if new_columns:
+        with table.update_schema() as update:
+            for column in new_columns:  # added as optional: rows written before have no value
+                update.add_column(column.name, column.field_type, doc=column.doc)
+    changed = {k: v for k, v in spec.properties.items()
+               if k != TableProperties.FORMAT_VERSION and table.properties.get(k) != v}
+    if changed:
+        with table.transaction() as transaction:
+            transaction.set_properties(changed)
+    return catalog.load_table(spec.identifier) if new_columns or changed else table
 
 
 def ensure_catalog(settings: Settings) -> SqlCatalog:

@@ -6,8 +6,20 @@ from dataclasses import dataclass, field
 
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
-from pyiceberg.transforms import DayTransform
-from pyiceberg.types import IntegerType, LongType, NestedField, StringType, TimestamptzType
+from pyiceberg.table.sorting import SortField, SortOrder
+from pyiceberg.transforms import DayTransform, IdentityTransform
+from pyiceberg.types import (
+    BinaryType,
+    DecimalType,
+    IcebergType,
+    IntegerType,
+    ListType,
+    LongType,
+    MapType,
+    NestedField,
+    StringType,
+    TimestamptzType,
+)
 
 
 class TableProperties:
@@ -17,6 +29,16 @@ class TableProperties:
     PARQUET_COMPRESSION_DEFAULT = "zstd"
     TARGET_FILE_SIZE_BYTES = "write.target-file-size-bytes"
     TARGET_FILE_SIZE_BYTES_DEFAULT = str(128 * 1024 * 1024)
+    # Rows of one partition go to one writer: one file per partition per checkpoint, not one per writer.
+    DISTRIBUTION_MODE = "write.distribution-mode"
+    DISTRIBUTION_MODE_DEFAULT = "hash"
+    # Several jobs (and compaction) commit to the same tables: retry on concurrent commits.
+    COMMIT_RETRIES = "commit.retry.num-retries"
+    COMMIT_RETRIES_DEFAULT = "10"
+    # Column statistics for pruning; truncated so long strings do not bloat manifests.
+    METRICS_DEFAULT = "write.metadata.metrics.default"
+    METRICS_DEFAULT_DEFAULT = "truncate(16)"
+    METRICS_COLUMN_PREFIX = "write.metadata.metrics.column."
     # A streaming writer commits once per checkpoint: keep the metadata files from piling up.
     METADATA_DELETE_AFTER_COMMIT = "write.metadata.delete-after-commit.enabled"
     METADATA_PREVIOUS_VERSIONS_MAX = "write.metadata.previous-versions-max"
@@ -27,11 +49,15 @@ DEFAULT_PROPERTIES = {
     TableProperties.FORMAT_VERSION: TableProperties.FORMAT_VERSION_DEFAULT,
     TableProperties.PARQUET_COMPRESSION: TableProperties.PARQUET_COMPRESSION_DEFAULT,
     TableProperties.TARGET_FILE_SIZE_BYTES: TableProperties.TARGET_FILE_SIZE_BYTES_DEFAULT,
+    TableProperties.DISTRIBUTION_MODE: TableProperties.DISTRIBUTION_MODE_DEFAULT,
+    TableProperties.COMMIT_RETRIES: TableProperties.COMMIT_RETRIES_DEFAULT,
+    TableProperties.METRICS_DEFAULT: TableProperties.METRICS_DEFAULT_DEFAULT,
     TableProperties.METADATA_DELETE_AFTER_COMMIT: "true",
     TableProperties.METADATA_PREVIOUS_VERSIONS_MAX: TableProperties.METADATA_PREVIOUS_VERSIONS_MAX_DEFAULT,
 }
 
-NAMESPACES = ("bronze", "silver", "gold")
+NAMESPACES = ("bronze", "silver", "quarantine", "gold")
+MONEY = DecimalType(12, 2)
 
 
 @dataclass(frozen=True)
@@ -40,6 +66,7 @@ class TableSpec:
     name: str
     schema: Schema
     partition_spec: PartitionSpec
+    sort_order: SortOrder = field(default_factory=SortOrder)
     properties: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PROPERTIES))
 
     @property
@@ -47,22 +74,151 @@ class TableSpec:
         return f"{self.namespace}.{self.name}"
 
 
-# Bronze: every Kafka record as received, with where it came from. (partition, offset) is unique.
-BRONZE_EVENTS = TableSpec(
-    namespace="bronze",
-    name="events",
-    schema=Schema(
-        NestedField(1, "event_key", StringType(), required=False, doc="Kafka record key"),
-        NestedField(2, "payload", StringType(), required=False, doc="Kafka record value, as received"),
-        NestedField(3, "kafka_topic", StringType(), required=True),
-        NestedField(4, "kafka_partition", IntegerType(), required=True),
-        NestedField(5, "kafka_offset", LongType(), required=True),
-        NestedField(6, "kafka_timestamp", TimestamptzType(), required=True),
-        NestedField(7, "ingested_at", TimestamptzType(), required=True, doc="when Flink read the record"),
-    ),
-    partition_spec=PartitionSpec(
-        PartitionField(source_id=6, field_id=1000, transform=DayTransform(), name="kafka_day"),
-    ),
+def _fields(*columns: tuple[str, IcebergType, bool, str]) -> Schema:
+    """A schema from (name, type, required, doc) with field ids in order; nested ids follow at 1000+."""
+    return Schema(*(NestedField(i, name, type_, required=required, doc=doc or None)
+                    for i, (name, type_, required, doc) in enumerate(columns, start=1)))
+
+
+def _by_day(schema: Schema, column: str, name: str) -> PartitionSpec:
+    return PartitionSpec(PartitionField(source_id=schema.find_field(column).field_id, field_id=1000,
+                                        transform=DayTransform(), name=name))
+
+
+def _sorted_by(schema: Schema, *columns: str) -> SortOrder:
+    return SortOrder(*(SortField(source_id=schema.find_field(c).field_id, transform=IdentityTransform())
+                       for c in columns))
+
+
+def _no_metrics(*columns: str) -> dict[str, str]:
+    """Properties for free-text or binary columns whose min/max statistics would only bloat manifests."""
+    return {**DEFAULT_PROPERTIES, **{TableProperties.METRICS_COLUMN_PREFIX + c: "none" for c in columns}}
+
+
+_KAFKA_SOURCE = (
+    ("kafka_topic", StringType(), True, ""),
+    ("kafka_partition", IntegerType(), True, ""),
+    ("kafka_offset", LongType(), True, ""),
+    ("kafka_timestamp", TimestamptzType(), True, ""),
 )
 
-ALL_TABLES = (BRONZE_EVENTS,)
+# Bronze: every Kafka record as received, bytes untouched, with where it came from. (topic,
+# partition, offset) is unique. Nothing is ever filtered here.
+_BRONZE = _fields(
+    ("event_key", BinaryType(), False, "Kafka record key, as received"),
+    ("payload", BinaryType(), False, "Kafka record value, as received (from_utf8(payload) in Trino)"),
+    *_KAFKA_SOURCE,
+    ("ingested_at", TimestamptzType(), True, "when Flink read the record"),
+    ("headers", MapType(1001, StringType(), 1002, BinaryType(), value_required=False), False, "Kafka headers"),
+)
+BRONZE_EVENTS = TableSpec("bronze", "events", _BRONZE, _by_day(_BRONZE, "kafka_timestamp", "kafka_day"),
+                          _sorted_by(_BRONZE, "kafka_partition", "kafka_offset"), _no_metrics("payload", "event_key"))
+
+# Quarantine: every record that failed validation, raw, with the rules it failed.
+_QUARANTINE = _fields(
+    ("event_key", BinaryType(), False, "Kafka record key, as received"),
+    ("payload", BinaryType(), False, "Kafka record value, as received"),
+    *_KAFKA_SOURCE,
+    ("event_type", StringType(), False, "when the payload parsed far enough to name one"),
+    ("failures", ListType(1001, StringType(), element_required=True), True, "'<rule id>: <reason>' per failed rule"),
+    ("quarantined_at", TimestamptzType(), True, ""),
+)
+QUARANTINE_EVENTS = TableSpec("quarantine", "events", _QUARANTINE,
+                              _by_day(_QUARANTINE, "kafka_timestamp", "kafka_day"),
+                              _sorted_by(_QUARANTINE, "kafka_partition", "kafka_offset"), _no_metrics("payload"))
+
+# Silver: one table per event type; parsed, typed, validated, PII masked, first occurrence of each
+# event_id only. Kafka coordinates lead back to the bronze record.
+_SILVER_COMMON = (
+    ("event_id", StringType(), True, ""),
+    ("event_time", TimestamptzType(), True, ""),
+    ("user_id", StringType(), True, ""),
+    ("country", StringType(), False, ""),
+)
+_SILVER_TAIL = (
+    ("kafka_partition", IntegerType(), True, ""),
+    ("kafka_offset", LongType(), True, ""),
+    ("processed_at", TimestamptzType(), True, "when Flink wrote the row"),
+)
+_SILVER_COLUMNS: dict[str, tuple[tuple[str, IcebergType, bool, str], ...]] = {
+    "page_views": (
+        ("page", StringType(), True, ""),
+        ("session_id", StringType(), True, ""),
+        ("ip_address", StringType(), False, "hashed"),
+        ("user_agent", StringType(), False, ""),
+    ),
+    "add_to_carts": (
+        ("sku", StringType(), True, ""),
+        ("quantity", IntegerType(), True, ""),
+        ("unit_price", MONEY, True, ""),
+        ("session_id", StringType(), False, ""),
+    ),
+    "orders": (
+        ("order_id", StringType(), True, ""),
+        ("items", StringType(), True, "JSON array of order lines, free text scanned for PII"),
+        ("item_count", IntegerType(), True, ""),
+        ("total", MONEY, True, ""),
+        ("currency", StringType(), True, ""),
+        ("email", StringType(), True, "hashed"),
+        ("shipping_name", StringType(), False, "hashed"),
+    ),
+    "payments": (
+        ("order_id", StringType(), True, ""),
+        ("amount", MONEY, True, ""),
+        ("currency", StringType(), True, ""),
+        ("method", StringType(), True, ""),
+        ("card_number", StringType(), False, "masked, last 4 digits kept"),
+    ),
+    "support_messages": (
+        ("channel", StringType(), True, ""),
+        ("message", StringType(), True, "PII found in the text is redacted"),
+    ),
+}
+# Silver table name per event type.
+SILVER_TABLE_OF = {"page_view": "page_views", "add_to_cart": "add_to_carts", "order": "orders",
+                   "payment": "payments", "support_message": "support_messages"}
+
+
+def _silver(name: str) -> TableSpec:
+    schema = _fields(*_SILVER_COMMON, *_SILVER_COLUMNS[name], *_SILVER_TAIL)
+    return TableSpec("silver", name, schema, _by_day(schema, "event_time", "event_day"),
+                     _sorted_by(schema, "event_time"), _no_metrics("message", "items", "user_agent"))
+
+
+SILVER_TABLES = tuple(_silver(name) for name in _SILVER_COLUMNS)
+
+# Gold: event-time windows over on-time silver events; late ones are listed in gold.late_events.
+_REVENUE = _fields(
+    ("window_start", TimestamptzType(), True, ""),
+    ("window_end", TimestamptzType(), True, ""),
+    ("country", StringType(), False, ""),
+    ("currency", StringType(), True, ""),
+    ("orders", LongType(), True, ""),
+    ("revenue", DecimalType(18, 2), True, "sum of order totals"),
+)
+GOLD_REVENUE = TableSpec("gold", "revenue_per_minute", _REVENUE, _by_day(_REVENUE, "window_start", "window_day"),
+                         _sorted_by(_REVENUE, "window_start"))
+_FUNNEL = _fields(
+    ("window_start", TimestamptzType(), True, ""),
+    ("window_end", TimestamptzType(), True, ""),
+    ("page_views", LongType(), True, ""),
+    ("add_to_carts", LongType(), True, ""),
+    ("orders", LongType(), True, ""),
+    ("visitors", LongType(), True, "distinct users with a page view"),
+    ("buyers", LongType(), True, "distinct users with an order"),
+)
+GOLD_FUNNEL = TableSpec("gold", "funnel_hourly", _FUNNEL, _by_day(_FUNNEL, "window_start", "window_day"),
+                        _sorted_by(_FUNNEL, "window_start"))
+_LATE = _fields(
+    ("event_id", StringType(), True, ""),
+    ("event_type", StringType(), True, ""),
+    ("event_time", TimestamptzType(), True, ""),
+    ("watermark", TimestamptzType(), True, "the job's event-time watermark when the event arrived"),
+    ("kafka_partition", IntegerType(), True, ""),
+    ("kafka_offset", LongType(), True, ""),
+    ("detected_at", TimestamptzType(), True, ""),
+)
+GOLD_LATE_EVENTS = TableSpec("gold", "late_events", _LATE, _by_day(_LATE, "event_time", "event_day"),
+                             _sorted_by(_LATE, "event_time"))
+
+ALL_TABLES = (BRONZE_EVENTS, QUARANTINE_EVENTS, *SILVER_TABLES, GOLD_REVENUE, GOLD_FUNNEL, GOLD_LATE_EVENTS)

@@ -13,7 +13,7 @@ import pandas as pd
 from pyflink.table import DataTypes
 from pyflink.table.udf import FunctionContext, ScalarFunction, udf
 
-from udfs import validation
+from udfs import records, validation
 from udfs.masking import Policy, load_hash_key, mask_text_with_findings
 from udfs.pii import ENTITY_TYPES
 
@@ -87,8 +87,52 @@ class MaskTextBatch(_Mask):
         return pd.Series([self._one(t) for t in texts], dtype=object)
 
 
+CHECK_RESULT = DataTypes.ROW([
+    DataTypes.FIELD("valid", DataTypes.BOOLEAN()),
+    DataTypes.FIELD("event_type", DataTypes.STRING()),
+    DataTypes.FIELD("failures", DataTypes.ARRAY(DataTypes.STRING())),
+    DataTypes.FIELD("record", DataTypes.STRING()),
+])
+
+
+class CheckEventBatch(ScalarFunction):  # type: ignore[misc]
+    """check_event(payload BYTES, kafka_timestamp TIMESTAMP_LTZ(3)): udfs.records.check_event over an
+    Arrow batch: validity, event type, failed rules, and the masked record silver stores."""
+
+    def open(self, function_context: FunctionContext) -> None:
+        rules = validation.load_rules()
+        # The key is read on the worker, from its environment: it is never part of the job graph.
+        self.key = load_hash_key() if records.needs_hash_key(rules) else None
+        group = function_context.get_metric_group().add_group("flowlake")
+        self.validated = group.counter("records_validated")
+        self.invalid = group.counter("records_invalid")
+        rule_group = group.add_group("invalid_by_rule")
+        self.by_rule = {rule: rule_group.counter(rule.replace(".", "_")) for rule in validation.rule_ids(rules)}
+        finding_group = group.add_group("pii_findings")
+        self.findings = {t: finding_group.counter(t) for t in validation.MASKABLE_TYPES}
+
+    def eval(self, payloads: pd.Series, received: pd.Series) -> pd.DataFrame:
+        rows = []
+        for payload, received_at in zip(payloads, received, strict=True):
+            checked = records.check_event(payload, received_at.to_pydatetime(), self.key)
+            self.validated.inc()
+            if not checked.valid:
+                self.invalid.inc()
+                for failure in checked.failures:
+                    counter = self.by_rule.get(failure.split(":", 1)[0])
+                    if counter is not None:
+                        counter.inc()
+            for entity_type in checked.findings:
+                self.findings[entity_type].inc()
+            rows.append((checked.valid, checked.event_type, checked.failures, checked.record))
+        return pd.DataFrame(rows, columns=["valid", "event_type", "failures", "record"])
+
+
 def register(t_env: Any, mask_policy: str = "redact", vectorised: bool = True) -> None:
-    """Register flowlake's UDFs under their SQL names: validate_event(payload), mask_pii(text)."""
+    """Register flowlake's UDFs under their SQL names: check_event(payload, kafka_timestamp),
+    validate_event(payload), mask_pii(text)."""
+    t_env.create_temporary_function(
+        "check_event", udf(CheckEventBatch(), result_type=CHECK_RESULT, func_type="pandas"))
     if vectorised:
         validate_udf = udf(ValidateEventBatch(), result_type=VALIDATION_RESULT, func_type="pandas")
         mask_udf = udf(MaskTextBatch(mask_policy), result_type=DataTypes.STRING(), func_type="pandas")

@@ -1,5 +1,6 @@
--- Bronze: every record as received, with where it came from. The uid suffix keeps the Iceberg
--- writer's and committer's operator ids stable, which restoring from a savepoint depends on.
+-- Bronze: every record as received, with where it came from. Nothing is filtered. The uid suffix
+-- keeps the Iceberg writer's and committer's operator ids stable, which restoring from a savepoint
+-- depends on.
 INSERT INTO ${catalog_name}.bronze.events /*+ OPTIONS('uid-suffix' = 'bronze-events') */
 SELECT
   event_key,
@@ -8,5 +9,6 @@ SELECT
   kafka_partition,
   kafka_offset,
   CAST(kafka_timestamp AS TIMESTAMP_LTZ(6)),
-  CAST(CURRENT_TIMESTAMP AS TIMESTAMP_LTZ(6))
+  CAST(CURRENT_TIMESTAMP AS TIMESTAMP_LTZ(6)),
+  headers
 FROM kafka_events

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.partitioning import PartitionSpec
+from pyiceberg.schema import Schema
+from pyiceberg.types import LongType, NestedField, StringType
 
-from iceberg.catalog import TableInfo, describe_tables, ensure_table
-from iceberg.tables import ALL_TABLES, BRONZE_EVENTS, TableProperties
+from iceberg.catalog import IncompatibleTable, TableInfo, describe_tables, ensure_table
+from iceberg.tables import ALL_TABLES, BRONZE_EVENTS, NAMESPACES, TableProperties, TableSpec
 
 
 def test_bronze_keeps_kafka_coordinates_required() -> None:
@@ -40,6 +45,35 @@ def test_ensure_table_is_idempotent_and_keeps_the_spec_intact(tmp_path: Path) ->
     assert first.metadata.format_version == 2
     assert first.properties[TableProperties.PARQUET_COMPRESSION] == "zstd"
     assert [f.name for f in first.spec().fields] == ["kafka_day"]
+
+
+def test_schema_changes_are_additive(tmp_path: Path) -> None:
+    catalog = SqlCatalog("t", uri=f"sqlite:///{tmp_path / 'catalog.db'}", warehouse=tmp_path.as_uri())
+    catalog.create_namespace("gold")
+    old = TableSpec("gold", "t", Schema(NestedField(1, "a", StringType(), required=True)), PartitionSpec())
+    ensure_table(catalog, old)
+    grown = replace(old, schema=Schema(NestedField(1, "a", StringType(), required=True),
+                                       NestedField(2, "b", LongType(), required=True)),
+                    properties={**old.properties, TableProperties.COMMIT_RETRIES: "7"})
+    table = ensure_table(catalog, grown)
+    assert [(f.name, f.required) for f in table.schema().fields] == [("a", True), ("b", False)]
+    assert table.properties[TableProperties.COMMIT_RETRIES] == "7"
+    location = table.metadata_location
+    assert ensure_table(catalog, grown).metadata_location == location  # nothing to do: no new commit
+    changed = replace(old, schema=Schema(NestedField(1, "a", LongType(), required=True)))
+    with pytest.raises(IncompatibleTable, match="only additive changes"):
+        ensure_table(catalog, changed)
+
+
+def test_every_table_is_created_with_nested_types_and_sort_order(tmp_path: Path) -> None:
+    catalog = SqlCatalog("t", uri=f"sqlite:///{tmp_path / 'catalog.db'}", warehouse=tmp_path.as_uri())
+    for namespace in NAMESPACES:
+        catalog.create_namespace(namespace)
+    for spec in ALL_TABLES:
+        table = ensure_table(catalog, spec)
+        assert ensure_table(catalog, spec).metadata_location == table.metadata_location  # idempotent
+        assert len(table.sort_order().fields) >= 1
+    assert {".".join(t) for ns in NAMESPACES for t in catalog.list_tables(ns)} == {s.identifier for s in ALL_TABLES}
 
 
 def test_describe_tables_counts_snapshots_files_and_records(tmp_path: Path) -> None:

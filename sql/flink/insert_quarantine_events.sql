@@ -1,0 +1,15 @@
+-- Quarantine: every record that failed validation, raw, with the rules it failed.
+-- bronze = silver (before deduplication) + quarantine, exactly.
+INSERT INTO ${catalog_name}.quarantine.events /*+ OPTIONS('uid-suffix' = 'quarantine-events') */
+SELECT
+  event_key,
+  payload,
+  kafka_topic,
+  kafka_partition,
+  kafka_offset,
+  CAST(kafka_timestamp AS TIMESTAMP_LTZ(6)),
+  checked.event_type,
+  checked.failures,
+  CAST(CURRENT_TIMESTAMP AS TIMESTAMP_LTZ(6))
+FROM checked_events
+WHERE NOT checked.valid

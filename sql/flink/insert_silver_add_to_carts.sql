@@ -1,0 +1,16 @@
+-- Silver add_to_carts: typed columns out of the masked record (udfs.records), first occurrence only.
+INSERT INTO ${catalog_name}.silver.add_to_carts /*+ OPTIONS('uid-suffix' = 'silver-add-to-carts') */
+SELECT
+  event_id,
+  CAST(event_time AS TIMESTAMP_LTZ(6)),
+  JSON_VALUE(record, '$.user_id'),
+  JSON_VALUE(record, '$.country'),
+  JSON_VALUE(record, '$.sku'),
+  JSON_VALUE(record, '$.quantity' RETURNING INT),
+  CAST(JSON_VALUE(record, '$.unit_price') AS DECIMAL(12, 2)),
+  JSON_VALUE(record, '$.session_id'),
+  kafka_partition,
+  kafka_offset,
+  CAST(CURRENT_TIMESTAMP AS TIMESTAMP_LTZ(6))
+FROM distinct_events
+WHERE event_type = 'add_to_cart'

@@ -1,0 +1,16 @@
+-- Silver page_views: typed columns out of the masked record (udfs.records), first occurrence only.
+INSERT INTO ${catalog_name}.silver.page_views /*+ OPTIONS('uid-suffix' = 'silver-page-views') */
+SELECT
+  event_id,
+  CAST(event_time AS TIMESTAMP_LTZ(6)),
+  JSON_VALUE(record, '$.user_id'),
+  JSON_VALUE(record, '$.country'),
+  JSON_VALUE(record, '$.page'),
+  JSON_VALUE(record, '$.session_id'),
+  JSON_VALUE(record, '$.ip_address'),
+  JSON_VALUE(record, '$.user_agent'),
+  kafka_partition,
+  kafka_offset,
+  CAST(CURRENT_TIMESTAMP AS TIMESTAMP_LTZ(6))
+FROM distinct_events
+WHERE event_type = 'page_view'

@@ -1,0 +1,17 @@
+-- Silver payments: typed columns out of the masked record (udfs.records), first occurrence only.
+INSERT INTO ${catalog_name}.silver.payments /*+ OPTIONS('uid-suffix' = 'silver-payments') */
+SELECT
+  event_id,
+  CAST(event_time AS TIMESTAMP_LTZ(6)),
+  JSON_VALUE(record, '$.user_id'),
+  JSON_VALUE(record, '$.country'),
+  JSON_VALUE(record, '$.order_id'),
+  CAST(JSON_VALUE(record, '$.amount') AS DECIMAL(12, 2)),
+  JSON_VALUE(record, '$.currency'),
+  JSON_VALUE(record, '$.method'),
+  JSON_VALUE(record, '$.card_number'),
+  kafka_partition,
+  kafka_offset,
+  CAST(CURRENT_TIMESTAMP AS TIMESTAMP_LTZ(6))
+FROM distinct_events
+WHERE event_type = 'payment'

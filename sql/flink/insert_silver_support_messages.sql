@@ -1,0 +1,14 @@
+-- Silver support_messages: typed columns out of the masked record (udfs.records), first occurrence only.
+INSERT INTO ${catalog_name}.silver.support_messages /*+ OPTIONS('uid-suffix' = 'silver-support-messages') */
+SELECT
+  event_id,
+  CAST(event_time AS TIMESTAMP_LTZ(6)),
+  JSON_VALUE(record, '$.user_id'),
+  JSON_VALUE(record, '$.country'),
+  JSON_VALUE(record, '$.channel'),
+  JSON_VALUE(record, '$.message'),
+  kafka_partition,
+  kafka_offset,
+  CAST(CURRENT_TIMESTAMP AS TIMESTAMP_LTZ(6))
+FROM distinct_events
+WHERE event_type = 'support_message'
