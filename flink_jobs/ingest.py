@@ -41,6 +41,9 @@ def main() -> None:
     config.set("pipeline.name", args.job_name or "flowlake-ingest")
     config.set("table.local-time-zone", "UTC")
     config.set("table.exec.state.ttl", f"{args.dedup_ttl_hours} h")
+    # The views are shared by several sinks: optimise each shared view once, so that the Python UDF
+    # and the deduplication run once per record, not once per sink that reads them.
+    config.set("table.optimizer.reuse-optimize-block-with-digest-enabled", "true")
     t_env.execute_sql(catalog_sql(args))
     flink_udfs.register(t_env)  # masking policies per field: udfs/rules/events.toml
     max_future = validation.load_rules().common["event_time"]["max_future_seconds"]

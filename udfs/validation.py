@@ -102,13 +102,13 @@ def rule_ids(rules: Rules) -> list[str]:
     return ids
 
 
-# RFC 3339: the subset of ISO 8601 that the Flink job parses the same way for event-time watermarks
+# RFC 3339 in UTC: what the Flink job parses the same way for its event-time watermarks
 # (sql/flink/source_kafka_events.sql).
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})", re.ASCII)
+_RFC3339_UTC = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|\+00:00)", re.ASCII)
 
 
 def _parse_timestamp(value: str) -> datetime | None:
-    if not _RFC3339.fullmatch(value):
+    if not _RFC3339_UTC.fullmatch(value):
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -170,7 +170,7 @@ def _check_field(scope: str, name: str, spec: Mapping[str, Any], record: Mapping
 def _check_timestamp(rule: str, name: str, value: str, spec: Mapping[str, Any], now: datetime) -> list[Failure]:
     parsed = _parse_timestamp(value)
     if parsed is None:
-        return [Failure(f"{rule}.format", name, f"{name} is not an RFC 3339 timestamp (2026-01-31T12:00:00.000Z)")]
+        return [Failure(f"{rule}.format", name, f"{name} is not an RFC 3339 timestamp in UTC (2026-01-31T12:00:00.000Z)")]
     if "max_future_seconds" in spec and parsed > now + timedelta(seconds=spec["max_future_seconds"]):
         return [Failure(f"{rule}.future", name, f"{name} is more than {spec['max_future_seconds']}s in the future")]
     if "not_before" in spec and parsed < datetime.fromisoformat(spec["not_before"].replace("Z", "+00:00")):

@@ -5,9 +5,9 @@ SELECT
   event_id,
   event_type,
   CAST(event_time AS TIMESTAMP_LTZ(6)),
-  CAST(watermark AS TIMESTAMP_LTZ(6)),
+  CAST(`watermark` AS TIMESTAMP_LTZ(6)),
   kafka_partition,
   kafka_offset,
   CAST(CURRENT_TIMESTAMP AS TIMESTAMP_LTZ(6))
 FROM distinct_events
-WHERE event_time <= watermark
+WHERE event_time <= `watermark`

@@ -1,8 +1,9 @@
 -- Raw events from Kafka, bytes untouched, with their record metadata. Offsets are committed to Kafka
 -- on completed checkpoints only; a restart without a checkpoint resumes from the group's offsets.
 --
--- event_time is the payload's RFC 3339 event time, parsed here (not in Python) because the
--- watermark is defined on it. A record whose time is missing, unparseable or more than
+-- event_time is the payload's event time (RFC 3339 in UTC, as the validation rules require), parsed
+-- here, not in Python, because the watermark is defined on it; computed columns cannot refer to
+-- each other, hence the repeated parse. A record whose time is missing, unparseable or more than
 -- ${max_future_seconds} s ahead of its Kafka timestamp falls back to the Kafka timestamp: such a
 -- record fails validation anyway, and must not drag the watermark days ahead.
 CREATE TEMPORARY TABLE kafka_events (
@@ -13,22 +14,15 @@ CREATE TEMPORARY TABLE kafka_events (
   kafka_offset BIGINT METADATA FROM 'offset' VIRTUAL,
   kafka_timestamp TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,
   headers MAP<STRING, BYTES> METADATA FROM 'headers' VIRTUAL,
-  event_time_text AS JSON_VALUE(CAST(payload AS STRING), '$.event_time'),
-  parsed_event_time AS TIMESTAMPADD(MINUTE,
-    CASE
-      WHEN event_time_text LIKE '%Z' THEN 0
-      ELSE (CASE WHEN SUBSTRING(event_time_text FROM CHAR_LENGTH(event_time_text) - 5 FOR 1) = '-' THEN 1 ELSE -1 END)
-        * (CAST(SUBSTRING(event_time_text FROM CHAR_LENGTH(event_time_text) - 4 FOR 2) AS INT) * 60
-           + CAST(SUBSTRING(event_time_text FROM CHAR_LENGTH(event_time_text) - 1 FOR 2) AS INT))
-    END,
-    TO_TIMESTAMP(REPLACE(REGEXP_EXTRACT(event_time_text,
-      '^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?)(Z|[+-]\d{2}:\d{2})$', 1), 'T', ' '))),
-  event_time AS CASE
-    WHEN parsed_event_time IS NULL
-      OR parsed_event_time > TIMESTAMPADD(SECOND, ${max_future_seconds}, CAST(kafka_timestamp AS TIMESTAMP(3)))
-    THEN CAST(kafka_timestamp AS TIMESTAMP(3))
-    ELSE parsed_event_time
-  END,
+  event_time AS IF(
+    TO_TIMESTAMP(REPLACE(REGEXP_EXTRACT(JSON_VALUE(CAST(payload AS STRING), '$.event_time'),
+      '^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?)(Z|\+00:00)$', 1), 'T', ' '))
+      > TIMESTAMPADD(SECOND, ${max_future_seconds}, CAST(kafka_timestamp AS TIMESTAMP(3))),
+    CAST(kafka_timestamp AS TIMESTAMP(3)),
+    COALESCE(
+      TO_TIMESTAMP(REPLACE(REGEXP_EXTRACT(JSON_VALUE(CAST(payload AS STRING), '$.event_time'),
+      '^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?)(Z|\+00:00)$', 1), 'T', ' ')),
+      CAST(kafka_timestamp AS TIMESTAMP(3)))),
   processing_time AS PROCTIME(),
   WATERMARK FOR event_time AS event_time - INTERVAL '${allowed_lateness_seconds}' SECOND
 ) WITH (

@@ -9,7 +9,7 @@ SELECT
   event_time,
   kafka_partition,
   kafka_offset,
-  CURRENT_WATERMARK(event_time) AS watermark
+  CURRENT_WATERMARK(event_time) AS `watermark`
 FROM (
   SELECT
     JSON_VALUE(checked.record, '$.event_id') AS event_id,
