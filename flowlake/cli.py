@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import TextIO
 
@@ -80,14 +81,40 @@ def generate(count: int | None, rate: float | None, duration: float | None, topi
     err.print(f"[green]{delivered.total()} records delivered[/green] ({details})")
 
 
-@main.command()
+@main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("job")
-@click.argument("job_args", nargs=-1)
-def submit(job: str, job_args: tuple[str, ...]) -> None:
-    """Submit JOB (ingest) to the Flink session cluster; prints the Flink job id."""
+@click.option("--from-savepoint", "savepoint", default=None, help="restore the job's state from this savepoint")
+@click.argument("job_args", nargs=-1, type=click.UNPROCESSED)
+def submit(job: str, savepoint: str | None, job_args: tuple[str, ...]) -> None:
+    """Submit JOB (ingest, sql) to the Flink session cluster; prints the Flink job id. Arguments after
+    JOB go to the job (`flowlake submit ingest -- --help`)."""
     from flowlake.flink import submit as run_submit
 
-    out.print(run_submit(load_settings(), job, list(job_args)))
+    out.print(run_submit(load_settings(), job, list(job_args), from_savepoint=savepoint))
+
+
+@main.command()
+@click.argument("job")
+@click.option("--savepoint/--no-savepoint", default=True, show_default=True,
+              help="take a final savepoint to restart from, or just cancel")
+@click.option("--savepoint-dir", default=None, help="where to write it (default: the cluster's savepoint dir)")
+def stop(job: str, savepoint: bool, savepoint_dir: str | None) -> None:
+    """Stop JOB (a job name such as ingest, or a Flink job id); prints the savepoint path."""
+    from flowlake.errors import JobFailed
+    from flowlake.flink import JOB_NAMES, FlinkRest
+
+    rest = FlinkRest(load_settings())
+    job_id = job if re.fullmatch(r"[0-9a-f]{32}", job) else rest.running_job(JOB_NAMES.get(job, job))
+    if job_id is None:
+        raise JobFailed(f"no running job named {job!r}: `flowlake status` lists the stack, the Flink UI the jobs")
+    if not savepoint:
+        rest.cancel(job_id)
+        err.print(f"cancelled {job_id}")
+        return
+    err.print(f"stopping {job_id} with a savepoint ...")
+    location = rest.stop_with_savepoint(job_id, savepoint_dir)
+    out.print(location)
+    err.print(f"[green]stopped[/green]; restart with `flowlake submit {job} --from-savepoint {location}`")
 
 
 @main.command()

@@ -18,13 +18,6 @@ INGEST_JOB_NAME = "flowlake-ingest"
 BRONZE = "lakehouse.bronze.events"
 
 
-def running_job(settings: Settings, name: str) -> str | None:
-    for job in FlinkRest(settings).jobs():
-        if job["name"] == name and job["state"] in {"RUNNING", "CREATED", "INITIALIZING", "RESTARTING"}:
-            return str(job["jid"])
-    return None
-
-
 def bronze_count(settings: Settings) -> int:
     return int(query(settings, f"SELECT count(*) FROM {BRONZE}")[1][0][0])
 
@@ -42,7 +35,7 @@ def wait_for_rows(settings: Settings, expected: int, timeout: float) -> int:
 
 def run_demo(settings: Settings, count: int, timeout: float) -> None:
     before = bronze_count(settings)
-    job_id = running_job(settings, INGEST_JOB_NAME)
+    job_id = FlinkRest(settings).running_job(INGEST_JOB_NAME)
     if job_id is None:
         console.print("[bold]==>[/bold] submitting the ingest job to Flink")
         job_id = submit(settings, "ingest")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -15,11 +18,13 @@ from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import JobFailed, ServiceUnavailable
 from flowlake.runtime import Runtime
 
+# The pipeline.name each job runs under: how `flowlake stop ingest` finds it.
+JOB_NAMES = {"ingest": "flowlake-ingest"}
 JOBS = {
     "ingest": REPO_ROOT / "flink_jobs" / "ingest.py",
     "sql": REPO_ROOT / "flink_jobs" / "sql_script.py",
 }
-SHIPPED_DIRS = ("udfs", "flink_jobs")
+SHIPPED_PACKAGES = ("udfs", "flink_jobs")
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,34 @@ class FlinkRest:
     def completed_checkpoints(self, job_id: str) -> int:
         return int(self.checkpoints(job_id)["counts"]["completed"])
 
+    def running_job(self, name: str) -> str | None:
+        """The id of the job of that name that is running (or about to), if any."""
+        for job in self.jobs():
+            if job["name"] == name and job["state"] in {"RUNNING", "CREATED", "INITIALIZING", "RESTARTING"}:
+                return str(job["jid"])
+        return None
+
+    def stop_with_savepoint(self, job_id: str, target_dir: str | None = None, timeout: float = 600) -> str:
+        """Stop the job after a final savepoint (sources stop, every sink commits); returns its path."""
+        body: dict[str, Any] = {"drain": False, "formatType": "CANONICAL"}
+        if target_dir:
+            body["targetDirectory"] = target_dir
+        response = requests.post(f"{self.settings.flink_rest_url}/jobs/{job_id}/stop", json=body, timeout=10)
+        response.raise_for_status()
+        trigger = response.json()["request-id"]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.get(f"/jobs/{job_id}/savepoints/{trigger}")
+            if status["status"]["id"] == "COMPLETED":
+                operation = status.get("operation", {})
+                if "location" in operation:
+                    return str(operation["location"])
+                cause = operation.get("failure-cause", {}).get("stack-trace", "")
+                raise JobFailed(f"the savepoint of job {job_id} failed; the job keeps running:\n{cause[:2000]}")
+            time.sleep(1)
+        raise JobFailed(f"the savepoint of job {job_id} did not complete within {timeout:.0f} s: "
+                        f"see {self.settings.flink_rest_url}/#/job/running/{job_id}/checkpoints")
+
     def cancel(self, job_id: str) -> None:
         requests.patch(f"{self.settings.flink_rest_url}/jobs/{job_id}?mode=cancel", timeout=10).raise_for_status()
 
@@ -71,8 +104,19 @@ def job_arguments(settings: Settings) -> list[str]:
             "--warehouse", settings.warehouse_uri]
 
 
-def submit(settings: Settings, job: str, extra_args: list[str] | None = None) -> str:
-    """Submit a job (detached) to the session cluster; returns its Flink job id."""
+def stage_python_files(settings: Settings) -> Path:
+    """A directory holding the packages the Python workers import (udfs, flink_jobs), shipped with
+    --pyFiles: Flink puts a shipped directory itself on the workers' PYTHONPATH, so the packages
+    must sit inside one. A fresh copy per submission: a running job keeps the code it started with."""
+    stage = Path(tempfile.mkdtemp(prefix="pyfiles-", dir=settings.run_dir))
+    for package in SHIPPED_PACKAGES:
+        shutil.copytree(REPO_ROOT / package, stage / package, ignore=shutil.ignore_patterns("__pycache__"))
+    return stage
+
+
+def submit(settings: Settings, job: str, extra_args: list[str] | None = None, from_savepoint: str | None = None) -> str:
+    """Submit a job (detached) to the session cluster, from a savepoint if given; returns its Flink
+    job id. Every operator has a stable uid, so a savepoint of an older version of the job restores."""
     if job not in JOBS:
         raise JobFailed(f"unknown job {job!r}: choose one of {', '.join(sorted(JOBS))}")
     FlinkRest(settings).get("/overview")  # fails with the fix when Flink is down
@@ -82,10 +126,11 @@ def submit(settings: Settings, job: str, extra_args: list[str] | None = None) ->
     env.update(JAVA_HOME=str(rt.java17_home), FLINK_CONF_DIR=str(settings.data_dir / "flink" / "conf"),
                FLINK_LOG_DIR=str(settings.log_dir), PYTHONPATH=str(REPO_ROOT),
                FLOWLAKE_CATALOG_PASSWORD=settings.catalog_password.get_secret_value())
-    cmd = [str(rt.flink_home / "bin" / "flink"), "run", "--detached",
+    restore = ["--fromSavepoint", from_savepoint] if from_savepoint else []
+    cmd = [str(rt.flink_home / "bin" / "flink"), "run", "--detached", *restore,
            "--jobmanager", f"{settings.host}:{settings.flink_rest_port}",
            "--python", str(JOBS[job]), "--pyExecutable", python, "--pyClientExecutable", python,
-           "--pyFiles", ",".join(str(REPO_ROOT / d) for d in SHIPPED_DIRS),
+           "--pyFiles", str(stage_python_files(settings)),
            *job_arguments(settings), *(extra_args or [])]
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
     output = result.stdout + result.stderr

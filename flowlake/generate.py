@@ -122,12 +122,32 @@ def _bad_payload(kind: str, event: dict[str, object], now: datetime) -> bytes:
     return json.dumps(broken).encode()
 
 
-def records(seed: int | None = None, mix: Mix = Mix()) -> Iterator[tuple[str, bytes, str]]:
-    """(key, payload, label) with label "valid", "late", "duplicate" or "bad:<kind>"."""
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class SteppingClock:
+    """Event time that starts at `start` and moves `step` ahead per event: lets tests lay out hours
+    of event time in seconds, and keep it increasing across test runs on one topic."""
+
+    start: datetime
+    step: timedelta = timedelta(milliseconds=50)
+
+    def __call__(self) -> datetime:
+        now = self.start
+        self.start += self.step
+        return now
+
+
+def records(seed: int | None = None, mix: Mix = Mix(),
+            clock: Callable[[], datetime] = wall_clock) -> Iterator[tuple[str, bytes, str]]:
+    """(key, payload, label) with label "valid", "late", "duplicate" or "bad:<kind>". Event times
+    come from `clock` (minus up to 5 s of jitter); late events are `mix.late_seconds` behind it."""
     rng = random.Random(seed)
     seen: list[dict[str, object]] = []
     while True:
-        now = datetime.now(UTC)
+        now = clock()
         roll = rng.random()
         if roll < mix.duplicates and seen:
             event, label = dict(rng.choice(seen)), "duplicate"
@@ -147,7 +167,9 @@ def records(seed: int | None = None, mix: Mix = Mix()) -> Iterator[tuple[str, by
 
 
 def generate(settings: Settings, count: int | None, rate: float | None, duration: float | None,
-             topic: str | None = None, seed: int | None = None, mix: Mix = Mix()) -> Counter[str]:
+             topic: str | None = None, seed: int | None = None, mix: Mix = Mix(),
+             clock: Callable[[], datetime] = wall_clock,
+             keep: list[tuple[str, bytes, str]] | None = None) -> Counter[str]:
     """Produce `count` records, or `rate` records/s for `duration` seconds. Returns how many of each
     label (see `records`) were delivered."""
     if count is None and (rate is None or duration is None):
@@ -171,9 +193,11 @@ def generate(settings: Settings, count: int | None, rate: float | None, duration
     started = time.monotonic()
     with Progress(TextColumn("producing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
         task = bar.add_task("produce", total=total)
-        for i, (key, payload, label) in enumerate(records(seed, mix)):
+        for i, (key, payload, label) in enumerate(records(seed, mix, clock)):
             if i >= total:
                 break
+            if keep is not None:
+                keep.append((key, payload, label))
             if rate:
                 delay = started + i / rate - time.monotonic()
                 if delay > 0:

@@ -170,7 +170,7 @@ def _check_field(scope: str, name: str, spec: Mapping[str, Any], record: Mapping
 def _check_timestamp(rule: str, name: str, value: str, spec: Mapping[str, Any], now: datetime) -> list[Failure]:
     parsed = _parse_timestamp(value)
     if parsed is None:
-        return [Failure(f"{rule}.format", name, f"{name} is not an RFC 3339 timestamp in UTC (2026-01-31T12:00:00.000Z)")]
+        return [Failure(f"{rule}.format", name, f"{name} is not RFC 3339 in UTC (2026-01-31T12:00:00.000Z)")]
     if "max_future_seconds" in spec and parsed > now + timedelta(seconds=spec["max_future_seconds"]):
         return [Failure(f"{rule}.future", name, f"{name} is more than {spec['max_future_seconds']}s in the future")]
     if "not_before" in spec and parsed < datetime.fromisoformat(spec["not_before"].replace("Z", "+00:00")):
