@@ -26,7 +26,9 @@ def main() -> None:
     parser.add_argument("--allowed-lateness-seconds", type=int, default=30,
                         help="watermark delay: events later than this miss their gold window")
     parser.add_argument("--idle-timeout-seconds", type=int, default=30,
-                        help="a Kafka partition without records this long stops holding the watermark back")
+                        help="a Kafka partition without records this long stops holding the watermark back; "
+                             "0 never (an idle partition then stalls the gold windows, but records of a "
+                             "partition that wakes up are never late because others ran ahead)")
     parser.add_argument("--dedup-ttl-hours", type=int, default=24,
                         help="how long an event_id is remembered for deduplication")
     parser.add_argument("--explain", action="store_true", help="print the plan instead of running it")
@@ -41,6 +43,7 @@ def main() -> None:
     config.set("pipeline.name", args.job_name or "flowlake-ingest")
     config.set("table.local-time-zone", "UTC")
     config.set("table.exec.state.ttl", f"{args.dedup_ttl_hours} h")
+    config.set("table.exec.source.idle-timeout", f"{args.idle_timeout_seconds} s")
     # The views are shared by several sinks: optimise each shared view once, so that the Python UDF
     # and the deduplication run once per record, not once per sink that reads them.
     config.set("table.optimizer.reuse-optimize-block-with-digest-enabled", "true")
@@ -49,8 +52,7 @@ def main() -> None:
     max_future = validation.load_rules().common["event_time"]["max_future_seconds"]
     t_env.execute_sql(load_sql("source_kafka_events", topic=args.topic, bootstrap=args.kafka_bootstrap,
                                group_id=args.group_id, max_future_seconds=max_future,
-                               allowed_lateness_seconds=args.allowed_lateness_seconds,
-                               idle_timeout_seconds=args.idle_timeout_seconds))
+                               allowed_lateness_seconds=args.allowed_lateness_seconds))
     for view in VIEWS:
         t_env.execute_sql(load_sql(view))
     statements = t_env.create_statement_set()

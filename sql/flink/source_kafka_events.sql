@@ -34,7 +34,6 @@ CREATE TEMPORARY TABLE kafka_events (
   'properties.auto.offset.reset' = 'earliest',
   'scan.startup.mode' = 'group-offsets',
   'scan.topic-partition-discovery.interval' = '60s',
-  'scan.watermark.idle-timeout' = '${idle_timeout_seconds}s',
   'key.format' = 'raw',
   'key.fields' = 'event_key',
   'value.format' = 'raw',

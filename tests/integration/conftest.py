@@ -9,6 +9,8 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ import pytest
 from flowlake import stack
 from flowlake.config import Settings
 from flowlake.flink import FlinkRest, submit
+from flowlake.generate import SteppingClock
 from flowlake.kafka import delete_topic, ensure_topic
 
 TEST_PORTS = {
@@ -53,18 +56,32 @@ def local_stack(settings: Settings) -> Iterator[Settings]:
         stack.down(settings)
 
 
+@dataclass
+class IngestJob:
+    job_id: str
+    topic: str
+    args: list[str]
+    # Event time for everything produced onto the topic: laid out hours in the past, 50 ms per event,
+    # always increasing across the tests of the session (the job's watermark only moves forward).
+    clock: SteppingClock = field(default_factory=lambda: SteppingClock(
+        datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=4)))
+
+
 @pytest.fixture(scope="session")
-def ingest_job(local_stack: Settings) -> Iterator[tuple[str, str]]:
-    """The ingest job on a topic of its own; yields (job id, topic)."""
+def ingest_job(local_stack: Settings) -> Iterator[IngestJob]:
+    """The medallion job on a topic of its own. Tests that restart it update `job_id`."""
     settings = local_stack
     topic = f"it-events-{uuid.uuid4().hex[:8]}"
     ensure_topic(settings, topic, settings.events_partitions)
-    job_id = submit(settings, "ingest", ["--topic", topic, "--group-id", f"g-{topic}", "--job-name", f"ingest-{topic}"])
-    FlinkRest(settings).wait_for_state(job_id, {"RUNNING"}, timeout=180)
-    yield job_id, topic
+    args = ["--topic", topic, "--group-id", f"g-{topic}", "--job-name", f"ingest-{topic}",
+            # No idleness: which events are late is then exactly predictable (see test_medallion).
+            "--allowed-lateness-seconds", "30", "--idle-timeout-seconds", "0"]
+    job = IngestJob(submit(settings, "ingest", args), topic, args)
+    FlinkRest(settings).wait_for_state(job.job_id, {"RUNNING"}, timeout=180)
+    yield job
     rest = FlinkRest(settings)
-    if rest.job(job_id)["state"] == "RUNNING":
-        rest.cancel(job_id)
+    if rest.job(job.job_id)["state"] == "RUNNING":
+        rest.cancel(job.job_id)
     delete_topic(settings, topic)
 
 

@@ -5,7 +5,7 @@ import pytest
 from flowlake.config import Settings
 from flowlake.flink import FlinkRest
 
-from .conftest import wait_until
+from .conftest import IngestJob, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -18,8 +18,8 @@ def test_session_cluster_reports_taskmanager_and_slots(local_stack: Settings) ->
     assert rest.get("/overview")["flink-version"].startswith("1.20")
 
 
-def test_submitted_job_runs_and_completes_checkpoints(local_stack: Settings, ingest_job: tuple[str, str]) -> None:
-    job_id, _topic = ingest_job
+def test_submitted_job_runs_and_completes_checkpoints(local_stack: Settings, ingest_job: IngestJob) -> None:
+    job_id = ingest_job.job_id
     rest = FlinkRest(local_stack)
     assert rest.job(job_id)["state"] == "RUNNING"
     # The first checkpoint may fail while the job warms up; two completed ones prove the cycle.

@@ -5,7 +5,7 @@ import requests
 
 from flowlake.config import Settings
 
-from .conftest import wait_until
+from .conftest import IngestJob, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -18,8 +18,8 @@ def _completed_checkpoints(settings: Settings, job_id: str) -> float | None:
     return float(result[0]["value"][1]) if result else None
 
 
-def test_prometheus_scrapes_flink_checkpoint_metric(local_stack: Settings, ingest_job: tuple[str, str]) -> None:
-    job_id, _ = ingest_job
+def test_prometheus_scrapes_flink_checkpoint_metric(local_stack: Settings, ingest_job: IngestJob) -> None:
+    job_id = ingest_job.job_id
     value = wait_until(lambda: (_completed_checkpoints(local_stack, job_id) or 0) >= 1, timeout=120,
                        what="a completed-checkpoint count in Prometheus")
     assert value

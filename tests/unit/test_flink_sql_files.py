@@ -7,7 +7,7 @@ import pytest
 from flink_jobs.common import SQL_DIR, load_sql, split_statements
 
 SOURCE_VALUES = dict(topic="events", bootstrap="127.0.0.1:9092", group_id="g", max_future_seconds=300,
-                     allowed_lateness_seconds=30, idle_timeout_seconds=30)
+                     allowed_lateness_seconds=30)
 
 
 def test_every_file_the_ingest_job_names_exists() -> None:
