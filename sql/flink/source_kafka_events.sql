@@ -4,8 +4,9 @@
 -- event_time is the payload's event time (RFC 3339 in UTC, as the validation rules require), parsed
 -- here, not in Python, because the watermark is defined on it; computed columns cannot refer to
 -- each other, hence the repeated parse. A record whose time is missing, unparseable or more than
--- ${max_future_seconds} s ahead of its Kafka timestamp falls back to the Kafka timestamp: such a
--- record fails validation anyway, and must not drag the watermark days ahead.
+-- ${max_future_seconds} s ahead of its Kafka timestamp gets 1970-01-01, so that it never moves the
+-- watermark: it fails validation and goes to quarantine, but must not drag the watermark days ahead
+-- (a far-future time) or to the wall clock while old events are replayed (the Kafka timestamp).
 CREATE TEMPORARY TABLE kafka_events (
   event_key BYTES,
   payload BYTES,
@@ -18,11 +19,11 @@ CREATE TEMPORARY TABLE kafka_events (
     TO_TIMESTAMP(REPLACE(REGEXP_EXTRACT(JSON_VALUE(CAST(payload AS STRING), '$.event_time'),
       '^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?)(Z|\+00:00)$', 1), 'T', ' '))
       > TIMESTAMPADD(SECOND, ${max_future_seconds}, CAST(kafka_timestamp AS TIMESTAMP(3))),
-    CAST(kafka_timestamp AS TIMESTAMP(3)),
+    TIMESTAMP '1970-01-01 00:00:00.000',
     COALESCE(
       TO_TIMESTAMP(REPLACE(REGEXP_EXTRACT(JSON_VALUE(CAST(payload AS STRING), '$.event_time'),
       '^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?)(Z|\+00:00)$', 1), 'T', ' ')),
-      CAST(kafka_timestamp AS TIMESTAMP(3)))),
+      TIMESTAMP '1970-01-01 00:00:00.000')),
   processing_time AS PROCTIME(),
   WATERMARK FOR event_time AS event_time - INTERVAL '${allowed_lateness_seconds}' SECOND
 ) WITH (
