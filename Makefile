@@ -9,7 +9,7 @@ PYTHON ?= $(shell python3 -c 'import sys; print(sys.executable)')
 VENV := .venv
 FLOWLAKE := $(VENV)/bin/flowlake
 
-.PHONY: bootstrap install up down demo test lint unit clean bench-pii bench-flink-udf
+.PHONY: bootstrap install up down demo test lint unit clean bench-pii bench-flink-udf bench-medallion
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -58,3 +58,8 @@ bench-flink-udf: install
 	JAVA_HOME=$$($(VENV)/bin/python -c 'from flowlake.config import load_settings; from flowlake.runtime import Runtime; print(Runtime(load_settings()).java17_home)') \
 	  $$($(VENV)/bin/python -c 'from flowlake.config import load_settings; from flowlake.runtime import Runtime; print(Runtime(load_settings()).job_python)') \
 	  bench/flink_udf_bench.py
+
+# The medallion job on the local stack: events/s through it, then (ARGS="--rate 200 --minutes 10")
+# a steady run and the data files per partition it leaves.
+bench-medallion: up
+	$(VENV)/bin/python bench/medallion_bench.py $(ARGS)

@@ -173,7 +173,9 @@ def test_every_layer_is_exact(local_stack: Settings, ingest_job: IngestJob, prod
     on_time = produced.events("valid")
     revenue = revenue_reference([e for e in on_time if e["event_type"] == "order"])
     funnel = funnel_reference(on_time)
-    window_filter = f"window_start >= TIMESTAMP '{start:%Y-%m-%d %H:%M:%S} UTC'"
+    # Event times start up to 5 s before the clock (jitter): the first windows begin before `start`.
+    window_filter = (f"window_start >= TIMESTAMP '{start - timedelta(hours=1):%Y-%m-%d %H:%M:%S} UTC' "
+                     f"AND window_end <= TIMESTAMP '{closing:%Y-%m-%d %H:%M:%S.%f} UTC'")
 
     def gold_revenue() -> dict[tuple[datetime, str, str], tuple[int, Decimal]]:
         rows = q(settings, "SELECT window_start, country, currency, orders, revenue "

@@ -1,0 +1,83 @@
+"""Throughput and file layout of the medallion job on the local stack (`flowlake up` first).
+
+    .venv/bin/python bench/medallion_bench.py --events 50000            # events/s through the job
+    .venv/bin/python bench/medallion_bench.py --rate 200 --minutes 10   # a steady run, then files per partition
+
+Throughput: a backlog of N events is produced onto a fresh topic first, then a fresh job reads it;
+events/s = N / (time from the job's start until all N are committed to silver + quarantine). The
+steady run produces at a fixed rate and then lists data files per partition of every table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flowlake.config import load_settings
+from flowlake.flink import FlinkRest, submit
+from flowlake.generate import Mix, generate
+from flowlake.kafka import ensure_topic
+from flowlake.trino_client import query
+from iceberg.catalog import load_catalog
+from iceberg.tables import ALL_TABLES, SILVER_TABLE_OF
+
+
+def committed(topic: str) -> int:
+    silver = " + ".join(f"(SELECT count(*) FROM lakehouse.silver.{t})" for t in SILVER_TABLE_OF.values())
+    quarantine = f"(SELECT count(*) FROM lakehouse.quarantine.events WHERE kafka_topic = '{topic}')"
+    return int(query(load_settings(), f"SELECT {silver} + {quarantine}")[1][0][0])
+
+
+def files_per_partition() -> dict[str, dict[str, int]]:
+    catalog = load_catalog(load_settings())
+    layout = {}
+    for spec in ALL_TABLES:
+        partitions = catalog.load_table(spec.identifier).inspect.partitions().to_pylist()
+        layout[spec.identifier] = {str(p["partition"]): p["file_count"] for p in partitions}
+    return layout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--rate", type=float, default=None, help="steady mode: events per second")
+    parser.add_argument("--minutes", type=float, default=10.0, help="steady mode: how long")
+    args = parser.parse_args()
+    settings = load_settings()
+    topic = f"bench-{uuid.uuid4().hex[:8]}"
+    ensure_topic(settings, topic, settings.events_partitions)
+    job_args = ["--topic", topic, "--group-id", f"g-{topic}", "--job-name", f"bench-{topic}"]
+    report: dict[str, object] = {"topic": topic}
+    mix = Mix(bad=0.05, duplicates=0.02)
+    rest = FlinkRest(settings)
+    if args.rate is None:
+        before = committed(topic)
+        delivered = generate(settings, args.events, None, None, topic=topic, seed=7, mix=mix)
+        expected = delivered.total()
+        distinct = expected - delivered["duplicate"]  # what silver + quarantine end up with
+        job_id = submit(settings, "ingest", job_args)
+        rest.wait_for_state(job_id, {"RUNNING"}, timeout=180)
+        started = time.monotonic()
+        while committed(topic) - before < distinct and time.monotonic() - started < 1800:
+            time.sleep(2)
+        elapsed = time.monotonic() - started
+        report.update(events=expected, seconds=round(elapsed, 1), events_per_s=round(expected / elapsed, 1))
+    else:
+        job_id = submit(settings, "ingest", job_args)
+        rest.wait_for_state(job_id, {"RUNNING"}, timeout=180)
+        seconds = args.minutes * 60
+        generate(settings, None, args.rate, seconds, topic=topic, seed=7, mix=mix)
+        time.sleep(3 * settings.checkpoint_interval_seconds)  # the last commits
+        report.update(rate=args.rate, minutes=args.minutes, checkpoints=rest.completed_checkpoints(job_id),
+                      files_per_partition=files_per_partition())
+    rest.cancel(job_id)
+    print(json.dumps(report, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
