@@ -31,6 +31,8 @@ def main() -> None:
                              "partition that wakes up are never late because others ran ahead)")
     parser.add_argument("--dedup-ttl-hours", type=int, default=24,
                         help="how long an event_id is remembered for deduplication")
+    parser.add_argument("--checkpoint-interval-seconds", type=int, default=None,
+                        help="how often Iceberg commits (default: the cluster's execution.checkpointing.interval)")
     parser.add_argument("--explain", action="store_true", help="print the plan instead of running it")
     args = parse(parser)
 
@@ -42,6 +44,8 @@ def main() -> None:
     config = t_env.get_config()
     config.set("pipeline.name", args.job_name or "flowlake-ingest")
     config.set("table.local-time-zone", "UTC")
+    if args.checkpoint_interval_seconds:
+        config.set("execution.checkpointing.interval", f"{args.checkpoint_interval_seconds} s")
     config.set("table.exec.state.ttl", f"{args.dedup_ttl_hours} h")
     config.set("table.exec.source.idle-timeout", f"{args.idle_timeout_seconds} s")
     # The views are shared by several sinks: optimise each shared view once, so that the Python UDF
