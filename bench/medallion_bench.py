@@ -83,6 +83,8 @@ def main() -> None:
         seconds = args.minutes * 60
         generate(settings, None, args.rate, seconds, topic=topic, seed=7, mix=mix)
         time.sleep(3 * settings.checkpoint_interval_seconds)  # the last commits
+        if rest.job(job_id)["state"] != "RUNNING":
+            rest.wait_for_state(job_id, {"RUNNING"}, timeout=1)  # raises with the job's exception
         report.update(rate=args.rate, minutes=args.minutes, checkpoints=rest.completed_checkpoints(job_id),
                       files_per_partition=files_per_partition())
     rest.cancel(job_id)
