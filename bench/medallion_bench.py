@@ -6,7 +6,8 @@
 Throughput: a backlog of N events is produced onto a fresh topic first, then a fresh job reads it;
 events/s = records committed to silver + quarantine between the first commit and the last, over
 that time (job start-up is reported apart). The
-steady run produces at a fixed rate and then lists data files per partition of every table."""
+steady run produces at a fixed rate and then lists data files per partition of every table, before
+and after (the tables are shared with whatever ran before on the stack)."""
 
 from __future__ import annotations
 
@@ -78,6 +79,7 @@ def main() -> None:
         report.update(events=expected, startup_to_first_commit_s=round(first[0] - started, 1),
                       seconds=round(elapsed, 1), events_per_s=round((done - first[1]) / max(elapsed, 1e-3), 1))
     else:
+        files_before = files_per_partition()
         job_id = submit(settings, "ingest", job_args)
         rest.wait_for_state(job_id, {"RUNNING"}, timeout=180)
         seconds = args.minutes * 60
@@ -86,7 +88,7 @@ def main() -> None:
         if rest.job(job_id)["state"] != "RUNNING":
             rest.wait_for_state(job_id, {"RUNNING"}, timeout=1)  # raises with the job's exception
         report.update(rate=args.rate, minutes=args.minutes, checkpoints=rest.completed_checkpoints(job_id),
-                      files_per_partition=files_per_partition())
+                      files_per_partition=files_per_partition(), files_before=files_before)
     rest.cancel(job_id)
     print(json.dumps(report, indent=2, default=str))
 
