@@ -77,8 +77,11 @@ _PHONE_BARE = re.compile(r"(?a)(?<![\w+-])\d{10,11}(?![\w-])")
 
 
 def _mentions_phone(text: str) -> bool:
+    return _has_phone_word(text.lower())
+
+
+def _has_phone_word(lowered: str) -> bool:
     # Plain substring tests on lower-cased text: a case-insensitive regex alternation is ~20x slower.
-    lowered = text.lower()
     return any(word in lowered for word in _PHONE_WORDS)
 
 
@@ -211,7 +214,7 @@ def _find_numeric(text: str, digits: int, found: list[Finding]) -> None:
     # across the whole text. Look-behinds still see the text before a window.
     for cluster in _CLUSTER.finditer(text):
         window = cluster.group()
-        count = _count_ascii_digits(window)
+        count = _count_digits(window)
         dots = window.count(".")
         if count < 8 and (count < 4 or dots < 3):
             continue  # too few digits for anything but an IPv4 address, and not dotted like one
@@ -233,7 +236,7 @@ def _find_numeric(text: str, digits: int, found: list[Finding]) -> None:
         if contexts is None:
             lowered = text.lower()
             contexts = ("ssn" in lowered or "soc" in lowered,
-                        digits >= 10 and any(word in lowered for word in _PHONE_WORDS))
+                        digits >= 10 and _has_phone_word(lowered))
         ssn_context, phone_context = contexts
         separated = not window.isdigit()
         if separated:
@@ -307,11 +310,6 @@ def detect(text: str) -> list[Finding]:
 
 
 _ASCII_DIGITS = b"0123456789"
-
-
-def _count_ascii_digits(ascii_text: str) -> int:
-    encoded = ascii_text.encode("ascii")
-    return len(encoded) - len(encoded.translate(None, _ASCII_DIGITS))
 
 
 def _count_digits(text: str) -> int:
