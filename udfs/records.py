@@ -6,7 +6,7 @@ Pure and standard library only; the Flink job calls it through udfs.flink_udfs.C
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,8 +26,11 @@ class Checked:
 
 def needs_hash_key(rules: Rules | None = None) -> bool:
     rules = rules or load_rules()
-    specs = [*rules.common.values(), *(s for fields in rules.types.values() for s in fields.values())]
-    return any("hash" in (spec.get("mask"), spec.get("scan")) for spec in specs)
+    return _uses_hash([*rules.common.values(), *(s for fields in rules.types.values() for s in fields.values())])
+
+
+def _uses_hash(specs: Iterable[Mapping[str, Any]]) -> bool:
+    return any(Policy.HASH.value in (spec.get("mask"), spec.get("scan")) for spec in specs)
 
 
 def check_event(payload: bytes | str | None, received_at: datetime, key: bytes | None = None,
@@ -47,7 +50,7 @@ def check_event(payload: bytes | str | None, received_at: datetime, key: bytes |
 def mask_record(record: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]],
                 key: bytes | None = None) -> tuple[dict[str, Any], list[str]]:
     """The fields the rules name, each masked by its policy; fields the rules do not name are left out."""
-    if key is None and any("hash" in (s.get("mask"), s.get("scan")) for s in fields.values()):
+    if key is None and _uses_hash(fields.values()):
         key = load_hash_key()
     out: dict[str, Any] = {}
     findings: list[str] = []

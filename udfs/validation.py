@@ -18,11 +18,12 @@ from typing import Any
 import tomllib
 
 from udfs import pii
+from udfs.masking import Policy
 
 RULES_FILE = Path(__file__).resolve().parent / "rules" / "events.toml"
 # Names carry no checkable content: they can be masked, not validated.
 MASKABLE_TYPES = (*pii.ENTITY_TYPES, "PERSON")
-POLICIES = ("redact", "mask", "hash", "drop")
+POLICIES = tuple(policy.value for policy in Policy)
 _TYPE_NAMES = ("string", "integer", "number", "boolean", "timestamp", "array", "object")
 
 
