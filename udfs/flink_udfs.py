@@ -7,6 +7,7 @@ per entity type."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -24,24 +25,36 @@ VALIDATION_RESULT = DataTypes.ROW([
 ])
 
 
-class _Validate(ScalarFunction):  # type: ignore[misc]
-    def open(self, function_context: FunctionContext) -> None:
+class _ValidationMetrics:
+    """records_validated, records_invalid and invalid_by_rule.<rule id>, one counter per rule the
+    rules file can report, registered up front (in open())."""
+
+    def __init__(self, function_context: FunctionContext, rules: validation.Rules) -> None:
         group = function_context.get_metric_group().add_group("flowlake")
         self.validated = group.counter("records_validated")
         self.invalid = group.counter("records_invalid")
         rule_group = group.add_group("invalid_by_rule")
-        rule_ids = validation.rule_ids(validation.load_rules())
-        self.by_rule = {rule: rule_group.counter(rule.replace(".", "_")) for rule in rule_ids}
+        self.by_rule = {rule: rule_group.counter(rule.replace(".", "_")) for rule in validation.rule_ids(rules)}
+
+    def count(self, failed_rule_ids: Iterable[str]) -> None:
+        self.validated.inc()
+        invalid = False
+        for rule_id in failed_rule_ids:
+            invalid = True
+            counter = self.by_rule.get(rule_id)
+            if counter is not None:
+                counter.inc()
+        if invalid:
+            self.invalid.inc()
+
+
+class _Validate(ScalarFunction):  # type: ignore[misc]
+    def open(self, function_context: FunctionContext) -> None:
+        self.metrics = _ValidationMetrics(function_context, validation.load_rules())
 
     def _one(self, payload: str | None) -> tuple[bool, str | None, list[str]]:
         result = validation.validate(payload)
-        self.validated.inc()
-        if not result.valid:
-            self.invalid.inc()
-            for failure in result.failures:
-                counter = self.by_rule.get(failure.rule_id)
-                if counter is not None:
-                    counter.inc()
+        self.metrics.count(f.rule_id for f in result.failures)
         return result.valid, result.event_type, [str(f) for f in result.failures]
 
 
@@ -103,25 +116,15 @@ class CheckEventBatch(ScalarFunction):  # type: ignore[misc]
         rules = validation.load_rules()
         # The key is read on the worker, from its environment: it is never part of the job graph.
         self.key = load_hash_key() if records.needs_hash_key(rules) else None
-        group = function_context.get_metric_group().add_group("flowlake")
-        self.validated = group.counter("records_validated")
-        self.invalid = group.counter("records_invalid")
-        rule_group = group.add_group("invalid_by_rule")
-        self.by_rule = {rule: rule_group.counter(rule.replace(".", "_")) for rule in validation.rule_ids(rules)}
-        finding_group = group.add_group("pii_findings")
+        self.metrics = _ValidationMetrics(function_context, rules)
+        finding_group = function_context.get_metric_group().add_group("flowlake").add_group("pii_findings")
         self.findings = {t: finding_group.counter(t) for t in validation.MASKABLE_TYPES}
 
     def eval(self, payloads: pd.Series, received: pd.Series) -> pd.DataFrame:
         rows = []
         for payload, received_at in zip(payloads, received, strict=True):
             checked = records.check_event(payload, received_at.to_pydatetime(), self.key)
-            self.validated.inc()
-            if not checked.valid:
-                self.invalid.inc()
-                for failure in checked.failures:
-                    counter = self.by_rule.get(failure.split(":", 1)[0])
-                    if counter is not None:
-                        counter.inc()
+            self.metrics.count(failure.split(":", 1)[0] for failure in checked.failures)
             for entity_type in checked.findings:
                 self.findings[entity_type].inc()
             rows.append((checked.valid, checked.event_type, checked.failures, checked.record))
