@@ -11,12 +11,11 @@ from rich.table import Table
 
 from flowlake.config import Settings
 from flowlake.errors import FlowlakeError
-from flowlake.flink import FlinkRest, submit
+from flowlake.flink import JOB_NAMES, FlinkRest, submit
 from flowlake.generate import Mix, SteppingClock, generate
 from flowlake.trino_client import query
 
 console = Console()
-INGEST_JOB_NAME = "flowlake-ingest"
 BRONZE = "lakehouse.bronze.events"
 
 
@@ -58,7 +57,7 @@ DEMO_QUERIES = (
 
 def run_demo(settings: Settings, count: int, timeout: float) -> None:
     before = bronze_count(settings)
-    job_id = FlinkRest(settings).running_job(INGEST_JOB_NAME)
+    job_id = FlinkRest(settings).running_job(JOB_NAMES["ingest"])
     if job_id is None:
         console.print("[bold]==>[/bold] submitting the medallion job to Flink")
         job_id = submit(settings, "ingest")

@@ -104,11 +104,11 @@ def job_arguments(settings: Settings) -> list[str]:
             "--warehouse", settings.warehouse_uri]
 
 
-def stage_python_files(settings: Settings) -> Path:
-    """A directory holding the packages the Python workers import (udfs, flink_jobs), shipped with
+def stage_python_files(stage: Path) -> Path:
+    """Copy the packages the Python workers import (udfs, flink_jobs) into `stage`, shipped with
     --pyFiles: Flink puts a shipped directory itself on the workers' PYTHONPATH, so the packages
-    must sit inside one. A fresh copy per submission: a running job keeps the code it started with."""
-    stage = Path(tempfile.mkdtemp(prefix="pyfiles-", dir=settings.run_dir))
+    must sit inside one. `flink run` uploads it to the cluster's blob server with the job, so the
+    copy is only needed while it runs, and a running job keeps the code it started with."""
     for package in SHIPPED_PACKAGES:
         shutil.copytree(REPO_ROOT / package, stage / package, ignore=shutil.ignore_patterns("__pycache__"))
     return stage
@@ -116,7 +116,8 @@ def stage_python_files(settings: Settings) -> Path:
 
 def submit(settings: Settings, job: str, extra_args: list[str] | None = None, from_savepoint: str | None = None) -> str:
     """Submit a job (detached) to the session cluster, from a savepoint if given; returns its Flink
-    job id. Every operator has a stable uid, so a savepoint of an older version of the job restores."""
+    job id. The Iceberg sinks have stable uids; the other operators' ids are generated from the job
+    graph, so a savepoint restores into the same graph (a changed query may not map its state)."""
     if job not in JOBS:
         raise JobFailed(f"unknown job {job!r}: choose one of {', '.join(sorted(JOBS))}")
     FlinkRest(settings).get("/overview")  # fails with the fix when Flink is down
@@ -127,12 +128,14 @@ def submit(settings: Settings, job: str, extra_args: list[str] | None = None, fr
                FLINK_LOG_DIR=str(settings.log_dir), PYTHONPATH=str(REPO_ROOT),
                FLOWLAKE_CATALOG_PASSWORD=settings.catalog_password.get_secret_value())
     restore = ["--fromSavepoint", from_savepoint] if from_savepoint else []
-    cmd = [str(rt.flink_home / "bin" / "flink"), "run", "--detached", *restore,
-           "--jobmanager", f"{settings.host}:{settings.flink_rest_port}",
-           "--python", str(JOBS[job]), "--pyExecutable", python, "--pyClientExecutable", python,
-           "--pyFiles", str(stage_python_files(settings)),
-           *job_arguments(settings), *(extra_args or [])]
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="pyfiles-", dir=settings.run_dir) as stage:
+        cmd = [str(rt.flink_home / "bin" / "flink"), "run", "--detached", *restore,
+               "--jobmanager", f"{settings.host}:{settings.flink_rest_port}",
+               "--python", str(JOBS[job]), "--pyExecutable", python, "--pyClientExecutable", python,
+               "--pyFiles", str(stage_python_files(Path(stage))),
+               *job_arguments(settings), *(extra_args or [])]
+        result = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
     output = result.stdout + result.stderr
     match = re.search(r"JobID ([0-9a-f]{32})", output)
     if result.returncode != 0 or match is None:
