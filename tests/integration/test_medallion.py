@@ -77,16 +77,18 @@ def tick(settings: Settings, job: IngestJob, at: datetime) -> list[str]:
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
     ids = []
     for partition in range(settings.events_partitions):
-        event = {"event_id": str(uuid.uuid4()), "event_type": "page_view", "event_time": _iso(at),
-                 "user_id": "U00001", "country": "DE", "page": "/tick", "session_id": "tick"}
+        event = page_view(at, "U00001", "/tick")
         producer.produce(job.topic, key=b"U00001", value=json.dumps(event).encode(), partition=partition)
         ids.append(event["event_id"])
     assert producer.flush(30) == 0
     return ids
 
 
-def _iso(at: datetime) -> str:
-    return at.isoformat(timespec="milliseconds")
+def page_view(at: datetime, user_id: str, page: str) -> dict[str, Any]:
+    """A valid page view with a new event id, outside the generator's mix."""
+    return {"event_id": str(uuid.uuid4()), "event_type": "page_view",
+            "event_time": at.isoformat(timespec="milliseconds"), "user_id": user_id, "country": "DE",
+            "page": page, "session_id": page.strip("/")}
 
 
 def _time(event: dict[str, Any]) -> datetime:
@@ -239,9 +241,8 @@ def test_freshness_from_kafka_to_trino(local_stack: Settings, ingest_job: Ingest
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 0})
     sent: dict[str, float] = {}
     for _ in range(20):
-        event_id = str(uuid.uuid4())
-        event = {"event_id": event_id, "event_type": "page_view", "event_time": _iso(job.clock()),
-                 "user_id": "U00002", "country": "FR", "page": "/fresh", "session_id": "fresh"}
+        event = page_view(job.clock(), "U00002", "/fresh")
+        event_id = event["event_id"]
         producer.produce(job.topic, key=b"U00002", value=json.dumps(event).encode())
         producer.flush(10)
         sent[event_id] = time.monotonic()
