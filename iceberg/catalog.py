@@ -33,7 +33,7 @@ class IncompatibleTable(FlowlakeError):
 
 def ensure_table(catalog: SqlCatalog, spec: TableSpec) -> Table:
     """Create the table, or bring an existing one up to the spec: new columns and changed properties
-    are applied; anything else (a changed type, a dropped column) is an error naming the fix."""
+    are applied; a changed type is an error naming the fix; columns the spec no longer names stay."""
     try:
         table = catalog.load_table(spec.identifier)
     except NoSuchTableError:
