@@ -7,16 +7,23 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flink_jobs.common import catalog_sql, common_arguments, load_sql, parse
 
 SILVER_TABLES = ("page_views", "add_to_carts", "orders", "payments", "support_messages")
-VIEWS = ("view_checked_events", "view_distinct_events", "view_on_time_events", "view_gold_inputs")
+VIEWS = ("view_checked_events", "view_distinct_events", "view_on_time_events", "view_gold_inputs",
+         "view_gold_order_lines")
 INSERTS = ("insert_bronze_events", "insert_quarantine_events",
            *(f"insert_silver_{table}" for table in SILVER_TABLES),
            "insert_gold_late_events", "insert_gold_revenue_per_minute", "insert_gold_funnel_hourly")
+
+
+def _utc(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def main() -> None:
@@ -33,6 +40,10 @@ def main() -> None:
                         help="how long an event_id is remembered for deduplication")
     parser.add_argument("--checkpoint-interval-seconds", type=int, default=None,
                         help="how often Iceberg commits (default: the cluster's execution.checkpointing.interval)")
+    parser.add_argument("--gold-written-until", type=_utc, default=datetime(1970, 1, 1, tzinfo=UTC),
+                        help="end of the newest gold window already written (RFC 3339; `flowlake submit` reads it "
+                             "from the gold tables): events before it are late even while the watermark is "
+                             "unknown after a restart")
     parser.add_argument("--explain", action="store_true", help="print the plan instead of running it")
     args = parse(parser)
 
@@ -57,8 +68,9 @@ def main() -> None:
     t_env.execute_sql(load_sql("source_kafka_events", topic=args.topic, bootstrap=args.kafka_bootstrap,
                                group_id=args.group_id, max_future_seconds=max_future,
                                allowed_lateness_seconds=args.allowed_lateness_seconds))
+    floor = args.gold_written_until - timedelta(milliseconds=1)
     for view in VIEWS:
-        t_env.execute_sql(load_sql(view))
+        t_env.execute_sql(load_sql(view, watermark_floor=floor.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]))
     statements = t_env.create_statement_set()
     for insert in INSERTS:
         statements.add_insert_sql(load_sql(insert, catalog_name=args.catalog_name))

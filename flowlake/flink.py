@@ -114,10 +114,19 @@ def stage_python_files(stage: Path) -> Path:
     return stage
 
 
+def _gold_written_until(settings: Settings) -> list[str]:
+    """The ingest job's guard against reopening gold windows written before a restart."""
+    from iceberg.catalog import gold_written_until, load_catalog
+
+    until = gold_written_until(load_catalog(settings))
+    return ["--gold-written-until", until.isoformat()] if until else []
+
+
 def submit(settings: Settings, job: str, extra_args: list[str] | None = None, from_savepoint: str | None = None) -> str:
     """Submit a job (detached) to the session cluster, from a savepoint if given; returns its Flink
     job id. The Iceberg sinks have stable uids; the other operators' ids are generated from the job
-    graph, so a savepoint restores into the same graph (a changed query may not map its state)."""
+    graph, so a savepoint restores into the same graph (a changed query may not map its state).
+    The ingest job is told where the gold windows already written end (`--gold-written-until`)."""
     if job not in JOBS:
         raise JobFailed(f"unknown job {job!r}: choose one of {', '.join(sorted(JOBS))}")
     FlinkRest(settings).get("/overview")  # fails with the fix when Flink is down
@@ -127,6 +136,9 @@ def submit(settings: Settings, job: str, extra_args: list[str] | None = None, fr
     env.update(JAVA_HOME=str(rt.java17_home), FLINK_CONF_DIR=str(settings.data_dir / "flink" / "conf"),
                FLINK_LOG_DIR=str(settings.log_dir), PYTHONPATH=str(REPO_ROOT),
                FLOWLAKE_CATALOG_PASSWORD=settings.catalog_password.get_secret_value())
+    extra_args = list(extra_args or [])
+    if job == "ingest" and "--gold-written-until" not in extra_args:
+        extra_args += _gold_written_until(settings)
     restore = ["--fromSavepoint", from_savepoint] if from_savepoint else []
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="pyfiles-", dir=settings.run_dir) as stage:
@@ -134,7 +146,7 @@ def submit(settings: Settings, job: str, extra_args: list[str] | None = None, fr
                "--jobmanager", f"{settings.host}:{settings.flink_rest_port}",
                "--python", str(JOBS[job]), "--pyExecutable", python, "--pyClientExecutable", python,
                "--pyFiles", str(stage_python_files(Path(stage))),
-               *job_arguments(settings), *(extra_args or [])]
+               *job_arguments(settings), *extra_args]
         result = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
     output = result.stdout + result.stderr
     match = re.search(r"JobID ([0-9a-f]{32})", output)

@@ -20,8 +20,9 @@ from flowlake.kafka import require_kafka
 
 FIRST_NAMES = ("Anna", "Ben", "Chloé", "David", "Elif", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kavya", "Liam")
 LAST_NAMES = ("Schmidt", "Martin", "Smith", "Okafor", "Yilmaz", "Sato", "García", "Novak", "Kumar", "Dubois")
-PRODUCTS = (("SKU-1001", "Espresso machine", 249.0), ("SKU-2002", "Headphones", 89.9),
-            ("SKU-3003", "Running shoes", 120.0), ("SKU-4004", "Backpack", 59.5), ("SKU-5005", "Desk lamp", 34.0))
+PRODUCTS = (("SKU-1001", "Espresso machine", "kitchen", 249.0), ("SKU-2002", "Headphones", "audio", 89.9),
+            ("SKU-3003", "Running shoes", "sports", 120.0), ("SKU-4004", "Backpack", "bags", 59.5),
+            ("SKU-5005", "Desk lamp", "home", 34.0), ("SKU-6006", "Coffee grinder", "kitchen", 79.0))
 PAGES = ("/", "/search", "/product/SKU-1001", "/product/SKU-2002", "/cart", "/checkout", "/account")
 SUPPORT_TEXTS = (
     "Hi, my order {order} has not arrived yet, can you check? You can reach me at {email}.",
@@ -56,13 +57,14 @@ def make_event(rng: random.Random, now: datetime) -> dict[str, object]:
     }
     order_id = f"ORD-{rng.randrange(10**7, 10**8)}"
     if event_type == "add_to_cart":
-        sku, _name, price = rng.choice(PRODUCTS)
+        sku, _name, _category, price = rng.choice(PRODUCTS)
         event.update(sku=sku, quantity=rng.randrange(1, 4), unit_price=price, session_id=f"S{rng.getrandbits(48):012x}")
     elif event_type == "order":
-        sku, name, price = rng.choice(PRODUCTS)
-        quantity = rng.randrange(1, 4)
-        event.update(order_id=order_id, items=[{"sku": sku, "name": name, "quantity": quantity, "unit_price": price}],
-                     total=round(price * quantity, 2), currency="EUR", email=customer["email"],
+        picked = [(product, rng.randrange(1, 4)) for product in rng.sample(PRODUCTS, rng.choice((1, 1, 1, 2, 2, 3)))]
+        lines = [{"sku": sku, "name": name, "category": category, "quantity": quantity, "unit_price": price}
+                 for (sku, name, category, price), quantity in picked]
+        total = round(sum(quantity * price for (*_, price), quantity in picked), 2)
+        event.update(order_id=order_id, items=lines, total=total, currency="EUR", email=customer["email"],
                      shipping_name=customer["name"])
     elif event_type == "payment":
         event.update(order_id=order_id, amount=round(rng.uniform(5, 500), 2), currency="EUR",

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, cast
 
+import pyarrow.compute as pc
 from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.conversions import from_bytes
 from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchTableError
 from pyiceberg.table import Table
+from pyiceberg.types import TimestamptzType
 
 from flowlake.errors import FlowlakeError
-from iceberg.tables import ALL_TABLES, NAMESPACES, TableProperties, TableSpec
+from iceberg.tables import ALL_TABLES, GOLD_WINDOW_TABLES, NAMESPACES, TableProperties, TableSpec
 
 if TYPE_CHECKING:
     from flowlake.config import Settings
@@ -105,3 +109,25 @@ def describe_tables(catalog: SqlCatalog) -> list[TableInfo]:
                 size_bytes=_summary_int(table, "total-files-size"),
             ))
     return infos
+
+
+def gold_written_until(catalog: SqlCatalog) -> datetime | None:
+    """The end of the newest window in the gold window tables (None when they are empty or missing).
+    Read from the data files' column bounds; a file written without them is read in full."""
+    ends: list[datetime] = []
+    for spec in GOLD_WINDOW_TABLES:
+        try:
+            table = catalog.load_table(spec.identifier)
+        except NoSuchTableError:
+            continue
+        field = table.schema().find_field("window_end")
+        scan = table.scan(selected_fields=("window_end",))
+        for task in scan.plan_files():
+            bound = (task.file.upper_bounds or {}).get(field.field_id)
+            if bound is None:
+                newest = pc.max(scan.to_arrow()["window_end"]).as_py()
+                ends += [newest] if newest is not None else []
+                break
+            micros = cast(int, from_bytes(TimestamptzType(), bound))
+            ends.append(datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros))
+    return max(ends, default=None)

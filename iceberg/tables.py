@@ -155,7 +155,8 @@ _SILVER_COLUMNS: dict[str, tuple[tuple[str, IcebergType, bool, str], ...]] = {
     ),
     "orders": (
         ("order_id", StringType(), True, ""),
-        ("items", StringType(), True, "JSON array of order lines, free text scanned for PII"),
+        ("items", StringType(), True, "JSON array of order lines (sku, name, category, quantity, unit_price); "
+                  "names scanned for PII"),
         ("item_count", IntegerType(), True, ""),
         ("total", MONEY, True, ""),
         ("currency", StringType(), True, ""),
@@ -192,9 +193,11 @@ _REVENUE = _fields(
     ("window_start", TimestamptzType(), True, ""),
     ("window_end", TimestamptzType(), True, ""),
     ("country", StringType(), False, ""),
+    ("category", StringType(), True, "product category of the order lines"),
     ("currency", StringType(), True, ""),
-    ("orders", LongType(), True, ""),
-    ("revenue", DecimalType(18, 2), True, "sum of order totals"),
+    ("orders", LongType(), True, "orders with at least one line in this category: do not add up across categories"),
+    ("units", LongType(), True, "sum of the lines' quantities"),
+    ("revenue", DecimalType(18, 2), True, "sum of quantity x unit price of the lines"),
 )
 GOLD_REVENUE = TableSpec("gold", "revenue_per_minute", _REVENUE, _by_day(_REVENUE, "window_start", "window_day"),
                          _sorted_by(_REVENUE, "window_start"))
@@ -221,4 +224,6 @@ _LATE = _fields(
 GOLD_LATE_EVENTS = TableSpec("gold", "late_events", _LATE, _by_day(_LATE, "event_time", "event_day"),
                              _sorted_by(_LATE, "event_time"))
 
+# Gold tables of event-time windows, each written once when the watermark passes its end.
+GOLD_WINDOW_TABLES = (GOLD_REVENUE, GOLD_FUNNEL)
 ALL_TABLES = (BRONZE_EVENTS, QUARANTINE_EVENTS, *SILVER_TABLES, GOLD_REVENUE, GOLD_FUNNEL, GOLD_LATE_EVENTS)

@@ -6,13 +6,15 @@ Pure and standard library only; the Flink job calls it through udfs.flink_udfs.C
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from udfs.masking import Policy, load_hash_key, mask_text_with_findings, mask_value
 from udfs.validation import Rules, load_rules, validate
+
+Fields = Mapping[str, Mapping[str, Any]]  # field name -> its rule spec
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,11 +28,12 @@ class Checked:
 
 def needs_hash_key(rules: Rules | None = None) -> bool:
     rules = rules or load_rules()
-    return _uses_hash([*rules.common.values(), *(s for fields in rules.types.values() for s in fields.values())])
+    return any(_uses_hash(fields, rules.elements) for fields in (rules.common, *rules.types.values()))
 
 
-def _uses_hash(specs: Iterable[Mapping[str, Any]]) -> bool:
-    return any(Policy.HASH.value in (spec.get("mask"), spec.get("scan")) for spec in specs)
+def _uses_hash(fields: Mapping[str, Mapping[str, Any]], elements: Mapping[str, Fields]) -> bool:
+    return any(Policy.HASH.value in (spec.get("mask"), spec.get("scan"))
+               or ("each" in spec and _uses_hash(elements[spec["each"]], elements)) for spec in fields.values())
 
 
 def check_event(payload: bytes | str | None, received_at: datetime, key: bytes | None = None,
@@ -42,15 +45,17 @@ def check_event(payload: bytes | str | None, received_at: datetime, key: bytes |
     if result.record is None or result.event_type is None:
         return Checked(False, result.event_type, [str(f) for f in result.failures], None, [])
     fields = {**rules.common, **rules.types[result.event_type]}
-    record, findings = mask_record(result.record, fields, key)
+    record, findings = mask_record(result.record, fields, key, rules.elements)
     return Checked(True, result.event_type, [], json.dumps(record, ensure_ascii=False, separators=(",", ":")),
                    findings)
 
 
-def mask_record(record: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]],
-                key: bytes | None = None) -> tuple[dict[str, Any], list[str]]:
-    """The fields the rules name, each masked by its policy; fields the rules do not name are left out."""
-    if key is None and _uses_hash(fields.values()):
+def mask_record(record: Mapping[str, Any], fields: Fields, key: bytes | None = None,
+                elements: Mapping[str, Fields] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The fields the rules name, each masked by its policy; fields the rules do not name are left
+    out, also inside the objects of an array with `each` element rules."""
+    elements = elements or {}
+    if key is None and _uses_hash(fields, elements):
         key = load_hash_key()
     out: dict[str, Any] = {}
     findings: list[str] = []
@@ -61,6 +66,10 @@ def mask_record(record: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any
         if "mask" in spec and isinstance(value, str) and value:
             value = mask_value(value, spec["pii"], Policy(spec["mask"]), key)
             findings.append(spec["pii"])
+        elif "each" in spec and isinstance(value, list):
+            masked = [mask_record(element, elements[spec["each"]], key, elements) for element in value]
+            value = [element for element, _ in masked]
+            findings += [finding for _, found in masked for finding in found]
         elif "scan" in spec:
             value = _scan(value, Policy(spec["scan"]), key, findings)
         out[name] = value

@@ -53,14 +53,20 @@ class Rules:
     max_payload_bytes: int
     common: Mapping[str, Mapping[str, Any]]
     types: Mapping[str, Mapping[str, Mapping[str, Any]]]
+    # Field rules for the objects inside arrays, named by an array field's `each`.
+    elements: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
 
 
 class RulesError(ValueError):
     """The rules file itself is wrong: found at load time, never per record."""
 
 
+def _scopes(rules: Rules) -> list[tuple[str, Mapping[str, Mapping[str, Any]]]]:
+    return [("common", rules.common), *rules.types.items(), *rules.elements.items()]
+
+
 def _check_rule_file(rules: Rules) -> None:
-    for scope, fields in [("common", rules.common), *rules.types.items()]:
+    for scope, fields in _scopes(rules):
         for name, spec in fields.items():
             if spec.get("type") not in _TYPE_NAMES:
                 raise RulesError(f"{scope}.{name}: type must be one of {_TYPE_NAMES}, not {spec.get('type')!r}")
@@ -73,25 +79,29 @@ def _check_rule_file(rules: Rules) -> None:
                     raise RulesError(f"{scope}.{name}: {key} must be one of {POLICIES}, not {spec[key]!r}")
             if "mask" in spec and "pii" not in spec:
                 raise RulesError(f"{scope}.{name}: mask needs pii = <entity type> (the hash and redact label)")
+            if "each" in spec and (spec["type"] != "array" or spec["each"] not in rules.elements):
+                raise RulesError(f"{scope}.{name}: each = {spec['each']!r} needs type = \"array\" and a "
+                                 f"[elements.{spec['each']}] table; have {sorted(rules.elements)}")
 
 
 @cache
 def load_rules(path: Path = RULES_FILE) -> Rules:
     raw = tomllib.loads(path.read_text())
-    rules = Rules(raw["limits"]["max_payload_bytes"], raw["common"], raw["types"])
+    rules = Rules(raw["limits"]["max_payload_bytes"], raw["common"], raw["types"], raw.get("elements", {}))
     _check_rule_file(rules)
     return rules
 
 
 PAYLOAD_RULE_IDS = ("payload.missing", "payload.size", "payload.encoding", "payload.json", "payload.object",
                     "common.event_type.unknown")
-_CHECK_KEYS = ("enum", "min", "max", "min_length", "max_length", "min_items", "regex", "pii")
+_CHECK_KEYS = ("enum", "min", "max", "min_length", "max_length", "min_items", "max_items", "regex", "pii")
 
 
 def rule_ids(rules: Rules) -> list[str]:
     """Every rule id validate() can report with these rules (for metrics registered up front)."""
     ids = list(PAYLOAD_RULE_IDS)
-    for scope, fields in [("common", rules.common), *rules.types.items()]:
+
+    def field_ids(scope: str, fields: Mapping[str, Mapping[str, Any]]) -> None:
         for name, spec in fields.items():
             checks = ["required"] if spec.get("required") else []
             checks += ["type", *(key for key in _CHECK_KEYS if key in spec)]
@@ -99,7 +109,13 @@ def rule_ids(rules: Rules) -> list[str]:
                 checks.remove("pii")
             if spec["type"] == "timestamp":
                 checks += ["format", "future", "past"]
-            ids += [f"{scope}.{name}.{check}" for check in checks]
+            ids.extend(f"{scope}.{name}.{check}" for check in checks)
+            if "each" in spec:
+                ids.append(f"{scope}.{name}[].type")
+                field_ids(f"{scope}.{name}[]", rules.elements[spec["each"]])
+
+    for scope, fields in [("common", rules.common), *rules.types.items()]:
+        field_ids(scope, fields)
     return ids
 
 
@@ -138,7 +154,7 @@ def _regex(pattern: str) -> re.Pattern[str]:
 
 
 def _check_field(scope: str, name: str, spec: Mapping[str, Any], record: Mapping[str, Any],
-                 now: datetime) -> list[Failure]:
+                 now: datetime, rules: Rules) -> list[Failure]:
     rule = f"{scope}.{name}"
     if name not in record or record[name] is None:
         return [Failure(f"{rule}.required", name, f"{name} is missing")] if spec.get("required") else []
@@ -159,13 +175,33 @@ def _check_field(scope: str, name: str, spec: Mapping[str, Any], record: Mapping
         failures.append(Failure(f"{rule}.max_length", name, f"{name} is longer than {spec['max_length']}"))
     if "min_items" in spec and len(value) < spec["min_items"]:
         failures.append(Failure(f"{rule}.min_items", name, f"{name} has fewer than {spec['min_items']} items"))
+    if "max_items" in spec and len(value) > spec["max_items"]:
+        failures.append(Failure(f"{rule}.max_items", name, f"{name} has more than {spec['max_items']} items"))
     if "regex" in spec and not _regex(spec["regex"]).search(value):
         failures.append(Failure(f"{rule}.regex", name, f"{name} does not match {spec['regex']}"))
     if spec.get("pii") in pii.ENTITY_TYPES and not pii.is_valid(spec["pii"], value):
         failures.append(Failure(f"{rule}.pii", name, f"{name} is not a valid {spec['pii']}"))
     if type_name == "timestamp":
         failures += _check_timestamp(rule, name, value, spec, now)
+    if "each" in spec and not failures:
+        failures += _check_elements(rule, name, value, rules.elements[spec["each"]], now, rules)
     return failures
+
+
+def _check_elements(rule: str, name: str, elements: list[Any], fields: Mapping[str, Mapping[str, Any]],
+                    now: datetime, rules: Rules) -> list[Failure]:
+    """The first element that breaks a rule, with every failure it has (one bad line of a thousand
+    makes one quarantine reason list, not a thousand)."""
+    for index, element in enumerate(elements):
+        where = f"{name}[{index}]"
+        if not isinstance(element, dict):
+            return [Failure(f"{rule}[].type", where, f"{where} must be object, got {type(element).__name__}")]
+        failures = [Failure(f.rule_id, f"{where}.{f.field}", f"{where}.{f.reason}")
+                    for field_name, spec in fields.items()
+                    for f in _check_field(f"{rule}[]", field_name, spec, element, now, rules)]
+        if failures:
+            return failures
+    return []
 
 
 def _check_timestamp(rule: str, name: str, value: str, spec: Mapping[str, Any], now: datetime) -> list[Failure]:
@@ -204,7 +240,7 @@ def validate(payload: bytes | str | None, now: datetime | None = None, rules: Ru
                                                              f"not an object"),))
     failures: list[Failure] = []
     for name, spec in rules.common.items():
-        failures += _check_field("common", name, spec, record, now)
+        failures += _check_field("common", name, spec, record, now, rules)
     event_type = record.get("event_type")
     if isinstance(event_type, str):
         type_rules = rules.types.get(event_type)
@@ -213,6 +249,6 @@ def validate(payload: bytes | str | None, now: datetime | None = None, rules: Ru
                                     f"unknown event type {event_type[:64]!r}"))
         else:
             for name, spec in type_rules.items():
-                failures += _check_field(event_type, name, spec, record, now)
+                failures += _check_field(event_type, name, spec, record, now, rules)
     return Result(None if failures else record, tuple(failures),
                   event_type if isinstance(event_type, str) else None)

@@ -22,7 +22,7 @@ from confluent_kafka import Producer
 
 from flowlake.config import Settings
 from flowlake.flink import FlinkRest, submit
-from flowlake.generate import Mix, generate
+from flowlake.generate import PRODUCTS, Mix, generate
 from flowlake.trino_client import query
 from iceberg.tables import SILVER_TABLE_OF
 from udfs.pii import detect
@@ -91,6 +91,15 @@ def page_view(at: datetime, user_id: str, page: str) -> dict[str, Any]:
             "page": page, "session_id": page.strip("/")}
 
 
+def order(at: datetime, country: str, category: str, currency: str) -> dict[str, Any]:
+    """A valid one-line order of a product in `category`, outside the generator's mix."""
+    sku, name, _, price = next(p for p in PRODUCTS if p[2] == category)
+    return {"event_id": str(uuid.uuid4()), "event_type": "order", "event_time": at.isoformat(timespec="milliseconds"),
+            "user_id": "U00003", "country": country, "order_id": "ORD-12345678",
+            "items": [{"sku": sku, "name": name, "category": category, "quantity": 1, "unit_price": price}],
+            "total": price, "currency": currency, "email": "late.buyer@example.com"}
+
+
 def _time(event: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(event["event_time"])
 
@@ -100,13 +109,21 @@ def _floor(at: datetime, unit: timedelta) -> datetime:
     return at - (at - epoch) % unit
 
 
-def revenue_reference(orders: list[dict[str, Any]]) -> dict[tuple[datetime, str, str], tuple[int, Decimal]]:
-    totals: dict[tuple[datetime, str, str], tuple[int, Decimal]] = {}
+RevenueKey = tuple[datetime, str, str, str]  # window start, country, category, currency
+
+
+def revenue_reference(orders: list[dict[str, Any]]) -> dict[RevenueKey, tuple[int, int, Decimal]]:
+    """(orders with a line in the category, units, revenue) per minute, country, category, currency."""
+    order_ids: dict[RevenueKey, set[str]] = defaultdict(set)
+    units: Counter[RevenueKey] = Counter()
+    revenue: dict[RevenueKey, Decimal] = defaultdict(Decimal)
     for order in orders:
-        key = (_floor(_time(order), timedelta(minutes=1)), order.get("country"), order["currency"])
-        count, revenue = totals.get(key, (0, Decimal(0)))
-        totals[key] = (count + 1, revenue + Decimal(str(order["total"])))
-    return totals
+        for line in order["items"]:
+            key = (_floor(_time(order), timedelta(minutes=1)), order["country"], line["category"], order["currency"])
+            order_ids[key].add(order["event_id"])
+            units[key] += line["quantity"]
+            revenue[key] += line["quantity"] * Decimal(str(line["unit_price"]))
+    return {key: (len(ids), units[key], revenue[key]) for key, ids in order_ids.items()}
 
 
 def funnel_reference(events: list[dict[str, Any]]) -> dict[datetime, tuple[int, int, int, int, int]]:
@@ -179,10 +196,10 @@ def test_every_layer_is_exact(local_stack: Settings, ingest_job: IngestJob, prod
     window_filter = (f"window_start >= TIMESTAMP '{start - timedelta(hours=1):%Y-%m-%d %H:%M:%S} UTC' "
                      f"AND window_end <= TIMESTAMP '{closing:%Y-%m-%d %H:%M:%S.%f} UTC'")
 
-    def gold_revenue() -> dict[tuple[datetime, str, str], tuple[int, Decimal]]:
-        rows = q(settings, "SELECT window_start, country, currency, orders, revenue "
+    def gold_revenue() -> dict[RevenueKey, tuple[int, int, Decimal]]:
+        rows = q(settings, "SELECT window_start, country, category, currency, orders, units, revenue "
                            f"FROM lakehouse.gold.revenue_per_minute WHERE {window_filter}")
-        return {(r[0], r[1], r[2]): (r[3], r[4]) for r in rows}
+        return {(r[0], r[1], r[2], r[3]): (r[4], r[5], r[6]) for r in rows}
 
     got = wait_until(lambda: (g := gold_revenue()) and len(g) >= len(revenue) and g, timeout=300, interval=5,
                      what="every revenue window")
@@ -212,27 +229,44 @@ def test_restart_from_a_savepoint_loses_nothing_and_duplicates_nothing(
     savepoint = rest.stop_with_savepoint(job.job_id)
     assert rest.job(job.job_id)["state"] == "FINISHED"
 
+    # Late orders first on every partition: after the restart the watermark is unknown until each
+    # partition has delivered a record, and these belong to a gold window written before the stop.
+    [(window_start, country, category, currency)] = q(
+        settings, "SELECT window_start, country, category, currency FROM lakehouse.gold.revenue_per_minute "
+                  "ORDER BY window_end DESC, country, category LIMIT 1")
+    late_orders = [order(window_start + timedelta(seconds=10), country, category, currency)
+                   for _ in range(settings.events_partitions)]
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
+    for partition, late_order in enumerate(late_orders):
+        producer.produce(job.topic, key=b"U00003", value=json.dumps(late_order).encode(), partition=partition)
+    assert producer.flush(30) == 0
     while_stopped = produced.add(settings, job, 1_500, seed=3)
     job.job_id = submit(settings, "ingest", job.args, from_savepoint=savepoint)
     rest.wait_for_state(job.job_id, {"RUNNING"}, timeout=180)
     after_restart = produced.add(settings, job, 1_500, seed=4)
     # Copies of events from before the restart: the deduplication state came back with the savepoint.
     replayed = [r for r in produced.records[:5_000] if r[2] == "valid"][:200]
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
     for key, payload, _ in replayed:
         producer.produce(job.topic, key=key.encode(), value=payload)
     assert producer.flush(30) == 0
 
-    total = before_bronze + len(while_stopped) + len(after_restart) + len(replayed)
+    total = before_bronze + len(late_orders) + len(while_stopped) + len(after_restart) + len(replayed)
     wait_until(lambda: bronze_count(settings, job.topic) >= total, timeout=600, interval=5, what=f"{total} in bronze")
     rows = q(settings, "SELECT count(*), count(DISTINCT (kafka_partition, kafka_offset))"
                        f" FROM lakehouse.bronze.events WHERE kafka_topic = '{job.topic}'")
     assert rows[0] == [total, total]
     new = {json.loads(p)["event_id"] for _, p, label in while_stopped + after_restart if label == "valid"}
-    expected = set(before_silver) | new
+    expected = set(before_silver) | new | {o["event_id"] for o in late_orders}
     ids = wait_until(lambda: (found := silver_ids(settings)) and expected <= set(found) and found, timeout=300,
                      interval=5, what="the new events in silver")
     assert set(ids) == expected and max(ids.values()) == 1
+
+    # The late orders are listed as late; no gold window was written a second time.
+    listed = {r[0] for r in q(settings, "SELECT event_id FROM lakehouse.gold.late_events")}
+    assert {o["event_id"] for o in late_orders} <= listed
+    assert q(settings, "SELECT window_start, country, category, currency FROM lakehouse.gold.revenue_per_minute "
+                       "GROUP BY 1, 2, 3, 4 HAVING count(*) > 1") == []
+    assert q(settings, "SELECT window_start FROM lakehouse.gold.funnel_hourly GROUP BY 1 HAVING count(*) > 1") == []
 
 
 def test_freshness_from_kafka_to_trino(local_stack: Settings, ingest_job: IngestJob) -> None:

@@ -29,7 +29,7 @@ def test_kafka_source_reads_committed_records_only() -> None:
 
 def test_every_sql_file_has_only_known_placeholders() -> None:
     values = dict(catalog_name="lakehouse", jdbc_url="jdbc:postgresql://h/db", jdbc_user="u", jdbc_password="p",
-                  warehouse="file:///w", **SOURCE_VALUES)
+                  warehouse="file:///w", watermark_floor="2026-01-01 00:00:00.000", **SOURCE_VALUES)
     for path in SQL_DIR.glob("*.sql"):
         assert "${" not in load_sql(path.stem, **values)
 
@@ -37,3 +37,22 @@ def test_every_sql_file_has_only_known_placeholders() -> None:
 def test_split_statements() -> None:
     script = "-- a comment\nCREATE TABLE t (a INT);\nINSERT INTO t\nVALUES (1);\nSELECT 1"
     assert split_statements(script) == ["CREATE TABLE t (a INT)", "INSERT INTO t\nVALUES (1)", "SELECT 1"]
+
+
+def test_every_insert_names_every_column_of_its_table_in_order() -> None:
+    """Inserts name their columns: a column added to an existing table goes to the end of its schema
+    (additive evolution), where a positional INSERT would put values into the wrong columns."""
+    import re
+
+    from flink_jobs.ingest import INSERTS
+    from iceberg.tables import ALL_TABLES
+
+    specs = {spec.identifier: [f.name for f in spec.schema.fields] for spec in ALL_TABLES}
+    for insert in INSERTS:
+        sql = load_sql(insert, catalog_name="lakehouse")
+        match = re.search(r"INSERT INTO lakehouse\.(\w+\.\w+) /\*\+ OPTIONS\([^)]*\) \*/\s*\(([^)]*)\)", sql)
+        assert match, f"{insert}: no column list after the table and its hints"
+        columns = [c.strip().strip("`") for c in match.group(2).split(",")]
+        assert columns == specs[match.group(1)], insert
+        select = sql[match.end():]
+        assert select.lstrip().startswith("SELECT"), insert

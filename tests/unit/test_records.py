@@ -19,7 +19,9 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 ORDER = {
     "event_id": "550e8400-e29b-41d4-a716-446655440000", "event_type": "order",
     "event_time": "2026-11-22T11:59:00.000Z", "user_id": "U00042", "country": "DE",
-    "order_id": "ORD-12345678", "items": [{"sku": "SKU-1001", "note": "gift for anna@example.org"}],
+    "order_id": "ORD-12345678",
+    "items": [{"sku": "SKU-1001", "name": "Gift for anna@example.org", "category": "kitchen", "quantity": 1,
+               "unit_price": 10.5, "note": "unlisted"}],
     "total": 10.5, "currency": "EUR", "email": "Anna@Example.com", "shipping_name": "Anna Schmidt",
     "tracking_cookie": "xyz",
 }
@@ -41,7 +43,8 @@ def test_structured_fields_are_masked_by_policy_and_free_text_is_scanned() -> No
     record = json.loads(checked.record or "")
     assert record["email"].startswith("<EMAIL_ADDRESS#")
     assert record["shipping_name"].startswith("<PERSON#")
-    assert record["items"] == [{"sku": "SKU-1001", "note": "gift for <EMAIL_ADDRESS>"}]
+    assert record["items"] == [{"sku": "SKU-1001", "name": "Gift for <EMAIL_ADDRESS>", "category": "kitchen",
+                                "quantity": 1, "unit_price": 10.5}]  # order lines keep their listed fields
     assert "tracking_cookie" not in record  # silver keeps the fields the rules name
     assert record["total"] == 10.5 and record["order_id"] == "ORD-12345678"
     assert sorted(checked.findings) == ["EMAIL_ADDRESS", "EMAIL_ADDRESS", "PERSON"]

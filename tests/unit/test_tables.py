@@ -89,3 +89,34 @@ def test_describe_tables_counts_snapshots_files_and_records(tmp_path: Path) -> N
     info = describe_tables(catalog)[1]
     assert (info.identifier, info.snapshots, info.data_files, info.records) == ("gold.counts", 2, 2, 6)
     assert info.size_bytes > 0
+
+
+def test_gold_written_until_is_the_newest_window_end_of_any_gold_window_table(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from iceberg.catalog import gold_written_until
+    from iceberg.tables import GOLD_FUNNEL, GOLD_REVENUE
+
+    catalog = SqlCatalog("t", uri=f"sqlite:///{tmp_path / 'catalog.db'}", warehouse=tmp_path.as_uri())
+    catalog.create_namespace("gold")
+    assert gold_written_until(catalog) is None  # no tables yet
+    # Unpartitioned copies: PyIceberg writes into day partitions only with the optional pyiceberg-core.
+    revenue, funnel = (ensure_table(catalog, replace(spec, partition_spec=PartitionSpec()))
+                       for spec in (GOLD_REVENUE, GOLD_FUNNEL))
+    assert gold_written_until(catalog) is None  # empty tables
+
+    def at(hour: int, minute: int = 0) -> datetime:
+        return datetime(2026, 11, 22, hour, minute, tzinfo=UTC)
+
+    def windows(table, rows: list[dict[str, object]]) -> None:  # type: ignore[no-untyped-def]
+        table.append(pa.Table.from_pylist(rows, schema=table.schema().as_arrow()))
+
+    windows(funnel, [dict(window_start=at(9), window_end=at(10), page_views=1, add_to_carts=0, orders=0,
+                          visitors=1, buyers=0)])
+    assert gold_written_until(catalog) == at(10)
+    line = dict(country="DE", category="kitchen", currency="EUR", orders=1, units=1, revenue=Decimal("9.90"))
+    windows(revenue, [dict(window_start=at(10, 6), window_end=at(10, 7), **line),
+                      dict(window_start=at(10, 2), window_end=at(10, 3), **line)])
+    windows(revenue, [dict(window_start=at(9, 58), window_end=at(9, 59), **line)])
+    assert gold_written_until(catalog) == at(10, 7)  # newest of every file of both tables

@@ -18,11 +18,14 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 KNOWN_RULE_IDS = set(rule_ids(load_rules()))
 
 
+LINE = {"sku": "SKU-1001", "name": "Espresso machine", "category": "kitchen", "quantity": 1, "unit_price": 10.5}
+
+
 def _event(**overrides: object) -> dict[str, object]:
     base: dict[str, object] = {
         "event_id": "550e8400-e29b-41d4-a716-446655440000", "event_type": "order",
         "event_time": "2026-11-22T11:59:00.000+00:00", "user_id": "U00042", "country": "DE",
-        "order_id": "ORD-12345678", "items": [{"sku": "SKU-1001"}], "total": 10.5, "currency": "EUR",
+        "order_id": "ORD-12345678", "items": [LINE], "total": 10.5, "currency": "EUR",
         "email": "anna@example.com",
     }
     base.update(overrides)
@@ -65,6 +68,10 @@ def test_field_failures_name_rule_field_and_reason() -> None:
     ({"total": "10.5"}, ["order.total.type"]),
     ({"total": True}, ["order.total.type"]),
     ({"items": []}, ["order.items.min_items"]),
+    ({"items": [LINE] * 201}, ["order.items.max_items"]),
+    ({"items": [LINE, "SKU-1001"]}, ["order.items[].type"]),
+    ({"items": [LINE, {**LINE, "quantity": 0}]}, ["order.items[].quantity.min"]),
+    ({"items": [{**LINE, "category": None, "sku": 7}]}, ["order.items[].sku.type", "order.items[].category.required"]),
     ({"event_type": "refund"}, ["common.event_type.unknown"]),
     ({"event_time": "2026-11-22T12:30:00+00:00"}, ["common.event_time.future"]),
     ({"event_time": "1999-01-01T00:00:00+00:00"}, ["common.event_time.past"]),
@@ -77,14 +84,28 @@ def test_rule_failures(overrides: dict[str, object], expected: list[str]) -> Non
     assert set(expected) <= KNOWN_RULE_IDS
 
 
+def test_an_order_line_failure_names_the_line() -> None:
+    [failure] = validate(json.dumps(_event(items=[LINE, LINE, {**LINE, "category": "Kitchen!"}])), now=NOW).failures
+    assert failure.field == "items[2].category"
+    assert failure.reason.startswith("items[2].category does not match")
+
+
+def test_only_the_first_bad_line_is_reported() -> None:
+    assert failed_rules(_event(items=[{**LINE, "quantity": 0}] * 50)) == ["order.items[].quantity.min"]
+
+
 def test_slightly_future_time_is_tolerated() -> None:
     assert failed_rules(_event(event_time=(NOW + timedelta(seconds=60)).isoformat())) == []
 
 
-def test_bad_rules_file_is_rejected_at_load(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("common", "error"), [
+    ('x = { type = "strng" }', "strng"),
+    ('x = { type = "array", each = "line" }', r"\[elements.line\]"),
+])
+def test_bad_rules_file_is_rejected_at_load(tmp_path: Path, common: str, error: str) -> None:
     bad = tmp_path / "rules.toml"
-    bad.write_text('[limits]\nmax_payload_bytes = 10\n[common]\nx = { type = "strng" }\n[types]\n')
-    with pytest.raises(RulesError, match="strng"):
+    bad.write_text(f'[limits]\nmax_payload_bytes = 10\n[common]\n{common}\n[types]\n')
+    with pytest.raises(RulesError, match=error):
         load_rules(bad)
 
 
