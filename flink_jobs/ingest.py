@@ -1,17 +1,22 @@
 """The medallion job: one Kafka topic -> bronze, quarantine, silver (one table per event type) and
 gold Iceberg tables, in one statement set, exactly once (Flink checkpoints, Iceberg commits per
-checkpoint, Kafka offsets restored from the checkpoint). Every sink has a stable uid, so the job
+checkpoint, Kafka offsets restored from the checkpoint). Every operator has a uid, so the job
 restores from a savepoint after a code change. The SQL is in sql/flink/."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flink_jobs.common import catalog_sql, common_arguments, load_sql, parse
+
+if TYPE_CHECKING:
+    from pyflink.table import StatementSet, TableEnvironment
 
 SILVER_TABLES = ("page_views", "add_to_carts", "orders", "payments", "support_messages")
 VIEWS = ("view_checked_events", "view_distinct_events", "view_on_time_events", "view_gold_inputs",
@@ -26,7 +31,7 @@ def _utc(text: str) -> datetime:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def main() -> None:
+def arguments() -> argparse.ArgumentParser:
     parser = common_arguments(__doc__ or "ingest")
     parser.add_argument("--topic", default="events")
     parser.add_argument("--group-id", default="flowlake-ingest")
@@ -45,8 +50,11 @@ def main() -> None:
                              "from the gold tables): events before it are late even while the watermark is "
                              "unknown after a restart")
     parser.add_argument("--explain", action="store_true", help="print the plan instead of running it")
-    args = parse(parser)
+    return parser
 
+
+def build(args: argparse.Namespace) -> tuple[TableEnvironment, StatementSet]:
+    """The job's table environment (catalog, UDFs, source, views) and its statement set."""
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
     from udfs import flink_udfs, validation
@@ -62,6 +70,14 @@ def main() -> None:
     # The views are shared by several sinks: optimise each shared view once, so that the Python UDF
     # and the deduplication run once per record, not once per sink that reads them.
     config.set("table.optimizer.reuse-optimize-block-with-digest-enabled", "true")
+    # Every operator gets a uid from its place in the plan, not only the sinks: the Kafka offsets,
+    # the deduplication state and open windows then map back from a savepoint after statements are
+    # added or expressions change (tests/integration/test_savepoint_uids.py). The ids come from a
+    # counter in the client JVM, which translates this job once per `flink run`.
+    config.set("table.exec.uid.generation", "ALWAYS")
+    # Iceberg's SinkV2 writer and committer take their uids from the `uid-suffix` write option of
+    # each INSERT; the legacy sink ignores that option and leaves them to Flink's topology hash.
+    config.set("table.exec.iceberg.use-v2-sink", "true")
     t_env.execute_sql(catalog_sql(args))
     flink_udfs.register(t_env)  # masking policies per field: udfs/rules/events.toml
     max_future = validation.load_rules().common["event_time"]["max_future_seconds"]
@@ -74,6 +90,12 @@ def main() -> None:
     statements = t_env.create_statement_set()
     for insert in INSERTS:
         statements.add_insert_sql(load_sql(insert, catalog_name=args.catalog_name))
+    return t_env, statements
+
+
+def main() -> None:
+    args = parse(arguments())
+    _t_env, statements = build(args)
     if args.explain:
         print(statements.explain())
         return

@@ -84,13 +84,18 @@ def generate(count: int | None, rate: float | None, duration: float | None, topi
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("job")
 @click.option("--from-savepoint", "savepoint", default=None, help="restore the job's state from this savepoint")
+@click.option("--allow-non-restored-state", is_flag=True,
+              help="with --from-savepoint: drop the state of operators the changed job no longer has")
 @click.argument("job_args", nargs=-1, type=click.UNPROCESSED)
-def submit(job: str, savepoint: str | None, job_args: tuple[str, ...]) -> None:
+def submit(job: str, savepoint: str | None, allow_non_restored_state: bool, job_args: tuple[str, ...]) -> None:
     """Submit JOB (ingest, sql) to the Flink session cluster; prints the Flink job id. Arguments after
     JOB go to the job (`flowlake submit ingest -- --help`)."""
     from flowlake.flink import submit as run_submit
 
-    out.print(run_submit(load_settings(), job, list(job_args), from_savepoint=savepoint))
+    if allow_non_restored_state and not savepoint:
+        raise click.UsageError("--allow-non-restored-state goes with --from-savepoint")
+    out.print(run_submit(load_settings(), job, list(job_args), from_savepoint=savepoint,
+                         allow_non_restored_state=allow_non_restored_state))
 
 
 @main.command()

@@ -48,7 +48,7 @@ DEMO_QUERIES = (
     ("silver: free text with PII redacted",
      "SELECT message FROM lakehouse.silver.support_messages ORDER BY event_time DESC LIMIT 3"),
     ("gold: revenue per minute (windows the watermark has closed)",
-     "SELECT window_start, country, orders, revenue FROM lakehouse.gold.revenue_per_minute "
+     "SELECT window_start, country, category, orders, units, revenue FROM lakehouse.gold.revenue_per_minute "
      "ORDER BY window_start DESC, revenue DESC LIMIT 5"),
     ("gold: events that arrived after their window closed",
      "SELECT count(*) AS late_events FROM lakehouse.gold.late_events"),

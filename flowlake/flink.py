@@ -122,11 +122,12 @@ def _gold_written_until(settings: Settings) -> list[str]:
     return ["--gold-written-until", until.isoformat()] if until else []
 
 
-def submit(settings: Settings, job: str, extra_args: list[str] | None = None, from_savepoint: str | None = None) -> str:
+def submit(settings: Settings, job: str, extra_args: list[str] | None = None, from_savepoint: str | None = None,
+           allow_non_restored_state: bool = False) -> str:
     """Submit a job (detached) to the session cluster, from a savepoint if given; returns its Flink
-    job id. The Iceberg sinks have stable uids; the other operators' ids are generated from the job
-    graph, so a savepoint restores into the same graph (a changed query may not map its state).
-    The ingest job is told where the gold windows already written end (`--gold-written-until`)."""
+    job id. State maps by operator uid (see the README on code changes); `allow_non_restored_state`
+    drops the state of operators the new job no longer has. The ingest job is told where the gold
+    windows already written end (`--gold-written-until`)."""
     if job not in JOBS:
         raise JobFailed(f"unknown job {job!r}: choose one of {', '.join(sorted(JOBS))}")
     FlinkRest(settings).get("/overview")  # fails with the fix when Flink is down
@@ -140,6 +141,7 @@ def submit(settings: Settings, job: str, extra_args: list[str] | None = None, fr
     if job == "ingest" and "--gold-written-until" not in extra_args:
         extra_args += _gold_written_until(settings)
     restore = ["--fromSavepoint", from_savepoint] if from_savepoint else []
+    restore += ["--allowNonRestoredState"] if from_savepoint and allow_non_restored_state else []
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="pyfiles-", dir=settings.run_dir) as stage:
         cmd = [str(rt.flink_home / "bin" / "flink"), "run", "--detached", *restore,

@@ -2,7 +2,7 @@
 -- keeps the Iceberg writer's and committer's operator ids stable, which restoring from a savepoint
 -- depends on.
 INSERT INTO ${catalog_name}.bronze.events /*+ OPTIONS('uid-suffix' = 'bronze-events') */
-  (event_key, payload, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, ingested_at, headers)
+  (`event_key`, `payload`, `kafka_topic`, `kafka_partition`, `kafka_offset`, `kafka_timestamp`, `ingested_at`, `headers`)
 SELECT
   event_key,
   payload,

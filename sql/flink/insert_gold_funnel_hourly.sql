@@ -1,6 +1,6 @@
 -- The page_view -> add_to_cart -> order funnel per hour of event time.
 INSERT INTO ${catalog_name}.gold.funnel_hourly /*+ OPTIONS('uid-suffix' = 'gold-funnel-hourly') */
-  (window_start, window_end, page_views, add_to_carts, orders, visitors, buyers)
+  (`window_start`, `window_end`, `page_views`, `add_to_carts`, `orders`, `visitors`, `buyers`)
 SELECT
   CAST(window_start AS TIMESTAMP_LTZ(6)),
   CAST(window_end AS TIMESTAMP_LTZ(6)),

@@ -1,7 +1,7 @@
 -- Events at or behind the watermark (more than the allowed lateness late): the gold windows they
 -- belong to have closed. They are in silver; here they are listed so nothing is lost silently.
 INSERT INTO ${catalog_name}.gold.late_events /*+ OPTIONS('uid-suffix' = 'gold-late-events') */
-  (event_id, event_type, event_time, `watermark`, kafka_partition, kafka_offset, detected_at)
+  (`event_id`, `event_type`, `event_time`, `watermark`, `kafka_partition`, `kafka_offset`, `detected_at`)
 SELECT
   event_id,
   event_type,

@@ -1,7 +1,7 @@
 -- Quarantine: every record that failed validation, raw, with the rules it failed.
 -- bronze = silver (before deduplication) + quarantine, exactly.
 INSERT INTO ${catalog_name}.quarantine.events /*+ OPTIONS('uid-suffix' = 'quarantine-events') */
-  (event_key, payload, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, event_type, failures, quarantined_at)
+  (`event_key`, `payload`, `kafka_topic`, `kafka_partition`, `kafka_offset`, `kafka_timestamp`, `event_type`, `failures`, `quarantined_at`)
 SELECT
   event_key,
   payload,

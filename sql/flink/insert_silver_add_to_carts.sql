@@ -1,6 +1,6 @@
 -- Silver add_to_carts: typed columns out of the masked record (udfs.records), first occurrence only.
 INSERT INTO ${catalog_name}.silver.add_to_carts /*+ OPTIONS('uid-suffix' = 'silver-add-to-carts') */
-  (event_id, event_time, user_id, country, sku, quantity, unit_price, session_id, kafka_partition, kafka_offset, processed_at)
+  (`event_id`, `event_time`, `user_id`, `country`, `sku`, `quantity`, `unit_price`, `session_id`, `kafka_partition`, `kafka_offset`, `processed_at`)
 SELECT
   event_id,
   CAST(event_time AS TIMESTAMP_LTZ(6)),

@@ -1,6 +1,6 @@
 -- Silver page_views: typed columns out of the masked record (udfs.records), first occurrence only.
 INSERT INTO ${catalog_name}.silver.page_views /*+ OPTIONS('uid-suffix' = 'silver-page-views') */
-  (event_id, event_time, user_id, country, page, session_id, ip_address, user_agent, kafka_partition, kafka_offset, processed_at)
+  (`event_id`, `event_time`, `user_id`, `country`, `page`, `session_id`, `ip_address`, `user_agent`, `kafka_partition`, `kafka_offset`, `processed_at`)
 SELECT
   event_id,
   CAST(event_time AS TIMESTAMP_LTZ(6)),

@@ -1,6 +1,6 @@
 -- Silver payments: typed columns out of the masked record (udfs.records), first occurrence only.
 INSERT INTO ${catalog_name}.silver.payments /*+ OPTIONS('uid-suffix' = 'silver-payments') */
-  (event_id, event_time, user_id, country, order_id, amount, currency, method, card_number, kafka_partition, kafka_offset, processed_at)
+  (`event_id`, `event_time`, `user_id`, `country`, `order_id`, `amount`, `currency`, `method`, `card_number`, `kafka_partition`, `kafka_offset`, `processed_at`)
 SELECT
   event_id,
   CAST(event_time AS TIMESTAMP_LTZ(6)),

@@ -1,6 +1,6 @@
 -- Silver support_messages: typed columns out of the masked record (udfs.records), first occurrence only.
 INSERT INTO ${catalog_name}.silver.support_messages /*+ OPTIONS('uid-suffix' = 'silver-support-messages') */
-  (event_id, event_time, user_id, country, channel, message, kafka_partition, kafka_offset, processed_at)
+  (`event_id`, `event_time`, `user_id`, `country`, `channel`, `message`, `kafka_partition`, `kafka_offset`, `processed_at`)
 SELECT
   event_id,
   CAST(event_time AS TIMESTAMP_LTZ(6)),

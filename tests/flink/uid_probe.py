@@ -1,0 +1,47 @@
+"""Translates the ingest job, as a `flink run` client would, and prints one JSON line per
+transformation: its class, name and uid. `--extra-sql` adds statements first run as DDL (CREATE
+...) or added to the statement set (INSERT ...): a code change. Started by
+tests/integration/test_savepoint_uids.py with the job environment's Python, one process per
+translation (the planner numbers operators from a counter in the JVM)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from flink_jobs import ingest
+from flink_jobs.common import load_sql, parse
+
+
+def main() -> None:
+    parser = ingest.arguments()
+    parser.add_argument("--extra-sql", action="append", default=[])
+    args = parse(parser)
+    t_env, _statements = ingest.build(args)
+    inserts = [load_sql(name, catalog_name=args.catalog_name) for name in ingest.INSERTS]
+    for sql in args.extra_sql:
+        if sql.lstrip().upper().startswith("CREATE"):
+            t_env.execute_sql(sql)
+        else:
+            inserts.append(sql)
+    j_tenv = t_env._j_tenv
+    gateway_list = t_env._j_tenv.getClass().getClassLoader().loadClass("java.util.ArrayList").newInstance()
+    for sql in inserts:
+        gateway_list.add(j_tenv.getParser().parse(sql).get(0))
+    pending = list(j_tenv.getPlanner().translate(gateway_list))
+    seen: set[int] = set()
+    while pending:
+        transformation = pending.pop()
+        if transformation.getId() in seen:
+            continue
+        seen.add(transformation.getId())
+        pending.extend(transformation.getInputs())
+        print("TRANSFORMATION " + json.dumps({"class": transformation.getClass().getSimpleName(),
+                                              "name": transformation.getName(), "uid": transformation.getUid()}))
+
+
+if __name__ == "__main__":
+    main()
