@@ -12,6 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from pyflink.java_gateway import get_gateway
+
 from flink_jobs import ingest
 from flink_jobs.common import load_sql, parse
 
@@ -28,10 +30,10 @@ def main() -> None:
         else:
             inserts.append(sql)
     j_tenv = t_env._j_tenv
-    gateway_list = t_env._j_tenv.getClass().getClassLoader().loadClass("java.util.ArrayList").newInstance()
+    operations = get_gateway().jvm.java.util.ArrayList()
     for sql in inserts:
-        gateway_list.add(j_tenv.getParser().parse(sql).get(0))
-    pending = list(j_tenv.getPlanner().translate(gateway_list))
+        operations.add(j_tenv.getParser().parse(sql).get(0))
+    pending = list(j_tenv.getPlanner().translate(operations))
     seen: set[int] = set()
     while pending:
         transformation = pending.pop()
