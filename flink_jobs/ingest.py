@@ -23,7 +23,8 @@ VIEWS = ("view_checked_events", "view_distinct_events", "view_on_time_events", "
          "view_gold_order_lines")
 INSERTS = ("insert_bronze_events", "insert_quarantine_events",
            *(f"insert_silver_{table}" for table in SILVER_TABLES),
-           "insert_gold_late_events", "insert_gold_revenue_per_minute", "insert_gold_funnel_hourly")
+           "insert_gold_late_events", "insert_gold_revenue_per_minute", "insert_gold_funnel_hourly",
+           "insert_silver_events_topic")
 
 
 def _utc(text: str) -> datetime:
@@ -34,7 +35,10 @@ def _utc(text: str) -> datetime:
 def arguments() -> argparse.ArgumentParser:
     parser = common_arguments(__doc__ or "ingest")
     parser.add_argument("--topic", default="events")
-    parser.add_argument("--group-id", default="flowlake-ingest")
+    parser.add_argument("--group-id", default="flowlake-ingest",
+                        help="Kafka consumer group; also the prefix of the silver topic's transactional ids")
+    parser.add_argument("--silver-topic", default="events.silver",
+                        help="where every valid, masked, deduplicated event is published, keyed by user_id")
     parser.add_argument("--allowed-lateness-seconds", type=int, default=30,
                         help="watermark delay: events later than this miss their gold window")
     parser.add_argument("--idle-timeout-seconds", type=int, default=30,
@@ -84,6 +88,8 @@ def build(args: argparse.Namespace) -> tuple[TableEnvironment, StatementSet]:
     t_env.execute_sql(load_sql("source_kafka_events", topic=args.topic, bootstrap=args.kafka_bootstrap,
                                group_id=args.group_id, max_future_seconds=max_future,
                                allowed_lateness_seconds=args.allowed_lateness_seconds))
+    t_env.execute_sql(load_sql("sink_kafka_silver_events", silver_topic=args.silver_topic,
+                               bootstrap=args.kafka_bootstrap, transactional_id_prefix=f"{args.group_id}-silver"))
     floor = args.gold_written_until - timedelta(milliseconds=1)
     for view in VIEWS:
         t_env.execute_sql(load_sql(view, watermark_floor=floor.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]))

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
 
     events_topic: str = "events"
     events_partitions: int = 3
+    # What the medallion job publishes: each valid, masked, deduplicated event (exactly once), keyed
+    # by user; the input of the sessions job. Same partition count as events_topic.
+    silver_events_topic: str = "events.silver"
+    # Velocity alerts of the sessions job (exactly once, keyed by card token).
+    alerts_topic: str = "alerts"
     checkpoint_interval_seconds: int = 10
 
     start_timeout_seconds: int = 180

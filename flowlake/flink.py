@@ -19,9 +19,10 @@ from flowlake.errors import JobFailed, ServiceUnavailable
 from flowlake.runtime import Runtime
 
 # The pipeline.name each job runs under: how `flowlake stop ingest` finds it.
-JOB_NAMES = {"ingest": "flowlake-ingest"}
+JOB_NAMES = {"ingest": "flowlake-ingest", "sessions": "flowlake-sessions"}
 JOBS = {
     "ingest": REPO_ROOT / "flink_jobs" / "ingest.py",
+    "sessions": REPO_ROOT / "flink_jobs" / "sessions.py",
     "sql": REPO_ROOT / "flink_jobs" / "sql_script.py",
 }
 SHIPPED_PACKAGES = ("udfs", "flink_jobs")
@@ -140,6 +141,10 @@ def submit(settings: Settings, job: str, extra_args: list[str] | None = None, fr
     extra_args = list(extra_args or [])
     if job == "ingest" and "--gold-written-until" not in extra_args:
         extra_args += _gold_written_until(settings)
+    if job in ("ingest", "sessions") and "--silver-topic" not in extra_args:
+        extra_args += ["--silver-topic", settings.silver_events_topic]
+    if job == "sessions" and "--alerts-topic" not in extra_args:
+        extra_args += ["--alerts-topic", settings.alerts_topic]
     restore = ["--fromSavepoint", from_savepoint] if from_savepoint else []
     restore += ["--allowNonRestoredState"] if from_savepoint and allow_non_restored_state else []
     settings.run_dir.mkdir(parents=True, exist_ok=True)

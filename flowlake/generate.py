@@ -34,10 +34,19 @@ EVENT_WEIGHTS = (("page_view", 6), ("add_to_cart", 3), ("order", 2), ("payment",
 COUNTRIES = ("DE", "FR", "GB", "US", "IN", "NL", "ES")
 
 
+def card_number(customer_number: int) -> str:
+    """A Visa-shaped, Luhn-valid card number of one customer (test range, never a real card)."""
+    digits = f"4000{customer_number:011d}"
+    total = sum(d if i % 2 else (2 * d if d < 5 else 2 * d - 9) for i, d in enumerate(map(int, reversed(digits))))
+    number = digits + str(-total % 10)
+    return " ".join(number[i:i + 4] for i in range(0, 16, 4))
+
+
 def _customer(rng: random.Random) -> dict[str, str]:
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
     number = rng.randrange(1, 5000)
     return {
+        "card_number": card_number(number),
         "user_id": f"U{number:05d}",
         "name": f"{first} {last}",
         "email": f"{first.lower()}.{last.lower()}{number}@example.com".replace("é", "e").replace("í", "i"),
@@ -68,7 +77,7 @@ def make_event(rng: random.Random, now: datetime) -> dict[str, object]:
                      shipping_name=customer["name"])
     elif event_type == "payment":
         event.update(order_id=order_id, amount=round(rng.uniform(5, 500), 2), currency="EUR",
-                     method=rng.choice(("card", "paypal", "sepa")), card_number="4111 1111 1111 1111")
+                     method=rng.choice(("card", "paypal", "sepa")), card_number=customer["card_number"])
     elif event_type == "page_view":
         event.update(page=rng.choice(PAGES), session_id=f"S{rng.getrandbits(48):012x}",
                      ip_address=f"203.0.113.{rng.randrange(1, 255)}", user_agent="Mozilla/5.0")

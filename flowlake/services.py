@@ -206,7 +206,8 @@ class Kafka(Service):
     def after_start(self) -> None:
         from flowlake.kafka import ensure_topic
 
-        ensure_topic(self.settings, self.settings.events_topic, self.settings.events_partitions)
+        for topic in (self.settings.events_topic, self.settings.silver_events_topic, self.settings.alerts_topic):
+            ensure_topic(self.settings, topic, self.settings.events_partitions)
 
 
 def local_hash_key(settings: Settings) -> str:

@@ -169,6 +169,7 @@ _SILVER_COLUMNS: dict[str, tuple[tuple[str, IcebergType, bool, str], ...]] = {
         ("currency", StringType(), True, ""),
         ("method", StringType(), True, ""),
         ("card_number", StringType(), False, "masked, last 4 digits kept"),
+        ("card_token", StringType(), False, "keyed hash of the whole card number: the same card, the same token"),
     ),
     "support_messages": (
         ("channel", StringType(), True, ""),
@@ -224,6 +225,38 @@ _LATE = _fields(
 GOLD_LATE_EVENTS = TableSpec("gold", "late_events", _LATE, _by_day(_LATE, "event_time", "event_day"),
                              _sorted_by(_LATE, "event_time"))
 
+# Gold tables of the sessions job (flink_jobs/sessions.py).
+_SESSIONS = _fields(
+    ("session_id", StringType(), True, "user_id and start in epoch ms: the same session, the same id"),
+    ("user_id", StringType(), True, ""),
+    ("session_start", TimestamptzType(), True, "event time of the first event"),
+    ("session_end", TimestamptzType(), True, "event time of the last event; the session closed a gap later"),
+    ("events", LongType(), True, "events of every type"),
+    ("page_views", LongType(), True, ""),
+    ("cart_adds", LongType(), True, ""),
+    ("orders", LongType(), True, ""),
+    ("revenue", DecimalType(18, 2), True, "sum of the orders' totals"),
+    ("closed_at", TimestamptzType(), True, "when Flink wrote the row"),
+)
+GOLD_SESSIONS = TableSpec("gold", "sessions", _SESSIONS, _by_day(_SESSIONS, "session_start", "session_day"),
+                          _sorted_by(_SESSIONS, "session_start"))
+_ALERTS = _fields(
+    ("alert_id", StringType(), True, "rule and payment: one alert per payment and rule"),
+    ("rule", StringType(), True, "velocity"),
+    ("card_token", StringType(), True, "keyed hash of the card number (silver.payments.card_token)"),
+    ("user_id", StringType(), True, ""),
+    ("payment_event_id", StringType(), True, "the payment that crossed a limit"),
+    ("payment_time", TimestamptzType(), True, ""),
+    ("window_start", TimestamptzType(), True, "the earliest payment of the card inside the span"),
+    ("payments", LongType(), True, "payments of the card inside the span, this one included"),
+    ("amount", DecimalType(18, 2), True, "their amount"),
+    ("reasons", ListType(1001, StringType(), element_required=False), False, "limits crossed"),
+    ("detected_at", TimestamptzType(), True, "when Flink wrote the row"),
+)
+GOLD_ALERTS = TableSpec("gold", "alerts", _ALERTS, _by_day(_ALERTS, "payment_time", "payment_day"),
+                        _sorted_by(_ALERTS, "payment_time"))
+
 # Gold tables of event-time windows, each written once when the watermark passes its end.
 GOLD_WINDOW_TABLES = (GOLD_REVENUE, GOLD_FUNNEL)
-ALL_TABLES = (BRONZE_EVENTS, QUARANTINE_EVENTS, *SILVER_TABLES, GOLD_REVENUE, GOLD_FUNNEL, GOLD_LATE_EVENTS)
+ALL_TABLES = (BRONZE_EVENTS, QUARANTINE_EVENTS, *SILVER_TABLES, GOLD_REVENUE, GOLD_FUNNEL, GOLD_LATE_EVENTS,
+              GOLD_SESSIONS, GOLD_ALERTS)

@@ -32,7 +32,7 @@ def needs_hash_key(rules: Rules | None = None) -> bool:
 
 
 def _uses_hash(fields: Mapping[str, Mapping[str, Any]], elements: Mapping[str, Fields]) -> bool:
-    return any(Policy.HASH.value in (spec.get("mask"), spec.get("scan"))
+    return any(Policy.HASH.value in (spec.get("mask"), spec.get("scan")) or "token" in spec
                or ("each" in spec and _uses_hash(elements[spec["each"]], elements)) for spec in fields.values())
 
 
@@ -53,7 +53,8 @@ def check_event(payload: bytes | str | None, received_at: datetime, key: bytes |
 def mask_record(record: Mapping[str, Any], fields: Fields, key: bytes | None = None,
                 elements: Mapping[str, Fields] | None = None) -> tuple[dict[str, Any], list[str]]:
     """The fields the rules name, each masked by its policy; fields the rules do not name are left
-    out, also inside the objects of an array with `each` element rules."""
+    out, also inside the objects of an array with `each` element rules. A field with `token =
+    "<name>"` also gets its keyed hash under that name (a join key for a masked value)."""
     elements = elements or {}
     if key is None and _uses_hash(fields, elements):
         key = load_hash_key()
@@ -64,6 +65,8 @@ def mask_record(record: Mapping[str, Any], fields: Fields, key: bytes | None = N
             continue
         value = record[name]
         if "mask" in spec and isinstance(value, str) and value:
+            if "token" in spec:
+                out[spec["token"]] = mask_value(value, spec["pii"], Policy.HASH, key)
             value = mask_value(value, spec["pii"], Policy(spec["mask"]), key)
             findings.append(spec["pii"])
         elif "each" in spec and isinstance(value, list):

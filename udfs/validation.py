@@ -79,6 +79,8 @@ def _check_rule_file(rules: Rules) -> None:
                     raise RulesError(f"{scope}.{name}: {key} must be one of {POLICIES}, not {spec[key]!r}")
             if "mask" in spec and "pii" not in spec:
                 raise RulesError(f"{scope}.{name}: mask needs pii = <entity type> (the hash and redact label)")
+            if "token" in spec and ("mask" not in spec or spec["token"] in fields):
+                raise RulesError(f"{scope}.{name}: token = {spec['token']!r} needs mask and a name no field has")
             if "each" in spec and (spec["type"] != "array" or spec["each"] not in rules.elements):
                 raise RulesError(f"{scope}.{name}: each = {spec['each']!r} needs type = \"array\" and a "
                                  f"[elements.{spec['each']}] table; have {sorted(rules.elements)}")

@@ -72,8 +72,10 @@ def ingest_job(local_stack: Settings) -> Iterator[IngestJob]:
     """The medallion job on a topic of its own. Tests that restart it update `job_id`."""
     settings = local_stack
     topic = f"it-events-{uuid.uuid4().hex[:8]}"
-    ensure_topic(settings, topic, settings.events_partitions)
-    args = ["--topic", topic, "--group-id", f"g-{topic}", "--job-name", f"ingest-{topic}",
+    for name in (topic, f"{topic}.silver"):
+        ensure_topic(settings, name, settings.events_partitions)
+    args = ["--topic", topic, "--silver-topic", f"{topic}.silver", "--group-id", f"g-{topic}",
+            "--job-name", f"ingest-{topic}",
             # No idleness: which events are late is then exactly predictable (see test_medallion).
             "--allowed-lateness-seconds", "30", "--idle-timeout-seconds", "0"]
     job = IngestJob(submit(settings, "ingest", args), topic, args)
@@ -82,7 +84,8 @@ def ingest_job(local_stack: Settings) -> Iterator[IngestJob]:
     rest = FlinkRest(settings)
     if rest.job(job.job_id)["state"] == "RUNNING":
         rest.cancel(job.job_id)
-    delete_topic(settings, topic)
+    for name in (topic, f"{topic}.silver"):
+        delete_topic(settings, name)
 
 
 def wait_until(predicate, timeout: float, interval: float = 1.0, what: str = "condition"):  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer
 
 from flowlake.config import Settings
 from flowlake.flink import FlinkRest, submit
@@ -69,6 +69,29 @@ def bronze_count(settings: Settings, topic: str) -> int:
 def silver_ids(settings: Settings) -> Counter[str]:
     union = " UNION ALL ".join(f"SELECT event_id FROM lakehouse.silver.{t}" for t in SILVER_TABLE_OF.values())
     return Counter(row[0] for row in q(settings, union))
+
+
+def read_committed(settings: Settings, topic: str, expected: int, timeout: float = 120) -> list[tuple[bytes, bytes]]:
+    """(key, value) of every committed record of a topic, once at least `expected` arrived and a
+    few seconds more brought nothing new (to see records beyond the expected ones too)."""
+    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"check-{uuid.uuid4().hex[:8]}",
+                         "isolation.level": "read_committed", "auto.offset.reset": "earliest",
+                         "enable.auto.commit": False})
+    consumer.subscribe([topic])
+    records: list[tuple[bytes, bytes]] = []
+    deadline, quiet_since = time.monotonic() + timeout, time.monotonic()
+    try:
+        while time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None or message.error():
+                if len(records) >= expected and time.monotonic() - quiet_since > 5:
+                    break
+                continue
+            records.append((message.key(), message.value()))
+            quiet_since = time.monotonic()
+    finally:
+        consumer.close()
+    return records
 
 
 def tick(settings: Settings, job: IngestJob, at: datetime) -> list[str]:
@@ -183,6 +206,13 @@ def test_every_layer_is_exact(local_stack: Settings, ingest_job: IngestJob, prod
         want += len(tick_ids) if event_type == "page_view" else 0
         assert q(settings, f"SELECT count(*) FROM lakehouse.silver.{table}")[0][0] == want, table
 
+    # The silver topic: the same events, once each, masked, visible to read_committed consumers.
+    published = read_committed(settings, f"{job.topic}.silver", len(ids))
+    assert Counter(json.loads(value)["event_id"] for _, value in published) == ids
+    assert all(key.decode() == json.loads(value)["user_id"] for key, value in published)
+    leaks = [value for _, value in published if detect(value.decode())]
+    assert not leaks, leaks[:3]
+
     # Late events: in silver, and listed in gold.late_events instead of the windows.
     late = {e["event_id"] for e in produced.events("late")}
     listed = {r[0] for r in q(settings, "SELECT event_id FROM lakehouse.gold.late_events")}
@@ -260,6 +290,9 @@ def test_restart_from_a_savepoint_loses_nothing_and_duplicates_nothing(
     ids = wait_until(lambda: (found := silver_ids(settings)) and expected <= set(found) and found, timeout=300,
                      interval=5, what="the new events in silver")
     assert set(ids) == expected and max(ids.values()) == 1
+    # The silver topic's transactions resumed: every event once, none twice, across the restart.
+    published = read_committed(settings, f"{job.topic}.silver", len(ids))
+    assert Counter(json.loads(value)["event_id"] for _, value in published) == ids
 
     # The late orders are listed as late; no gold window was written a second time.
     listed = {r[0] for r in q(settings, "SELECT event_id FROM lakehouse.gold.late_events")}

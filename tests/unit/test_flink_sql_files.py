@@ -7,13 +7,14 @@ import pytest
 from flink_jobs.common import SQL_DIR, load_sql, split_statements
 
 SOURCE_VALUES = dict(topic="events", bootstrap="127.0.0.1:9092", group_id="g", max_future_seconds=300,
-                     allowed_lateness_seconds=30)
+                     allowed_lateness_seconds=30, silver_topic="events.silver", transactional_id_prefix="g-silver")
 
 
-def test_every_file_the_ingest_job_names_exists() -> None:
-    from flink_jobs.ingest import INSERTS, VIEWS
+def test_every_file_the_jobs_name_exists() -> None:
+    from flink_jobs import ingest, sessions
 
-    assert {p.stem for p in SQL_DIR.glob("*.sql")} >= {"source_kafka_events", *VIEWS, *INSERTS}
+    assert {p.stem for p in SQL_DIR.glob("*.sql")} >= {"source_kafka_events", "sink_kafka_silver_events",
+                                                       *ingest.VIEWS, *ingest.INSERTS, *sessions.INSERTS}
 
 
 def test_missing_placeholder_raises() -> None:
@@ -44,12 +45,15 @@ def test_every_insert_names_every_column_of_its_table_in_order() -> None:
     (additive evolution), where a positional INSERT would put values into the wrong columns."""
     import re
 
-    from flink_jobs.ingest import INSERTS
+    from flink_jobs import ingest, sessions
     from iceberg.tables import ALL_TABLES
 
     specs = {spec.identifier: [f.name for f in spec.schema.fields] for spec in ALL_TABLES}
-    for insert in INSERTS:
+    for insert in ingest.INSERTS + sessions.INSERTS:
         sql = load_sql(insert, catalog_name="lakehouse")
+        if "INSERT INTO lakehouse." not in sql:
+            assert re.search(r"INSERT INTO \w+\s*\(`\w+`", sql), f"{insert}: no column list"
+            continue
         match = re.search(r"INSERT INTO lakehouse\.(\w+\.\w+) /\*\+ OPTIONS\([^)]*\) \*/\s*\(([^)]*)\)", sql)
         assert match, f"{insert}: no column list after the table and its hints"
         columns = [c.strip().strip("`") for c in match.group(2).split(",")]

@@ -8,7 +8,8 @@ from itertools import islice
 import pytest
 
 from flowlake.errors import FlowlakeError
-from flowlake.generate import BAD_KINDS, Mix, events, records
+from flowlake.generate import BAD_KINDS, Mix, card_number, events, records
+from udfs.pii import is_valid
 from udfs.validation import validate
 
 
@@ -68,3 +69,8 @@ def test_duplicates_repeat_earlier_event_ids_and_late_events_are_old() -> None:
 def test_bad_fractions_are_checked() -> None:
     with pytest.raises(FlowlakeError):
         Mix(bad=0.8, duplicates=0.3)
+
+
+def test_each_customer_has_a_valid_card_of_its_own() -> None:
+    cards = {card_number(n) for n in range(1, 5000)}
+    assert len(cards) == 4999 and all(is_valid("CREDIT_CARD", c) for c in cards)

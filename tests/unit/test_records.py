@@ -61,9 +61,18 @@ def test_hash_tokens_are_deterministic_so_joins_still_work() -> None:
 
 def test_card_numbers_keep_their_last_four() -> None:
     payment = {**{k: ORDER[k] for k in ("event_id", "event_time", "user_id", "country", "order_id", "currency")},
-               "event_type": "payment", "amount": 10.5, "method": "card", "card_number": "4111 1111 1111 1111"}
-    record = json.loads(check_event(json.dumps(payment), NOW, KEY).record or "")
+               "event_type": "payment", "amount": 10.5, "method": "card"}
+
+    def silver(card: str) -> dict[str, str]:
+        return json.loads(check_event(json.dumps({**payment, "card_number": card}), NOW, KEY).record or "")
+
+    record = silver("4111 1111 1111 1111")
     assert record["card_number"] == "**** **** **** 1111"
+    # ... and a keyed token of the whole number: the same card written without spaces gives the
+    # same token, another card another one.
+    assert record["card_token"].startswith("<CREDIT_CARD#")
+    assert silver("4111111111111111")["card_token"] == record["card_token"]
+    assert silver("5555 5555 5555 4444")["card_token"] != record["card_token"]
 
 
 def test_invalid_records_carry_reasons_and_no_record() -> None:

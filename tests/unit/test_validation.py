@@ -101,6 +101,8 @@ def test_slightly_future_time_is_tolerated() -> None:
 @pytest.mark.parametrize(("common", "error"), [
     ('x = { type = "strng" }', "strng"),
     ('x = { type = "array", each = "line" }', r"\[elements.line\]"),
+    ('x = { type = "string", pii = "CREDIT_CARD", token = "t" }', "token = 't' needs mask"),
+    ('x = { type = "string", pii = "CREDIT_CARD", mask = "mask", token = "x" }', "a name no field has"),
 ])
 def test_bad_rules_file_is_rejected_at_load(tmp_path: Path, common: str, error: str) -> None:
     bad = tmp_path / "rules.toml"

@@ -1,0 +1,18 @@
+-- The silver stream on Kafka: each valid, masked, deduplicated event as silver stores it (the
+-- masked JSON record), keyed by user_id, for streaming consumers such as the sessions job. Written
+-- in Kafka transactions committed with each checkpoint: read it with isolation.level=read_committed.
+-- The broker allows transactions of up to an hour (transaction.max.timeout.ms), the sink's default.
+CREATE TEMPORARY TABLE silver_events_topic (
+  user_id STRING,
+  record STRING
+) WITH (
+  'connector' = 'kafka',
+  'topic' = '${silver_topic}',
+  'properties.bootstrap.servers' = '${bootstrap}',
+  'key.format' = 'raw',
+  'key.fields' = 'user_id',
+  'value.format' = 'raw',
+  'value.fields-include' = 'EXCEPT_KEY',
+  'sink.delivery-guarantee' = 'exactly-once',
+  'sink.transactional-id-prefix' = '${transactional_id_prefix}'
+)
