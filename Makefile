@@ -9,7 +9,7 @@ PYTHON ?= $(shell python3 -c 'import sys; print(sys.executable)')
 VENV := .venv
 FLOWLAKE := $(VENV)/bin/flowlake
 
-.PHONY: bootstrap install up down demo test lint unit clean bench-pii bench-flink-udf bench-medallion
+.PHONY: bootstrap install up down demo test lint unit clean bench-pii bench-flink-udf bench-medallion bench-sessions
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -63,3 +63,7 @@ bench-flink-udf: install
 # a steady run and the data files per partition it leaves.
 bench-medallion: up
 	$(VENV)/bin/python bench/medallion_bench.py $(ARGS)
+
+# State size of the sessions job against active users (ARGS="--users 10000 100000 --state-backend rocksdb").
+bench-sessions: up
+	$(VENV)/bin/python bench/sessions_bench.py $(ARGS)

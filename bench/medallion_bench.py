@@ -52,8 +52,10 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings()
     topic = f"bench-{uuid.uuid4().hex[:8]}"
-    ensure_topic(settings, topic, settings.events_partitions)
-    job_args = ["--topic", topic, "--group-id", f"g-{topic}", "--job-name", f"bench-{topic}"]
+    for name in (topic, f"{topic}.silver"):
+        ensure_topic(settings, name, settings.events_partitions)
+    job_args = ["--topic", topic, "--silver-topic", f"{topic}.silver", "--group-id", f"g-{topic}",
+                "--job-name", f"bench-{topic}"]
     report: dict[str, object] = {"topic": topic}
     mix = Mix(bad=0.05, duplicates=0.02)
     rest = FlinkRest(settings)

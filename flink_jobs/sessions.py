@@ -19,6 +19,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flink_jobs.common import catalog_sql, common_arguments, load_sql, parse
@@ -36,7 +37,7 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--out-of-orderness-seconds", type=int, default=30,
                         help="how far behind the newest event of a partition an event may arrive")
     parser.add_argument("--idle-timeout-seconds", type=int, default=30,
-                        help="a partition without records this long stops holding the watermark back")
+                        help="a partition without records this long stops holding the watermark back; 0 never")
     parser.add_argument("--max-payments", type=int, default=3, help="alert above this many payments of a card ...")
     parser.add_argument("--max-amount", type=float, default=1000.0, help="... or above this amount in all ...")
     parser.add_argument("--velocity-span-minutes", type=float, default=10, help="... within this span")
@@ -47,6 +48,19 @@ def arguments() -> argparse.ArgumentParser:
     return parser
 
 
+def _committed_offsets_or_earliest() -> Any:
+    """The group's committed offsets, the earliest where it has none. PyFlink's own
+    KafkaOffsetResetStrategy names the classes of the shaded SQL connector jar; the stack ships the
+    plain connector (its shaded jar is not on Maven Central for 1.20), so the Java call is made here."""
+    from pyflink.datastream.connectors.kafka import KafkaOffsetsInitializer
+    from pyflink.java_gateway import get_gateway
+
+    jvm = get_gateway().jvm
+    initializers = jvm.org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer
+    earliest = jvm.org.apache.kafka.clients.consumer.OffsetResetStrategy.EARLIEST
+    return KafkaOffsetsInitializer(initializers.committedOffsets(earliest))
+
+
 def main() -> None:
     args = parse(arguments())
 
@@ -54,13 +68,7 @@ def main() -> None:
     from pyflink.common.serialization import SimpleStringSchema
     from pyflink.datastream import StreamExecutionEnvironment
     from pyflink.datastream.connectors.base import DeliveryGuarantee
-    from pyflink.datastream.connectors.kafka import (
-        KafkaOffsetResetStrategy,
-        KafkaOffsetsInitializer,
-        KafkaRecordSerializationSchema,
-        KafkaSink,
-        KafkaSource,
-    )
+    from pyflink.datastream.connectors.kafka import KafkaRecordSerializationSchema, KafkaSink, KafkaSource
     from pyflink.datastream.state_backend import EmbeddedRocksDBStateBackend, HashMapStateBackend
     from pyflink.table import StreamTableEnvironment
 
@@ -75,13 +83,14 @@ def main() -> None:
               .set_bootstrap_servers(args.kafka_bootstrap)
               .set_topics(args.silver_topic)
               .set_group_id(args.group_id)
-              .set_starting_offsets(KafkaOffsetsInitializer.committed_offsets(KafkaOffsetResetStrategy.EARLIEST))
+              .set_starting_offsets(_committed_offsets_or_earliest())
               .set_value_only_deserializer(SimpleStringSchema())
               .set_property("isolation.level", "read_committed")
               .build())
     # No timestamp assigner: the Kafka record timestamp is the event time (the medallion job sets it).
-    watermarks = (WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_seconds(args.out_of_orderness_seconds))
-                  .with_idleness(Duration.of_seconds(args.idle_timeout_seconds)))
+    watermarks = WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_seconds(args.out_of_orderness_seconds))
+    if args.idle_timeout_seconds > 0:
+        watermarks = watermarks.with_idleness(Duration.of_seconds(args.idle_timeout_seconds))
     events = (env.from_source(source, watermarks, "silver events").uid("silver-events-source")
               .map(parse_event, output_type=Types.PICKLED_BYTE_ARRAY()).name("parse").uid("parse-events")
               .filter(lambda event: event is not None).name("parsed").uid("parsed-events"))

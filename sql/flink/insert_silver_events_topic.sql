@@ -1,7 +1,8 @@
 -- Every event silver stores, onto the silver topic (late ones too: lateness is the gold windows' concern).
 INSERT INTO silver_events_topic
-  (`user_id`, `record`)
+  (`user_id`, `record`, `event_time`)
 SELECT
   JSON_VALUE(record, '$.user_id'),
-  record
+  record,
+  CAST(event_time AS TIMESTAMP_LTZ(3))
 FROM distinct_events

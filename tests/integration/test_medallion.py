@@ -71,14 +71,15 @@ def silver_ids(settings: Settings) -> Counter[str]:
     return Counter(row[0] for row in q(settings, union))
 
 
-def read_committed(settings: Settings, topic: str, expected: int, timeout: float = 120) -> list[tuple[bytes, bytes]]:
-    """(key, value) of every committed record of a topic, once at least `expected` arrived and a
+def read_committed(settings: Settings, topic: str, expected: int,
+                   timeout: float = 120) -> list[tuple[bytes, bytes, int]]:
+    """(key, value, timestamp in ms) of every committed record of a topic, once at least `expected` arrived and a
     few seconds more brought nothing new (to see records beyond the expected ones too)."""
     consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"check-{uuid.uuid4().hex[:8]}",
                          "isolation.level": "read_committed", "auto.offset.reset": "earliest",
                          "enable.auto.commit": False})
     consumer.subscribe([topic])
-    records: list[tuple[bytes, bytes]] = []
+    records: list[tuple[bytes, bytes, int]] = []
     deadline, quiet_since = time.monotonic() + timeout, time.monotonic()
     try:
         while time.monotonic() < deadline:
@@ -87,7 +88,7 @@ def read_committed(settings: Settings, topic: str, expected: int, timeout: float
                 if len(records) >= expected and time.monotonic() - quiet_since > 5:
                     break
                 continue
-            records.append((message.key(), message.value()))
+            records.append((message.key(), message.value(), message.timestamp()[1]))
             quiet_since = time.monotonic()
     finally:
         consumer.close()
@@ -208,9 +209,11 @@ def test_every_layer_is_exact(local_stack: Settings, ingest_job: IngestJob, prod
 
     # The silver topic: the same events, once each, masked, visible to read_committed consumers.
     published = read_committed(settings, f"{job.topic}.silver", len(ids))
-    assert Counter(json.loads(value)["event_id"] for _, value in published) == ids
-    assert all(key.decode() == json.loads(value)["user_id"] for key, value in published)
-    leaks = [value for _, value in published if detect(value.decode())]
+    assert Counter(json.loads(value)["event_id"] for _, value, _ in published) == ids
+    for key, value, timestamp in published:  # keyed by user, stamped with the event time
+        event = json.loads(value)
+        assert key.decode() == event["user_id"] and timestamp == int(_time(event).timestamp() * 1000)
+    leaks = [value for _, value, _ in published if detect(value.decode())]
     assert not leaks, leaks[:3]
 
     # Late events: in silver, and listed in gold.late_events instead of the windows.
@@ -292,7 +295,7 @@ def test_restart_from_a_savepoint_loses_nothing_and_duplicates_nothing(
     assert set(ids) == expected and max(ids.values()) == 1
     # The silver topic's transactions resumed: every event once, none twice, across the restart.
     published = read_committed(settings, f"{job.topic}.silver", len(ids))
-    assert Counter(json.loads(value)["event_id"] for _, value in published) == ids
+    assert Counter(json.loads(value)["event_id"] for _, value, _ in published) == ids
 
     # The late orders are listed as late; no gold window was written a second time.
     listed = {r[0] for r in q(settings, "SELECT event_id FROM lakehouse.gold.late_events")}

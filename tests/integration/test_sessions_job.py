@@ -48,7 +48,7 @@ class Scenario:
         return self.t0 + timedelta(minutes=minute)
 
     def event(self, minute: float, user: str, event_type: str, **fields: Any) -> dict[str, Any]:
-        return {"event_id": f"{event_type}-{user}-{minute}", "event_type": event_type,
+        return {"event_id": f"{event_type}-{self.user(user)}-{minute}", "event_type": event_type,
                 "event_time": self.at(minute).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                 "user_id": self.user(user), "country": "DE", **fields}
 
@@ -165,7 +165,8 @@ def assert_exactly_the_expected(job: SessionsJob) -> None:
     got = wait_until(lambda: (found := gold_alerts(job)) and len(found) >= len(expected_alerts) and found,
                      timeout=120, interval=5, what="every scripted alert in gold.alerts")
     assert got == expected_alerts
-    published = [json.loads(value) for _, value in read_committed(job.settings, job.alerts_topic, len(expected_alerts))]
+    committed = read_committed(job.settings, job.alerts_topic, len(expected_alerts))
+    published = [json.loads(value) for _, value, _ in committed]
     assert sorted(a["payment_event_id"] for a in published) == sorted(a[1] for a in expected_alerts)
     assert {(a["card_token"], a["payments"], Decimal(a["amount"])) for a in published} == {
         (a[0], a[4], a[5]) for a in expected_alerts}
