@@ -8,7 +8,7 @@ sessions and alerts as events in order. Standard library only, like the rest of 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -146,8 +146,3 @@ def advance_velocity(recent: Recent, payments: Iterable[Event], rule: VelocityRu
             alerts.append(Alert(payment.card_token, payment.user_id, payment.event_id, payment.time_ms,
                                 min(t for t, _ in window), count, amount, reasons))
     return tuple(window), alerts
-
-
-def due(pending: Sequence[Event], watermark_ms: int) -> tuple[list[Event], list[Event]]:
-    """(events the watermark has passed, events still ahead of it)."""
-    return ([e for e in pending if e.time_ms <= watermark_ms], [e for e in pending if e.time_ms > watermark_ms])

@@ -9,7 +9,6 @@ from udfs.sessions import (
     VelocityRule,
     advance_sessions,
     advance_velocity,
-    due,
     parse_event,
 )
 
@@ -20,6 +19,11 @@ GAP = 30 * MIN
 def ev(minute: float, event_type: str = "page_view", user: str = "U1", cents: int = 0, card: str | None = None,
        event_id: str | None = None) -> Event:
     return Event(user, int(minute * MIN), event_id or f"e{minute}", event_type, cents, card)
+
+
+def due(pending: list[Event], watermark_ms: int) -> tuple[list[Event], list[Event]]:
+    """(events the watermark has passed, events still ahead of it): what the Flink function releases."""
+    return [e for e in pending if e.time_ms <= watermark_ms], [e for e in pending if e.time_ms > watermark_ms]
 
 
 def test_a_gap_longer_than_the_limit_starts_a_new_session() -> None:
