@@ -45,11 +45,21 @@ class _InEventTimeOrder(KeyedProcessFunction):  # type: ignore[misc]
         pending = MapStateDescriptor("pending", Types.LONG(), Types.PICKLED_BYTE_ARRAY())  # time -> [Event]
         pending.enable_time_to_live(_ttl(self.state_ttl_hours))
         self.pending = runtime_context.get_map_state(pending)
-        self.late = runtime_context.get_metrics_group().add_group("flowlake").counter("late_events")
+        self.late = self.counter(runtime_context, "late_events")
         self.open_state(runtime_context)
 
     def open_state(self, runtime_context: RuntimeContext) -> None:
         raise NotImplementedError
+
+    def value_state(self, runtime_context: RuntimeContext, name: str) -> Any:
+        """A ValueState of any picklable value, with the function's TTL."""
+        descriptor = ValueStateDescriptor(name, Types.PICKLED_BYTE_ARRAY())
+        descriptor.enable_time_to_live(_ttl(self.state_ttl_hours))
+        return runtime_context.get_state(descriptor)
+
+    @staticmethod
+    def counter(runtime_context: RuntimeContext, name: str) -> Any:
+        return runtime_context.get_metrics_group().add_group("flowlake").counter(name)
 
     def process_element(self, value: Event, ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
         if value.time_ms <= ctx.timer_service().current_watermark():
@@ -79,10 +89,8 @@ class Sessionize(_InEventTimeOrder):
         self.gap_ms = gap_ms
 
     def open_state(self, runtime_context: RuntimeContext) -> None:
-        session = ValueStateDescriptor("session", Types.PICKLED_BYTE_ARRAY())
-        session.enable_time_to_live(_ttl(self.state_ttl_hours))
-        self.session = runtime_context.get_state(session)
-        self.closed = runtime_context.get_metrics_group().add_group("flowlake").counter("sessions_closed")
+        self.session = self.value_state(runtime_context, "session")
+        self.closed = self.counter(runtime_context, "sessions_closed")
 
     def apply(self, events: list[Event], watermark_ms: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterator[Row]:
         still_open, closed = advance_sessions(self.session.value(), events, watermark_ms, self.gap_ms)
@@ -109,10 +117,8 @@ class CardVelocity(_InEventTimeOrder):
         self.rule = rule
 
     def open_state(self, runtime_context: RuntimeContext) -> None:
-        recent = ValueStateDescriptor("recent_payments", Types.PICKLED_BYTE_ARRAY())
-        recent.enable_time_to_live(_ttl(self.state_ttl_hours))
-        self.recent = runtime_context.get_state(recent)
-        self.alerts = runtime_context.get_metrics_group().add_group("flowlake").counter("velocity_alerts")
+        self.recent = self.value_state(runtime_context, "recent_payments")
+        self.alerts = self.counter(runtime_context, "velocity_alerts")
 
     def apply(self, events: list[Event], watermark_ms: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterator[Row]:
         recent, alerts = advance_velocity(self.recent.value() or (), events, self.rule)
