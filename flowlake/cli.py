@@ -32,11 +32,16 @@ def install() -> None:
 
 
 @main.command()
-def up() -> None:
+@click.option("--with", "extras", multiple=True, type=click.Choice(["pulsar"]),
+              help="optional services to start as well (or FLOWLAKE_PULSAR_ENABLED=true)")
+def up(extras: tuple[str, ...]) -> None:
     """Start the local stack (idempotent)."""
     from flowlake import stack
 
-    stack.up(load_settings())
+    settings = load_settings()
+    if "pulsar" in extras:
+        settings = settings.model_copy(update={"pulsar_enabled": True})
+    stack.up(settings)
 
 
 @main.command()
@@ -70,13 +75,16 @@ def status() -> None:
 @click.option("--bad", type=float, default=0.0, help="fraction of invalid records (malformed, missing fields ...)")
 @click.option("--duplicates", type=float, default=0.0, help="fraction repeating an earlier event id")
 @click.option("--late", type=float, default=0.0, help="fraction with an event time 10 minutes in the past")
+@click.option("--to", "broker", type=click.Choice(["kafka", "pulsar"]), default="kafka", show_default=True,
+              help="the broker to produce to (the topic of the same name)")
 def generate(count: int | None, rate: float | None, duration: float | None, topic: str | None,
-             seed: int | None, bad: float, duplicates: float, late: float) -> None:
-    """Produce JSON e-commerce events to Kafka."""
+             seed: int | None, bad: float, duplicates: float, late: float, broker: str) -> None:
+    """Produce JSON e-commerce events to Kafka or Pulsar."""
     from flowlake.generate import Mix
     from flowlake.generate import generate as run_generate
 
-    delivered = run_generate(load_settings(), count, rate, duration, topic, seed, Mix(bad, duplicates, late))
+    delivered = run_generate(load_settings(), count, rate, duration, topic, seed, Mix(bad, duplicates, late),
+                             broker=broker)
     details = ", ".join(f"{label}: {n}" for label, n in sorted(delivered.items()))
     err.print(f"[green]{delivered.total()} records delivered[/green] ({details})")
 

@@ -35,8 +35,14 @@ class Settings(BaseSettings):
     flink_metrics_ports: str = "9249-9252"
     trino_port: int = 8080
     prometheus_port: int = 9090
+    # Pulsar is optional: `flowlake up --with pulsar` or FLOWLAKE_PULSAR_ENABLED=true.
+    pulsar_enabled: bool = False
+    pulsar_port: int = 6650
+    pulsar_web_port: int = 8085  # Pulsar's default 8080 is Trino's
+    pulsar_bookie_port: int = 3181
 
     kafka_heap: str = "768m"
+    pulsar_heap: str = "512m"
     flink_jobmanager_memory: str = "1024m"
     flink_taskmanager_memory: str = "4096m"
     flink_taskmanager_slots: int = 4
@@ -79,6 +85,14 @@ class Settings(BaseSettings):
     @property
     def kafka_bootstrap(self) -> str:
         return f"{self.host}:{self.kafka_port}"
+
+    @property
+    def pulsar_service_url(self) -> str:
+        return f"pulsar://{self.host}:{self.pulsar_port}"
+
+    @property
+    def pulsar_admin_url(self) -> str:
+        return f"http://{self.host}:{self.pulsar_web_port}"
 
     @property
     def flink_rest_url(self) -> str:

@@ -177,29 +177,79 @@ def records(seed: int | None = None, mix: Mix = Mix(),
         yield str(event["user_id"]), json.dumps(event).encode(), label
 
 
+class _KafkaOut:
+    """Kafka: an idempotent producer (acks=all), records keyed by user."""
+
+    def __init__(self, settings: Settings, topic: str) -> None:
+        require_kafka(settings)
+        self.where = f"Kafka at {settings.kafka_bootstrap}"
+        self.topic = topic
+        self.producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True,
+                                  "acks": "all", "linger.ms": 20, "compression.type": "lz4"})
+
+    def send(self, key: str, payload: bytes, done: Callable[[str | None], None]) -> None:
+        def callback(err: object, _msg: object) -> None:
+            done(None if err is None else str(err))
+
+        while True:
+            try:
+                self.producer.produce(self.topic, key=key.encode(), value=payload, on_delivery=callback)
+                break
+            except BufferError:
+                self.producer.poll(0.1)
+        self.producer.poll(0)
+
+    def flush(self) -> int:
+        return int(self.producer.flush(60))
+
+
+class _PulsarOut:
+    """Pulsar: a named producer on a partitioned topic (the broker deduplicates its retries),
+    messages keyed by user."""
+
+    def __init__(self, settings: Settings, topic: str) -> None:
+        import pulsar
+
+        from flowlake.pulsar import client, require_pulsar, topic_url
+
+        require_pulsar(settings)
+        self.where = f"Pulsar at {settings.pulsar_service_url}"
+        self.ok = pulsar.Result.Ok
+        self.client = client(settings)
+        self.producer = self.client.create_producer(
+            topic_url(topic), producer_name=f"flowlake-generate-{uuid.uuid4().hex[:12]}", block_if_queue_full=True,
+            batching_max_publish_delay_ms=20, compression_type=pulsar.CompressionType.LZ4)
+
+    def send(self, key: str, payload: bytes, done: Callable[[str | None], None]) -> None:
+        self.producer.send_async(payload, lambda result, _id: done(None if result == self.ok else str(result)),
+                                 partition_key=key)
+
+    def flush(self) -> int:
+        self.producer.flush()
+        self.client.close()
+        return 0
+
+
 def generate(settings: Settings, count: int | None, rate: float | None, duration: float | None,
              topic: str | None = None, seed: int | None = None, mix: Mix = Mix(),
              clock: Callable[[], datetime] = wall_clock,
-             keep: list[tuple[str, bytes, str]] | None = None) -> Counter[str]:
-    """Produce `count` records, or `rate` records/s for `duration` seconds. Returns how many of each
-    label (see `records`) were delivered."""
+             keep: list[tuple[str, bytes, str]] | None = None, broker: str = "kafka") -> Counter[str]:
+    """Produce `count` records, or `rate` records/s for `duration` seconds, to Kafka or Pulsar.
+    Returns how many of each label (see `records`) were delivered."""
     if count is None and (rate is None or duration is None):
         raise FlowlakeError("give --count N, or --rate R with --duration SECONDS")
-    require_kafka(settings)
     total = count if count is not None else int(rate * duration)  # type: ignore[operator]
-    topic = topic or settings.events_topic
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True, "acks": "all",
-                         "linger.ms": 20, "compression.type": "lz4"})
+    out = (_PulsarOut if broker == "pulsar" else _KafkaOut)(settings, topic or settings.events_topic)
     failures: list[str] = []
     delivered: Counter[str] = Counter()
 
-    def on_delivery(label: str) -> Callable[[object, object], None]:
-        def callback(err: object, _msg: object) -> None:
-            if err is not None:
-                failures.append(str(err))
+    def on_delivery(label: str) -> Callable[[str | None], None]:
+        def done(error: str | None) -> None:
+            if error is not None:
+                failures.append(error)
             else:
                 delivered[label] += 1
-        return callback
+        return done
 
     started = time.monotonic()
     with Progress(TextColumn("producing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
@@ -213,16 +263,10 @@ def generate(settings: Settings, count: int | None, rate: float | None, duration
                 delay = started + i / rate - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            while True:
-                try:
-                    producer.produce(topic, key=key.encode(), value=payload, on_delivery=on_delivery(label))
-                    break
-                except BufferError:
-                    producer.poll(0.1)
-            producer.poll(0)
+            out.send(key, payload, on_delivery(label))
             bar.update(task, completed=i + 1)
-        remaining = producer.flush(60)
+        remaining = out.flush()
     if failures or remaining:
         raise FlowlakeError(f"{len(failures)} events failed and {remaining} were still queued after 60 s "
-                            f"(first error: {failures[:1]}): is Kafka at {settings.kafka_bootstrap} healthy?")
+                            f"(first error: {failures[:1]}): is {out.where} healthy?")
     return delivered

@@ -25,6 +25,7 @@ from udfs.masking import HASH_KEY_ENV
 LOCAL_CONFIGS = REPO_ROOT / "deploy" / "local"
 PROMETHEUS_CONFIG = REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml"
 KAFKA_VERSION = "3.9.1"
+PULSAR_VERSION = "4.0.7"
 console = Console(stderr=True)
 
 
@@ -83,6 +84,11 @@ class Service:
 
     def after_start(self) -> None:
         """One-off set-up once the service is healthy (idempotent)."""
+
+    @property
+    def required(self) -> bool:
+        """Whether the stack needs this service with its settings (an optional one that is off: no)."""
+        return True
 
     def base_env(self, java_home: Path | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("FLINK_", "JAVA_", "PYTHON"))}
@@ -326,12 +332,56 @@ class Prometheus(Service):
         return http_ok(f"{self.settings.prometheus_url}/-/ready") is not None
 
 
-def all_services(settings: Settings, runtime: Runtime) -> list[Service]:
-    """In start order; stopped in reverse."""
+class Pulsar(Service):
+    """A Pulsar standalone broker: RocksDB metadata and one bookie in the same JVM, no functions
+    worker, no stream storage."""
+
+    @property
+    def port(self) -> int:
+        return self.settings.pulsar_port
+
+    def prepare(self) -> None:
+        s = self.settings
+        render(LOCAL_CONFIGS / "pulsar" / "standalone.conf", self.home / "standalone.conf",
+               pulsar_version=PULSAR_VERSION, host=s.host, port=s.pulsar_port, web_port=s.pulsar_web_port)
+        render(LOCAL_CONFIGS / "pulsar" / "log4j2.properties", self.home / "log4j2.properties",
+               log_file=s.log_dir / "pulsar-standalone.log")
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        java = self.runtime.java17_home / "bin" / "java"
+        heap, data = self.settings.pulsar_heap, self.home / "data"
+        cmd = [str(java), f"-Xmx{heap}", f"-Xms{heap}", f"-XX:MaxDirectMemorySize={heap}", "-XX:+UseG1GC",
+               f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
+               "-cp", str(self.runtime.jar_dir("pulsar") / "*"), "org.apache.pulsar.PulsarStandaloneStarter",
+               "-c", str(self.home / "standalone.conf"), "-nfw", "-nss",
+               "--metadata-dir", str(data / "metadata"), "--bookkeeper-dir", str(data / "bookkeeper"),
+               "--bookkeeper-port", str(self.settings.pulsar_bookie_port)]
+        return cmd, self.base_env(self.runtime.java17_home)
+
+    @property
+    def required(self) -> bool:
+        return self.settings.pulsar_enabled
+
+    def healthy(self) -> bool:
+        # The broker's own health check: writes and reads a message on a heartbeat topic.
+        response = http_ok(f"{self.settings.pulsar_admin_url}/admin/v2/brokers/health", timeout=10)
+        return response is not None and response.text.strip() == "ok"
+
+    def after_start(self) -> None:
+        from flowlake.pulsar import ensure_topic
+
+        ensure_topic(self.settings, self.settings.events_topic, self.settings.events_partitions)
+
+
+def all_services(settings: Settings, runtime: Runtime, every: bool = False) -> list[Service]:
+    """In start order; stopped in reverse. Optional services (Pulsar) only when enabled, or with
+    `every` (what `down` and `status` look at, so that nothing started is left running)."""
     pg_user = "postgres" if os.geteuid() == 0 else None
+    optional: list[Service] = [Pulsar("pulsar", settings, runtime)] if settings.pulsar_enabled or every else []
     return [
         Postgres("postgres", settings, runtime, user=pg_user),
         Kafka("kafka", settings, runtime),
+        *optional,
         FlinkProcess("flink-jobmanager", settings, runtime),
         FlinkProcess("flink-taskmanager", settings, runtime),
         Trino("trino", settings, runtime),

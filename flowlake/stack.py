@@ -97,13 +97,14 @@ def up(settings: Settings) -> None:
     _wait_healthy(rest, settings.start_timeout_seconds)
     if not started_any:
         console.print("  everything was already running")
+    pulsar = f", Pulsar {settings.pulsar_service_url}" if settings.pulsar_enabled else ""
     console.print(f"[green]stack up[/green]: Flink UI {settings.flink_rest_url}, Trino {settings.trino_url}, "
-                  f"Prometheus {settings.prometheus_url}, Kafka {settings.kafka_bootstrap}")
+                  f"Prometheus {settings.prometheus_url}, Kafka {settings.kafka_bootstrap}{pulsar}")
 
 
 def down(settings: Settings) -> None:
     runtime = Runtime(settings)
-    for service in reversed(all_services(settings, runtime)):
+    for service in reversed(all_services(settings, runtime, every=True)):
         proc = _process(service)
         if proc.process() is not None:
             console.print(f"  stopping {service.name}")
@@ -114,8 +115,10 @@ def down(settings: Settings) -> None:
 def status(settings: Settings) -> list[ServiceStatus]:
     runtime = Runtime(settings)
     result = []
-    for service in all_services(settings, runtime):
+    for service in all_services(settings, runtime, every=True):
         proc = _process(service).process()
+        if proc is None and not service.required:
+            continue  # an optional service that is not running: nothing to report
         result.append(ServiceStatus(service.name, proc.pid if proc else None,
                                     proc is not None and service.healthy(), service.port))
     return result
