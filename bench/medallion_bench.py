@@ -39,7 +39,10 @@ def files_per_partition() -> dict[str, dict[str, int]]:
     catalog = load_catalog(load_settings())
     layout = {}
     for spec in ALL_TABLES:
-        partitions = catalog.load_table(spec.identifier).inspect.partitions().to_pylist()
+        table = catalog.load_table(spec.identifier)
+        if table.current_snapshot() is None:
+            continue  # never written
+        partitions = table.inspect.partitions().to_pylist()
         layout[spec.identifier] = {str(p["partition"]): p["file_count"] for p in partitions}
     return layout
 

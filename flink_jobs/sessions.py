@@ -119,7 +119,6 @@ def main() -> None:
 
     t_env = StreamTableEnvironment.create(env)
     config = t_env.get_config()
-    config.set("pipeline.name", args.job_name or "flowlake-sessions")
     config.set("table.local-time-zone", "UTC")
     config.set("table.exec.uid.generation", "ALWAYS")  # see flink_jobs/ingest.py
     config.set("table.exec.iceberg.use-v2-sink", "true")
