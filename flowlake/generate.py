@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from flowlake.config import Settings
 from flowlake.errors import FlowlakeError
 from flowlake.kafka import require_kafka
+from udfs.pii import luhn_ok
 
 FIRST_NAMES = ("Anna", "Ben", "Chloé", "David", "Elif", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kavya", "Liam")
 LAST_NAMES = ("Schmidt", "Martin", "Smith", "Okafor", "Yilmaz", "Sato", "García", "Novak", "Kumar", "Dubois")
@@ -37,8 +38,7 @@ COUNTRIES = ("DE", "FR", "GB", "US", "IN", "NL", "ES")
 def card_number(customer_number: int) -> str:
     """A Visa-shaped, Luhn-valid card number of one customer (test range, never a real card)."""
     digits = f"4000{customer_number:011d}"
-    total = sum(d if i % 2 else (2 * d if d < 5 else 2 * d - 9) for i, d in enumerate(map(int, reversed(digits))))
-    number = digits + str(-total % 10)
+    number = next(digits + check for check in "0123456789" if luhn_ok(digits + check))
     return " ".join(number[i:i + 4] for i in range(0, 16, 4))
 
 

@@ -1,4 +1,4 @@
-"""The local Pulsar broker: partitioned topics through its admin REST API, and a producer."""
+"""The local Pulsar broker: partitioned topics through its admin REST API, and a client."""
 
 from __future__ import annotations
 
