@@ -31,7 +31,7 @@ from iceberg.tables import ALL_TABLES, SILVER_TABLE_OF
 
 def committed(topic: str) -> int:
     silver = " + ".join(f"(SELECT count(*) FROM lakehouse.silver.{t})" for t in SILVER_TABLE_OF.values())
-    quarantine = f"(SELECT count(*) FROM lakehouse.quarantine.events WHERE kafka_topic = '{topic}')"
+    quarantine = f"(SELECT count(*) FROM lakehouse.quarantine.events WHERE source_topic = '{topic}')"
     return int(query(load_settings(), f"SELECT {silver} + {quarantine}")[1][0][0])
 
 

@@ -1,6 +1,6 @@
-"""The medallion job: one Kafka topic -> bronze, quarantine, silver (one table per event type) and
+"""The medallion job: one Kafka (or Pulsar) topic -> bronze, quarantine, silver (one table per event type) and
 gold Iceberg tables, in one statement set, exactly once (Flink checkpoints, Iceberg commits per
-checkpoint, Kafka offsets restored from the checkpoint). Every operator has a uid, so the job
+checkpoint, source positions restored from the checkpoint). Every operator has a uid, so the job
 restores from a savepoint after a code change. The SQL is in sql/flink/."""
 
 from __future__ import annotations
@@ -32,11 +32,28 @@ def _utc(text: str) -> datetime:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _pipeline_jars(connector_jars: str) -> list[Path]:
+    """The connector jars plus PyFlink's own: a pipeline.jars set by the job replaces the list that
+    `flink run --python` made, which held flink-python's jar (the Python operators)."""
+    import pyflink
+
+    flink_python = sorted((Path(pyflink.__file__).parent / "opt").glob("flink-python*.jar"))
+    return [Path(jar).resolve() for jar in connector_jars.split(";")] + flink_python
+
+
 def arguments() -> argparse.ArgumentParser:
     parser = common_arguments(__doc__ or "ingest")
-    parser.add_argument("--topic", default="events")
+    parser.add_argument("--source", choices=("kafka", "pulsar"), default="kafka",
+                        help="the broker the events topic is on (the silver topic is always on Kafka)")
+    parser.add_argument("--topic", default="events",
+                        help="Kafka topic, or Pulsar topic URL (persistent://public/default/events)")
+    parser.add_argument("--pulsar-service-url", default="pulsar://127.0.0.1:6650")
+    parser.add_argument("--connector-jars", default="",
+                        help="jars shipped with the job (pipeline.jars, ';'-separated paths): the Pulsar "
+                             "connector, which is not in Flink's lib/")
     parser.add_argument("--group-id", default="flowlake-ingest",
-                        help="Kafka consumer group; also the prefix of the silver topic's transactional ids")
+                        help="Kafka consumer group or Pulsar subscription; also the prefix of the silver "
+                             "topic's transactional ids")
     parser.add_argument("--silver-topic", default="events.silver",
                         help="where every valid, masked, deduplicated event is published, keyed by user_id")
     parser.add_argument("--allowed-lateness-seconds", type=int, default=30,
@@ -82,12 +99,17 @@ def build(args: argparse.Namespace) -> tuple[TableEnvironment, StatementSet]:
     # Iceberg's SinkV2 writer and committer take their uids from the `uid-suffix` write option of
     # each INSERT; the legacy sink ignores that option and leaves them to Flink's topology hash.
     config.set("table.exec.iceberg.use-v2-sink", "true")
+    if args.connector_jars:
+        config.set("pipeline.jars", ";".join(jar.as_uri() for jar in _pipeline_jars(args.connector_jars)))
     t_env.execute_sql(catalog_sql(args))
     flink_udfs.register(t_env)  # masking policies per field: udfs/rules/events.toml
     max_future = validation.load_rules().common["event_time"]["max_future_seconds"]
-    t_env.execute_sql(load_sql("source_kafka_events", topic=args.topic, bootstrap=args.kafka_bootstrap,
-                               group_id=args.group_id, max_future_seconds=max_future,
-                               allowed_lateness_seconds=args.allowed_lateness_seconds))
+    topic = args.topic
+    if args.source == "pulsar" and "://" not in topic:
+        topic = f"persistent://public/default/{topic}"
+    t_env.execute_sql(load_sql(f"source_{args.source}_events", topic=topic, bootstrap=args.kafka_bootstrap,
+                               service_url=args.pulsar_service_url, group_id=args.group_id,
+                               max_future_seconds=max_future, allowed_lateness_seconds=args.allowed_lateness_seconds))
     t_env.execute_sql(load_sql("sink_kafka_silver_events", silver_topic=args.silver_topic,
                                bootstrap=args.kafka_bootstrap, transactional_id_prefix=f"{args.group_id}-silver"))
     floor = args.gold_written_until - timedelta(milliseconds=1)

@@ -75,16 +75,17 @@ def status() -> None:
 @click.option("--bad", type=float, default=0.0, help="fraction of invalid records (malformed, missing fields ...)")
 @click.option("--duplicates", type=float, default=0.0, help="fraction repeating an earlier event id")
 @click.option("--late", type=float, default=0.0, help="fraction with an event time 10 minutes in the past")
-@click.option("--to", "broker", type=click.Choice(["kafka", "pulsar"]), default="kafka", show_default=True,
-              help="the broker to produce to (the topic of the same name)")
+@click.option("--to", "broker", type=click.Choice(["kafka", "pulsar"]), default=None,
+              help="the broker to produce to (the topic of the same name); default: FLOWLAKE_EVENTS_SOURCE")
 def generate(count: int | None, rate: float | None, duration: float | None, topic: str | None,
-             seed: int | None, bad: float, duplicates: float, late: float, broker: str) -> None:
+             seed: int | None, bad: float, duplicates: float, late: float, broker: str | None) -> None:
     """Produce JSON e-commerce events to Kafka or Pulsar."""
     from flowlake.generate import Mix
     from flowlake.generate import generate as run_generate
 
-    delivered = run_generate(load_settings(), count, rate, duration, topic, seed, Mix(bad, duplicates, late),
-                             broker=broker)
+    settings = load_settings()
+    delivered = run_generate(settings, count, rate, duration, topic, seed, Mix(bad, duplicates, late),
+                             broker=broker or settings.events_source)
     details = ", ".join(f"{label}: {n}" for label, n in sorted(delivered.items()))
     err.print(f"[green]{delivered.total()} records delivered[/green] ({details})")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,6 +55,9 @@ class Settings(BaseSettings):
     catalog_user: str = "flowlake"
     catalog_password: SecretStr = SecretStr("flowlake")
 
+    # Where the medallion job reads the events topic from (and `flowlake generate` writes it to);
+    # pulsar also starts the Pulsar broker with the stack.
+    events_source: Literal["kafka", "pulsar"] = "kafka"
     events_topic: str = "events"
     events_partitions: int = 3
     # What the medallion job publishes: each valid, masked, deduplicated event (exactly once), keyed
@@ -85,6 +89,10 @@ class Settings(BaseSettings):
     @property
     def kafka_bootstrap(self) -> str:
         return f"{self.host}:{self.kafka_port}"
+
+    @property
+    def pulsar_wanted(self) -> bool:
+        return self.pulsar_enabled or self.events_source == "pulsar"
 
     @property
     def pulsar_service_url(self) -> str:

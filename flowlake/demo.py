@@ -1,4 +1,4 @@
-"""`flowlake demo`: events -> Kafka -> the medallion job -> Iceberg bronze, quarantine, silver and
+"""`flowlake demo`: events -> Kafka (or Pulsar) -> the medallion job -> Iceberg bronze, quarantine, silver and
 gold -> Trino, end to end."""
 
 from __future__ import annotations
@@ -66,8 +66,10 @@ def run_demo(settings: Settings, count: int, timeout: float) -> None:
     # windows close; 5% of the records invalid and 2% duplicated, as real feeds are.
     span = timedelta(minutes=10)
     clock = SteppingClock(datetime.now(UTC) - span, span / max(count, 1))
-    console.print(f"[bold]==>[/bold] generating {count} events onto topic {settings.events_topic}")
-    generate(settings, count, None, None, mix=Mix(bad=0.05, duplicates=0.02), clock=clock)
+    console.print(f"[bold]==>[/bold] generating {count} events onto {settings.events_source} topic "
+                  f"{settings.events_topic}")
+    generate(settings, count, None, None, mix=Mix(bad=0.05, duplicates=0.02), clock=clock,
+             broker=settings.events_source)
     got = wait_for_rows(settings, before + count, timeout)
     if got < before + count:
         raise FlowlakeError(f"only {got - before} of {count} events reached {BRONZE} within {timeout}s: "

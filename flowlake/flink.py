@@ -123,6 +123,27 @@ def _gold_written_until(settings: Settings) -> list[str]:
     return ["--gold-written-until", until.isoformat()] if until else []
 
 
+def _option(args: list[str], name: str, default: str) -> str:
+    return args[args.index(name) + 1] if name in args[:-1] else default
+
+
+def _source_arguments(settings: Settings, rt: Runtime, extra_args: list[str]) -> list[str]:
+    """The ingest job's source (settings.events_source unless --source is given); for Pulsar, the
+    service URL, the connector jars it ships (they are not in Flink's lib/) and its subscription."""
+    from flowlake.pulsar import ensure_subscription
+
+    source = _option(extra_args, "--source", settings.events_source)
+    added = [] if "--source" in extra_args else ["--source", source]
+    if source == "pulsar":
+        jars = sorted(str(jar) for jar in rt.jar_dir("flink-pulsar").glob("*.jar"))
+        if not jars:
+            raise JobFailed(f"no Pulsar connector jars in {rt.jar_dir('flink-pulsar')}: run `flowlake install`")
+        ensure_subscription(settings, _option(extra_args, "--topic", settings.events_topic),
+                            _option(extra_args, "--group-id", "flowlake-ingest"))
+        added += ["--pulsar-service-url", settings.pulsar_service_url, "--connector-jars", ";".join(jars)]
+    return added
+
+
 def submit(settings: Settings, job: str, extra_args: list[str] | None = None, from_savepoint: str | None = None,
            allow_non_restored_state: bool = False) -> str:
     """Submit a job (detached) to the session cluster, from a savepoint if given; returns its Flink
@@ -141,6 +162,8 @@ def submit(settings: Settings, job: str, extra_args: list[str] | None = None, fr
     extra_args = list(extra_args or [])
     if job == "ingest" and "--gold-written-until" not in extra_args:
         extra_args += _gold_written_until(settings)
+    if job == "ingest":
+        extra_args += _source_arguments(settings, rt, extra_args)
     if job in ("ingest", "sessions") and "--silver-topic" not in extra_args:
         extra_args += ["--silver-topic", settings.silver_events_topic]
     if job == "sessions" and "--alerts-topic" not in extra_args:

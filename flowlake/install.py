@@ -20,7 +20,7 @@ from flowlake.runtime import JOB_REQUIREMENTS, POM, TRINO_VERSION, Runtime, find
 
 console = Console(stderr=True)
 READY = ".flowlake-ready"
-MAVEN_PROFILES = ("flink-lib", "kafka", "trino", "pulsar")
+MAVEN_PROFILES = ("flink-lib", "flink-pulsar", "kafka", "trino", "pulsar")
 
 
 def _run(cmd: Sequence[str | Path], what: str, env: dict[str, str] | None = None) -> None:

@@ -47,6 +47,18 @@ def ensure_topic(settings: Settings, name: str, partitions: int) -> None:
         raise ServiceUnavailable(f"creating Pulsar topic {name} failed: {created.status_code} {created.text[:300]}")
 
 
+def ensure_subscription(settings: Settings, topic: str, subscription: str) -> None:
+    """A durable subscription on every partition of the topic, starting at the earliest message; an
+    existing one keeps its position. The Flink connector creates a missing subscription itself by
+    subscribing and seeking each partition, and a schema lookup in flight on the same connection
+    then failed the job once at its first start."""
+    earliest = {"ledgerId": -1, "entryId": -1, "partitionIndex": -1}
+    created = _admin(settings, "PUT", f"{topic}/subscription/{subscription}", json=earliest)
+    if not created.ok and created.status_code != 409:  # 409: it exists
+        raise ServiceUnavailable(f"creating subscription {subscription} on Pulsar topic {topic} failed: "
+                                 f"{created.status_code} {created.text[:300]}")
+
+
 def delete_topic(settings: Settings, name: str) -> None:
     response = _admin(settings, "DELETE", f"{name}/partitions", params={"force": "true"})
     if not response.ok and response.status_code != 404:

@@ -360,7 +360,7 @@ class Pulsar(Service):
 
     @property
     def required(self) -> bool:
-        return self.settings.pulsar_enabled
+        return self.settings.pulsar_wanted
 
     def healthy(self) -> bool:
         # The broker's own health check: writes and reads a message on a heartbeat topic.
@@ -377,7 +377,7 @@ def all_services(settings: Settings, runtime: Runtime, every: bool = False) -> l
     """In start order; stopped in reverse. Optional services (Pulsar) only when enabled, or with
     `every` (what `down` and `status` look at, so that nothing started is left running)."""
     pg_user = "postgres" if os.geteuid() == 0 else None
-    optional: list[Service] = [Pulsar("pulsar", settings, runtime)] if settings.pulsar_enabled or every else []
+    optional: list[Service] = [Pulsar("pulsar", settings, runtime)] if settings.pulsar_wanted or every else []
     return [
         Postgres("postgres", settings, runtime, user=pg_user),
         Kafka("kafka", settings, runtime),

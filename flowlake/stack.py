@@ -97,7 +97,7 @@ def up(settings: Settings) -> None:
     _wait_healthy(rest, settings.start_timeout_seconds)
     if not started_any:
         console.print("  everything was already running")
-    pulsar = f", Pulsar {settings.pulsar_service_url}" if settings.pulsar_enabled else ""
+    pulsar = f", Pulsar {settings.pulsar_service_url}" if settings.pulsar_wanted else ""
     console.print(f"[green]stack up[/green]: Flink UI {settings.flink_rest_url}, Trino {settings.trino_url}, "
                   f"Prometheus {settings.prometheus_url}, Kafka {settings.kafka_bootstrap}{pulsar}")
 

@@ -14,7 +14,7 @@ from pyiceberg.table import Table
 from pyiceberg.types import TimestamptzType
 
 from flowlake.errors import FlowlakeError
-from iceberg.tables import ALL_TABLES, GOLD_WINDOW_TABLES, NAMESPACES, TableProperties, TableSpec
+from iceberg.tables import ALL_TABLES, GOLD_WINDOW_TABLES, NAMESPACES, RENAMED, TableProperties, TableSpec
 
 if TYPE_CHECKING:
     from flowlake.config import Settings
@@ -35,15 +35,36 @@ class IncompatibleTable(FlowlakeError):
     pass
 
 
+def _apply_renames(table: Table, spec: TableSpec) -> Table:
+    """Columns and partition fields renamed since the table was created (tables.RENAMED)."""
+    wanted = {f.name for f in spec.schema.fields}
+    columns = {f.name for f in table.schema().fields}
+    renames = {old: new for old, new in RENAMED.items() if old in columns and new in wanted and new not in columns}
+    if renames:
+        with table.update_schema() as update:
+            for old, new in renames.items():
+                update.rename_column(old, new)
+    wanted_fields = {f.name for f in spec.partition_spec.fields}
+    fields = {f.name for f in table.spec().fields}
+    field_renames = {old: new for old, new in RENAMED.items() if old in fields and new in wanted_fields}
+    if field_renames:
+        with table.update_spec() as update_spec:
+            for old, new in field_renames.items():
+                update_spec.rename_field(old, new)
+    return table.refresh() if renames or field_renames else table
+
+
 def ensure_table(catalog: SqlCatalog, spec: TableSpec) -> Table:
-    """Create the table, or bring an existing one up to the spec: new columns and changed properties
-    are applied; a changed type is an error naming the fix; columns the spec no longer names stay."""
+    """Create the table, or bring an existing one up to the spec: renamed and new columns, columns the
+    spec makes optional, column docs and changed properties are applied; a changed type is an error naming the
+    fix; columns the spec no longer names stay."""
     try:
         table = catalog.load_table(spec.identifier)
     except NoSuchTableError:
         return catalog.create_table(spec.identifier, schema=spec.schema, partition_spec=spec.partition_spec,
                                     sort_order=spec.sort_order,
                                     properties=dict(spec.properties))  # PyIceberg pops keys from it
+    table = _apply_renames(table, spec)
     current = {f.name: f for f in table.schema().fields}
     for wanted in spec.schema.fields:
         have = current.get(wanted.name)
@@ -53,16 +74,23 @@ def ensure_table(catalog: SqlCatalog, spec: TableSpec) -> Table:
                 f"additive changes are applied. Move the old table aside in Trino (ALTER TABLE "
                 f"{spec.identifier} RENAME TO {spec.identifier}_old) and run `flowlake tables create`")
     new_columns = [f for f in spec.schema.fields if f.name not in current]
-    if new_columns:
+    relaxed = [f.name for f in spec.schema.fields
+               if f.name in current and current[f.name].required and not f.required]
+    redocumented = [f for f in spec.schema.fields if f.name in current and f.doc and current[f.name].doc != f.doc]
+    if new_columns or relaxed or redocumented:
         with table.update_schema() as update:
             for column in new_columns:  # added as optional: rows written before have no value
                 update.add_column(column.name, column.field_type, doc=column.doc)
+            for name in relaxed:
+                update.make_column_optional(name)
+            for column in redocumented:
+                update.update_column(column.name, doc=column.doc)
     changed = {k: v for k, v in spec.properties.items()
                if k != TableProperties.FORMAT_VERSION and table.properties.get(k) != v}
     if changed:
         with table.transaction() as transaction:
             transaction.set_properties(changed)
-    return catalog.load_table(spec.identifier) if new_columns or changed else table
+    return catalog.load_table(spec.identifier) if new_columns or relaxed or redocumented or changed else table
 
 
 def ensure_catalog(settings: Settings) -> SqlCatalog:

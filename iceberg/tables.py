@@ -95,40 +95,50 @@ def _no_metrics(*columns: str) -> dict[str, str]:
     return {**DEFAULT_PROPERTIES, **{TableProperties.METRICS_COLUMN_PREFIX + c: "none" for c in columns}}
 
 
-_KAFKA_SOURCE = (
-    ("kafka_topic", StringType(), True, ""),
-    ("kafka_partition", IntegerType(), True, ""),
-    ("kafka_offset", LongType(), True, ""),
-    ("kafka_timestamp", TimestamptzType(), True, ""),
+# Where a record came from, the same columns for a Kafka and a Pulsar source: a Kafka record is
+# (topic, partition, offset), a Pulsar message (partition topic, message id).
+_SOURCE = (
+    ("source_topic", StringType(), True, "Kafka topic, or Pulsar partition topic (persistent://...-partition-N)"),
+    ("source_partition", IntegerType(), True, "Kafka partition, or the Pulsar topic's partition index"),
+    ("source_offset", LongType(), False, "Kafka offset (null for Pulsar)"),
+    ("source_message_id", BinaryType(), False, "Pulsar message id, serialized (null for Kafka)"),
+    ("source_timestamp", TimestamptzType(), True, "Kafka record timestamp, or Pulsar publish time"),
 )
+# Columns renamed since a table was first created: ensure_table renames them in place (same field
+# ids, so existing data files keep their values).
+RENAMED = {"kafka_topic": "source_topic", "kafka_partition": "source_partition", "kafka_offset": "source_offset",
+           "kafka_timestamp": "source_timestamp", "kafka_day": "source_day"}
 
-# Bronze: every Kafka record as received, bytes untouched, with where it came from. (topic,
-# partition, offset) is unique. Nothing is ever filtered here.
+# Bronze: every record as received, bytes untouched, with where it came from. (topic, partition,
+# offset) or (topic, message id) is unique. Nothing is ever filtered here.
 _BRONZE = _fields(
-    ("event_key", BinaryType(), False, "Kafka record key, as received"),
-    ("payload", BinaryType(), False, "Kafka record value, as received (from_utf8(payload) in Trino)"),
-    *_KAFKA_SOURCE,
+    ("event_key", BinaryType(), False, "record key, as received"),
+    ("payload", BinaryType(), False, "record value, as received (from_utf8(payload) in Trino)"),
+    *_SOURCE,
     ("ingested_at", TimestamptzType(), True, "when Flink read the record"),
-    ("headers", MapType(1001, StringType(), 1002, BinaryType(), value_required=False), False, "Kafka headers"),
+    ("headers", MapType(1001, StringType(), 1002, BinaryType(), value_required=False), False,
+     "Kafka headers, or Pulsar message properties (UTF-8)"),
 )
-BRONZE_EVENTS = TableSpec("bronze", "events", _BRONZE, _by_day(_BRONZE, "kafka_timestamp", "kafka_day"),
-                          _sorted_by(_BRONZE, "kafka_partition", "kafka_offset"), _no_metrics("payload", "event_key"))
+BRONZE_EVENTS = TableSpec("bronze", "events", _BRONZE, _by_day(_BRONZE, "source_timestamp", "source_day"),
+                          _sorted_by(_BRONZE, "source_partition", "source_offset"),
+                          _no_metrics("payload", "event_key", "source_message_id"))
 
 # Quarantine: every record that failed validation, raw, with the rules it failed.
 _QUARANTINE = _fields(
-    ("event_key", BinaryType(), False, "Kafka record key, as received"),
-    ("payload", BinaryType(), False, "Kafka record value, as received"),
-    *_KAFKA_SOURCE,
+    ("event_key", BinaryType(), False, "record key, as received"),
+    ("payload", BinaryType(), False, "record value, as received"),
+    *_SOURCE,
     ("event_type", StringType(), False, "when the payload parsed far enough to name one"),
     ("failures", ListType(1001, StringType(), element_required=True), True, "'<rule id>: <reason>' per failed rule"),
     ("quarantined_at", TimestamptzType(), True, ""),
 )
 QUARANTINE_EVENTS = TableSpec("quarantine", "events", _QUARANTINE,
-                              _by_day(_QUARANTINE, "kafka_timestamp", "kafka_day"),
-                              _sorted_by(_QUARANTINE, "kafka_partition", "kafka_offset"), _no_metrics("payload"))
+                              _by_day(_QUARANTINE, "source_timestamp", "source_day"),
+                              _sorted_by(_QUARANTINE, "source_partition", "source_offset"),
+                              _no_metrics("payload", "source_message_id"))
 
 # Silver: one table per event type; parsed, typed, validated, PII masked, first occurrence of each
-# event_id only. Kafka coordinates lead back to the bronze record.
+# event_id only. The source coordinates lead back to the bronze record.
 _SILVER_COMMON = (
     ("event_id", StringType(), True, ""),
     ("event_time", TimestamptzType(), True, ""),
@@ -136,8 +146,9 @@ _SILVER_COMMON = (
     ("country", StringType(), False, ""),
 )
 _SILVER_TAIL = (
-    ("kafka_partition", IntegerType(), True, ""),
-    ("kafka_offset", LongType(), True, ""),
+    ("source_partition", IntegerType(), True, ""),
+    ("source_offset", LongType(), False, "Kafka offset (null for Pulsar)"),
+    ("source_message_id", BinaryType(), False, "Pulsar message id (null for Kafka)"),
     ("processed_at", TimestamptzType(), True, "when Flink wrote the row"),
 )
 _SILVER_COLUMNS: dict[str, tuple[tuple[str, IcebergType, bool, str], ...]] = {
@@ -184,7 +195,8 @@ SILVER_TABLE_OF = {"page_view": "page_views", "add_to_cart": "add_to_carts", "or
 def _silver(name: str) -> TableSpec:
     schema = _fields(*_SILVER_COMMON, *_SILVER_COLUMNS[name], *_SILVER_TAIL)
     return TableSpec("silver", name, schema, _by_day(schema, "event_time", "event_day"),
-                     _sorted_by(schema, "event_time"), _no_metrics("message", "items", "user_agent"))
+                     _sorted_by(schema, "event_time"),
+                     _no_metrics("message", "items", "user_agent", "source_message_id"))
 
 
 SILVER_TABLES = tuple(_silver(name) for name in _SILVER_COLUMNS)
@@ -218,8 +230,9 @@ _LATE = _fields(
     ("event_type", StringType(), True, ""),
     ("event_time", TimestamptzType(), True, ""),
     ("watermark", TimestamptzType(), True, "the job's event-time watermark when the event arrived"),
-    ("kafka_partition", IntegerType(), True, ""),
-    ("kafka_offset", LongType(), True, ""),
+    ("source_partition", IntegerType(), True, ""),
+    ("source_offset", LongType(), False, "Kafka offset (null for Pulsar)"),
+    ("source_message_id", BinaryType(), False, "Pulsar message id (null for Kafka)"),
     ("detected_at", TimestamptzType(), True, ""),
 )
 GOLD_LATE_EVENTS = TableSpec("gold", "late_events", _LATE, _by_day(_LATE, "event_time", "event_day"),

@@ -2,14 +2,15 @@
 -- keeps the Iceberg writer's and committer's operator ids stable, which restoring from a savepoint
 -- depends on.
 INSERT INTO ${catalog_name}.bronze.events /*+ OPTIONS('uid-suffix' = 'bronze-events') */
-  (`event_key`, `payload`, `kafka_topic`, `kafka_partition`, `kafka_offset`, `kafka_timestamp`, `ingested_at`, `headers`)
+  (`event_key`, `payload`, `source_topic`, `source_partition`, `source_offset`, `source_message_id`, `source_timestamp`, `ingested_at`, `headers`)
 SELECT
   event_key,
   payload,
-  kafka_topic,
-  kafka_partition,
-  kafka_offset,
-  CAST(kafka_timestamp AS TIMESTAMP_LTZ(6)),
+  source_topic,
+  source_partition,
+  source_offset,
+  source_message_id,
+  CAST(source_timestamp AS TIMESTAMP_LTZ(6)),
   CAST(CURRENT_TIMESTAMP AS TIMESTAMP_LTZ(6)),
   headers
-FROM kafka_events
+FROM source_events

@@ -1,6 +1,6 @@
 -- Silver add_to_carts: typed columns out of the masked record (udfs.records), first occurrence only.
 INSERT INTO ${catalog_name}.silver.add_to_carts /*+ OPTIONS('uid-suffix' = 'silver-add-to-carts') */
-  (`event_id`, `event_time`, `user_id`, `country`, `sku`, `quantity`, `unit_price`, `session_id`, `kafka_partition`, `kafka_offset`, `processed_at`)
+  (`event_id`, `event_time`, `user_id`, `country`, `sku`, `quantity`, `unit_price`, `session_id`, `source_partition`, `source_offset`, `source_message_id`, `processed_at`)
 SELECT
   event_id,
   CAST(event_time AS TIMESTAMP_LTZ(6)),
@@ -10,8 +10,9 @@ SELECT
   JSON_VALUE(record, '$.quantity' RETURNING INT),
   CAST(JSON_VALUE(record, '$.unit_price') AS DECIMAL(12, 2)),
   JSON_VALUE(record, '$.session_id'),
-  kafka_partition,
-  kafka_offset,
+  source_partition,
+  source_offset,
+  source_message_id,
   CAST(CURRENT_TIMESTAMP AS TIMESTAMP_LTZ(6))
 FROM distinct_events
 WHERE event_type = 'add_to_cart'

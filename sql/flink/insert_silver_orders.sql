@@ -1,6 +1,6 @@
 -- Silver orders: typed columns out of the masked record (udfs.records), first occurrence only.
 INSERT INTO ${catalog_name}.silver.orders /*+ OPTIONS('uid-suffix' = 'silver-orders') */
-  (`event_id`, `event_time`, `user_id`, `country`, `order_id`, `items`, `item_count`, `total`, `currency`, `email`, `shipping_name`, `kafka_partition`, `kafka_offset`, `processed_at`)
+  (`event_id`, `event_time`, `user_id`, `country`, `order_id`, `items`, `item_count`, `total`, `currency`, `email`, `shipping_name`, `source_partition`, `source_offset`, `source_message_id`, `processed_at`)
 SELECT
   event_id,
   CAST(event_time AS TIMESTAMP_LTZ(6)),
@@ -13,8 +13,9 @@ SELECT
   JSON_VALUE(record, '$.currency'),
   JSON_VALUE(record, '$.email'),
   JSON_VALUE(record, '$.shipping_name'),
-  kafka_partition,
-  kafka_offset,
+  source_partition,
+  source_offset,
+  source_message_id,
   CAST(CURRENT_TIMESTAMP AS TIMESTAMP_LTZ(6))
 FROM distinct_events
 WHERE event_type = 'order'

@@ -1,6 +1,6 @@
 -- Silver page_views: typed columns out of the masked record (udfs.records), first occurrence only.
 INSERT INTO ${catalog_name}.silver.page_views /*+ OPTIONS('uid-suffix' = 'silver-page-views') */
-  (`event_id`, `event_time`, `user_id`, `country`, `page`, `session_id`, `ip_address`, `user_agent`, `kafka_partition`, `kafka_offset`, `processed_at`)
+  (`event_id`, `event_time`, `user_id`, `country`, `page`, `session_id`, `ip_address`, `user_agent`, `source_partition`, `source_offset`, `source_message_id`, `processed_at`)
 SELECT
   event_id,
   CAST(event_time AS TIMESTAMP_LTZ(6)),
@@ -10,8 +10,9 @@ SELECT
   JSON_VALUE(record, '$.session_id'),
   JSON_VALUE(record, '$.ip_address'),
   JSON_VALUE(record, '$.user_agent'),
-  kafka_partition,
-  kafka_offset,
+  source_partition,
+  source_offset,
+  source_message_id,
   CAST(CURRENT_TIMESTAMP AS TIMESTAMP_LTZ(6))
 FROM distinct_events
 WHERE event_type = 'page_view'

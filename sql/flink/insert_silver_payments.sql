@@ -1,6 +1,6 @@
 -- Silver payments: typed columns out of the masked record (udfs.records), first occurrence only.
 INSERT INTO ${catalog_name}.silver.payments /*+ OPTIONS('uid-suffix' = 'silver-payments') */
-  (`event_id`, `event_time`, `user_id`, `country`, `order_id`, `amount`, `currency`, `method`, `card_number`, `card_token`, `kafka_partition`, `kafka_offset`, `processed_at`)
+  (`event_id`, `event_time`, `user_id`, `country`, `order_id`, `amount`, `currency`, `method`, `card_number`, `card_token`, `source_partition`, `source_offset`, `source_message_id`, `processed_at`)
 SELECT
   event_id,
   CAST(event_time AS TIMESTAMP_LTZ(6)),
@@ -12,8 +12,9 @@ SELECT
   JSON_VALUE(record, '$.method'),
   JSON_VALUE(record, '$.card_number'),
   JSON_VALUE(record, '$.card_token'),
-  kafka_partition,
-  kafka_offset,
+  source_partition,
+  source_offset,
+  source_message_id,
   CAST(CURRENT_TIMESTAMP AS TIMESTAMP_LTZ(6))
 FROM distinct_events
 WHERE event_type = 'payment'

@@ -4,11 +4,12 @@ CREATE TEMPORARY VIEW checked_events AS
 SELECT
   event_key,
   payload,
-  kafka_topic,
-  kafka_partition,
-  kafka_offset,
-  kafka_timestamp,
+  source_topic,
+  source_partition,
+  source_offset,
+  source_message_id,
+  source_timestamp,
   event_time,
   processing_time,
-  check_event(payload, kafka_timestamp) AS checked
-FROM kafka_events
+  check_event(payload, source_timestamp) AS checked
+FROM source_events

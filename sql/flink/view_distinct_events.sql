@@ -13,8 +13,9 @@ SELECT
   event_type,
   record,
   event_time,
-  kafka_partition,
-  kafka_offset,
+  source_partition,
+  source_offset,
+  source_message_id,
   GREATEST(COALESCE(CURRENT_WATERMARK(event_time), TIMESTAMP '${watermark_floor}'),
            TIMESTAMP '${watermark_floor}') AS `watermark`
 FROM (
@@ -23,8 +24,9 @@ FROM (
     checked.event_type AS event_type,
     checked.record AS record,
     event_time,
-    kafka_partition,
-    kafka_offset,
+    source_partition,
+    source_offset,
+    source_message_id,
     ROW_NUMBER() OVER (PARTITION BY JSON_VALUE(checked.record, '$.event_id') ORDER BY processing_time) AS occurrence
   FROM checked_events
   WHERE checked.valid

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from flink_jobs.common import SQL_DIR, load_sql, split_statements
 
-SOURCE_VALUES = dict(topic="events", bootstrap="127.0.0.1:9092", group_id="g", max_future_seconds=300,
+SOURCE_VALUES = dict(topic="events", bootstrap="127.0.0.1:9092", service_url="pulsar://127.0.0.1:6650",
+                     group_id="g", max_future_seconds=300,
                      allowed_lateness_seconds=30, silver_topic="events.silver", transactional_id_prefix="g-silver")
 
 
 def test_every_file_the_jobs_name_exists() -> None:
     from flink_jobs import ingest, sessions
 
-    assert {p.stem for p in SQL_DIR.glob("*.sql")} >= {"source_kafka_events", "sink_kafka_silver_events",
+    assert {p.stem for p in SQL_DIR.glob("*.sql")} >= {"source_kafka_events", "source_pulsar_events",
+                                                       "sink_kafka_silver_events",
                                                        *ingest.VIEWS, *ingest.INSERTS, *sessions.INSERTS}
 
 
@@ -26,6 +30,23 @@ def test_kafka_source_reads_committed_records_only() -> None:
     sql = load_sql("source_kafka_events", **SOURCE_VALUES)
     assert "'properties.isolation.level' = 'read_committed'" in sql
     assert "${" not in sql
+
+
+def _columns(create_table: str) -> list[str]:
+    body = create_table[create_table.index("source_events (") + 1:create_table.index(") WITH (")]
+    return re.findall(r"^  (\w+) ", body, flags=re.M)
+
+
+def test_the_pulsar_source_has_the_kafka_source_columns_and_watermark() -> None:
+    """The views and inserts are shared: the Pulsar source must define every column the Kafka
+    source does (only the source definition differs), with the same event time and watermark."""
+    kafka = load_sql("source_kafka_events", **SOURCE_VALUES)
+    pulsar = load_sql("source_pulsar_events", **SOURCE_VALUES)
+    assert set(_columns(kafka)) <= set(_columns(pulsar))
+    assert "CREATE TEMPORARY TABLE source_events (" in kafka and "CREATE TEMPORARY TABLE source_events (" in pulsar
+    assert kafka[kafka.index("  event_time AS"):kafka.index(") WITH (")] == \
+        pulsar[pulsar.index("  event_time AS"):pulsar.index(") WITH (")]
+    assert "'connector' = 'pulsar'" in pulsar and "'source.subscription-name' = 'g'" in pulsar
 
 
 def test_every_sql_file_has_only_known_placeholders() -> None:
@@ -43,8 +64,6 @@ def test_split_statements() -> None:
 def test_every_insert_names_every_column_of_its_table_in_order() -> None:
     """Inserts name their columns: a column added to an existing table goes to the end of its schema
     (additive evolution), where a positional INSERT would put values into the wrong columns."""
-    import re
-
     from flink_jobs import ingest, sessions
     from iceberg.tables import ALL_TABLES
 

@@ -8,17 +8,19 @@ import pytest
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.partitioning import PartitionSpec
 from pyiceberg.schema import Schema
-from pyiceberg.types import LongType, NestedField, StringType
+from pyiceberg.types import BinaryType, LongType, NestedField, StringType
 
 from iceberg.catalog import IncompatibleTable, TableInfo, describe_tables, ensure_table
 from iceberg.tables import ALL_TABLES, BRONZE_EVENTS, NAMESPACES, TableProperties, TableSpec
 
 
-def test_bronze_keeps_kafka_coordinates_required() -> None:
+def test_bronze_keeps_source_coordinates() -> None:
     schema = BRONZE_EVENTS.schema
-    for name in ("kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp"):
+    for name in ("source_topic", "source_partition", "source_timestamp"):
         assert schema.find_field(name).required
-    assert not schema.find_field("payload").required
+    # A Kafka record has an offset and no message id, a Pulsar message the other way round.
+    for name in ("source_offset", "source_message_id", "payload"):
+        assert not schema.find_field(name).required
 
 
 def test_tables_are_format_v2_with_metadata_cleanup() -> None:
@@ -44,7 +46,7 @@ def test_ensure_table_is_idempotent_and_keeps_the_spec_intact(tmp_path: Path) ->
     assert first.metadata.table_uuid == second.metadata.table_uuid
     assert first.metadata.format_version == 2
     assert first.properties[TableProperties.PARQUET_COMPRESSION] == "zstd"
-    assert [f.name for f in first.spec().fields] == ["kafka_day"]
+    assert [f.name for f in first.spec().fields] == ["source_day"]
 
 
 def test_schema_changes_are_additive(tmp_path: Path) -> None:
@@ -120,3 +122,41 @@ def test_gold_written_until_is_the_newest_window_end_of_any_gold_window_table(tm
                       dict(window_start=at(10, 2), window_end=at(10, 3), **line)])
     windows(revenue, [dict(window_start=at(9, 58), window_end=at(9, 59), **line)])
     assert gold_written_until(catalog) == at(10, 7)  # newest of every file of both tables
+
+
+def test_a_table_created_with_kafka_columns_is_renamed_in_place(tmp_path: Path) -> None:
+    """Tables created before the source columns were renamed keep their data: same field ids, new
+    names, the Kafka offset made optional, the message id added, the partition field renamed."""
+    from pyiceberg.partitioning import PartitionField
+    from pyiceberg.transforms import DayTransform
+    from pyiceberg.types import IntegerType, TimestamptzType
+
+    catalog = SqlCatalog("t", uri=f"sqlite:///{tmp_path / 'catalog.db'}", warehouse=tmp_path.as_uri())
+    catalog.create_namespace("bronze")
+    old_schema = Schema(NestedField(1, "payload", StringType(), required=False),
+                        NestedField(2, "kafka_partition", IntegerType(), required=True),
+                        NestedField(3, "kafka_offset", LongType(), required=True),
+                        NestedField(4, "kafka_timestamp", TimestamptzType(), required=True))
+    # Appending to a day-partitioned table needs pyiceberg-core: the data goes into an unpartitioned
+    # one, the partition field rename is checked on a second, empty table.
+    catalog.create_table("bronze.partitioned", schema=old_schema, partition_spec=PartitionSpec(
+        PartitionField(source_id=4, field_id=1000, transform=DayTransform(), name="kafka_day")))
+    old = catalog.create_table("bronze.events", schema=old_schema)
+    old.append(pa.table({"payload": ["x"], "kafka_partition": pa.array([3], pa.int32()),
+                         "kafka_offset": [42], "kafka_timestamp": pa.array([0], pa.timestamp("us", "UTC"))},
+                        schema=old.schema().as_arrow()))
+    spec = replace(BRONZE_EVENTS, schema=Schema(
+        NestedField(1, "payload", StringType(), required=False),
+        NestedField(2, "source_partition", IntegerType(), required=True),
+        NestedField(3, "source_offset", LongType(), required=False),
+        NestedField(4, "source_timestamp", TimestamptzType(), required=True),
+        NestedField(5, "source_message_id", BinaryType(), required=False)))
+    table = ensure_table(catalog, replace(spec, partition_spec=PartitionSpec()))
+    partitioned = ensure_table(catalog, replace(spec, name="partitioned"))
+    assert [f.name for f in partitioned.spec().fields] == ["source_day"]
+    fields = {f.name: (f.field_id, f.required) for f in table.schema().fields}
+    assert fields == {"payload": (1, False), "source_partition": (2, True), "source_offset": (3, False),
+                      "source_timestamp": (4, True), "source_message_id": (5, False)}
+    row = table.scan().to_arrow().to_pylist()
+    assert row == [{"payload": "x", "source_partition": 3, "source_offset": 42,
+                    "source_timestamp": row[0]["source_timestamp"], "source_message_id": None}]
