@@ -27,7 +27,8 @@ CREATE TEMPORARY TABLE source_events (
       '^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?)(Z|\+00:00)$', 1), 'T', ' ')),
       TIMESTAMP '1970-01-01 00:00:00.000')),
   processing_time AS PROCTIME(),
-  WATERMARK FOR event_time AS event_time - INTERVAL '${allowed_lateness_seconds}' SECOND
+  -- TIMESTAMPADD, not INTERVAL 'n' SECOND: an interval literal has two digits (SECOND(2)), 100 s or more fails.
+  WATERMARK FOR event_time AS TIMESTAMPADD(SECOND, -${allowed_lateness_seconds}, event_time)
 ) WITH (
   'connector' = 'pulsar',
   'service-url' = '${service_url}',
