@@ -58,6 +58,6 @@ def test_an_appended_statement_keeps_offsets_udf_dedup_and_sinks(local_stack: Se
     after = operators(local_stack, *(arg for sql in NEW_STATEMENT for arg in ("--extra-sql", sql)))
     kept = {uid for uid, name in before.items() if after.get(uid) == name}
     names = {before[uid].split("[")[0] for uid in kept}
-    assert {"kafka_events", "PythonCalc", "Deduplicate"} <= names
+    assert {"source_events", "PythonCalc", "Deduplicate"} <= names
     sinks = {uid for uid in before if not uid[0].isdigit()}
     assert len(sinks) == 10 and sinks <= kept
