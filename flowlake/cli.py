@@ -32,8 +32,9 @@ def install() -> None:
 
 
 @main.command()
-@click.option("--with", "extras", multiple=True, type=click.Choice(["pulsar"]),
-              help="optional services to start as well (or FLOWLAKE_PULSAR_ENABLED=true)")
+@click.option("--with", "extras", multiple=True, type=click.Choice(["pulsar", "maintenance"]),
+              help="optional services to start as well (or FLOWLAKE_PULSAR_ENABLED=true, "
+                   "FLOWLAKE_MAINTENANCE_ENABLED=true)")
 def up(extras: tuple[str, ...]) -> None:
     """Start the local stack (idempotent)."""
     from flowlake import stack
@@ -41,6 +42,8 @@ def up(extras: tuple[str, ...]) -> None:
     settings = load_settings()
     if "pulsar" in extras:
         settings = settings.model_copy(update={"pulsar_enabled": True})
+    if "maintenance" in extras:
+        settings = settings.model_copy(update={"maintenance_enabled": True})
     stack.up(settings)
 
 
@@ -176,6 +179,30 @@ def tables_create() -> None:
 
     ensure_catalog(load_settings())
     err.print("[green]tables are in place[/green]")
+
+
+@main.command()
+@click.option("--table", "tables", multiple=True, help="only this table (repeatable), e.g. bronze.events")
+@click.option("--step", "steps", multiple=True, type=click.Choice(["compact", "expire", "orphans", "manifests"]),
+              help="only this step (repeatable); default: all four")
+@click.option("--schedule", is_flag=True,
+              help="keep running: maintain each table on the cron schedule of iceberg/maintenance.toml")
+def maintain(tables: tuple[str, ...], steps: tuple[str, ...], schedule: bool) -> None:
+    """Compact data files, expire snapshots, remove orphan files and rewrite manifests (a batch Flink
+    job on the cluster), per the policy in iceberg/maintenance.toml."""
+    import logging
+
+    from flowlake import maintain as maintenance
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    settings = load_settings()
+    if schedule:
+        maintenance.schedule(settings)
+        return
+    with err.status("maintenance job running on the Flink cluster"):
+        reports = maintenance.run_once(settings, list(tables) or None, tuple(steps) or maintenance.STEPS)
+    if any(r.get("errors") for r in reports):
+        raise FlowlakeError(f"maintenance failed for some tables; see {maintenance.history_file(settings)}")
 
 
 @main.group()

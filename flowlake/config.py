@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     pulsar_port: int = 6650
     pulsar_web_port: int = 8085  # Pulsar's default 8080 is Trino's
     pulsar_bookie_port: int = 3181
+    # The maintenance scheduler (`flowlake maintain --schedule`), a stack service when enabled
+    # (`flowlake up --with maintenance`); it serves its metrics on this port.
+    maintenance_enabled: bool = False
+    maintenance_metrics_port: int = 9256
 
     kafka_heap: str = "768m"
     pulsar_heap: str = "512m"

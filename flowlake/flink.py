@@ -24,6 +24,7 @@ JOBS = {
     "ingest": REPO_ROOT / "flink_jobs" / "ingest.py",
     "sessions": REPO_ROOT / "flink_jobs" / "sessions.py",
     "sql": REPO_ROOT / "flink_jobs" / "sql_script.py",
+    "maintain": REPO_ROOT / "flink_jobs" / "maintain.py",
 }
 SHIPPED_PACKAGES = ("udfs", "flink_jobs")
 
@@ -154,11 +155,6 @@ def submit(settings: Settings, job: str, extra_args: list[str] | None = None, fr
         raise JobFailed(f"unknown job {job!r}: choose one of {', '.join(sorted(JOBS))}")
     FlinkRest(settings).get("/overview")  # fails with the fix when Flink is down
     rt = Runtime(settings)
-    python = str(rt.job_python)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    env.update(JAVA_HOME=str(rt.java17_home), FLINK_CONF_DIR=str(settings.data_dir / "flink" / "conf"),
-               FLINK_LOG_DIR=str(settings.log_dir), PYTHONPATH=str(REPO_ROOT),
-               FLOWLAKE_CATALOG_PASSWORD=settings.catalog_password.get_secret_value())
     extra_args = list(extra_args or [])
     if job == "ingest" and "--gold-written-until" not in extra_args:
         extra_args += _gold_written_until(settings)
@@ -170,17 +166,38 @@ def submit(settings: Settings, job: str, extra_args: list[str] | None = None, fr
         extra_args += ["--alerts-topic", settings.alerts_topic]
     restore = ["--fromSavepoint", from_savepoint] if from_savepoint else []
     restore += ["--allowNonRestoredState"] if from_savepoint and allow_non_restored_state else []
+    returncode, output = _flink_run(settings, rt, job, [*restore, "--detached"], extra_args, timeout=600)
+    match = re.search(r"JobID ([0-9a-f]{32})", output)
+    if returncode != 0 or match is None:
+        raise failure_tail(job, returncode, output)
+    return match.group(1)
+
+
+def run_attached(settings: Settings, job: str, job_args: list[str], timeout: float = 3600) -> tuple[int, str]:
+    """Run a job's driver to its end (`flink run` without --detached): the Flink jobs it starts (a
+    batch job, or none) finish before it returns. Returns its exit code and output."""
+    FlinkRest(settings).get("/overview")
+    return _flink_run(settings, Runtime(settings), job, [], job_args, timeout=timeout)
+
+
+def failure_tail(job: str, returncode: int, output: str) -> JobFailed:
+    tail = "\n".join(output.strip().splitlines()[-40:])
+    return JobFailed(f"`flink run` of {job} failed (exit {returncode}):\n{tail}")
+
+
+def _flink_run(settings: Settings, rt: Runtime, job: str, run_options: list[str], job_args: list[str],
+               timeout: float) -> tuple[int, str]:
+    python = str(rt.job_python)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env.update(JAVA_HOME=str(rt.java17_home), FLINK_CONF_DIR=str(settings.data_dir / "flink" / "conf"),
+               FLINK_LOG_DIR=str(settings.log_dir), PYTHONPATH=str(REPO_ROOT),
+               FLOWLAKE_CATALOG_PASSWORD=settings.catalog_password.get_secret_value())
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="pyfiles-", dir=settings.run_dir) as stage:
-        cmd = [str(rt.flink_home / "bin" / "flink"), "run", "--detached", *restore,
+        cmd = [str(rt.flink_home / "bin" / "flink"), "run", *run_options,
                "--jobmanager", f"{settings.host}:{settings.flink_rest_port}",
                "--python", str(JOBS[job]), "--pyExecutable", python, "--pyClientExecutable", python,
                "--pyFiles", str(stage_python_files(Path(stage))),
-               *job_arguments(settings), *extra_args]
-        result = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
-    output = result.stdout + result.stderr
-    match = re.search(r"JobID ([0-9a-f]{32})", output)
-    if result.returncode != 0 or match is None:
-        tail = "\n".join(output.strip().splitlines()[-40:])
-        raise JobFailed(f"`flink run` of {job} failed (exit {result.returncode}):\n{tail}")
-    return match.group(1)
+               *job_arguments(settings), *job_args]
+        result = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO_ROOT, timeout=timeout)
+    return result.returncode, result.stdout + result.stderr

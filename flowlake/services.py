@@ -9,6 +9,7 @@ import pwd
 import secrets
 import shutil
 import subprocess
+import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -309,7 +310,18 @@ class Trino(Service):
 
     def healthy(self) -> bool:
         response = http_ok(f"{self.settings.trino_url}/v1/info")
-        return response is not None and response.json().get("starting") is False
+        if response is None or response.json().get("starting") is not False:
+            return False
+        # Started is not ready: until the coordinator has registered itself as a worker, queries that
+        # read a table fail with "nodes is empty".
+        from flowlake.errors import FlowlakeError
+        from flowlake.trino_client import query
+
+        try:
+            active = query(self.settings, "SELECT count(*) FROM system.runtime.nodes WHERE state = 'active'")[1]
+            return int(active[0][0]) > 0
+        except (FlowlakeError, OSError):
+            return False
 
 
 class Prometheus(Service):
@@ -319,7 +331,9 @@ class Prometheus(Service):
 
     def prepare(self) -> None:
         targets = [f"{self.settings.host}:{p}" for p in self.settings.metrics_port_list]
-        render(PROMETHEUS_CONFIG, self.home / "prometheus.yml", flink_targets=str(targets).replace("'", '"'))
+        maintenance = [f"{self.settings.host}:{self.settings.maintenance_metrics_port}"]
+        render(PROMETHEUS_CONFIG, self.home / "prometheus.yml", flink_targets=str(targets).replace("'", '"'),
+               maintenance_targets=str(maintenance).replace("'", '"'))
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         s = self.settings
@@ -373,11 +387,34 @@ class Pulsar(Service):
         ensure_topic(self.settings, self.settings.events_topic, self.settings.events_partitions)
 
 
+class MaintenanceScheduler(Service):
+    """`flowlake maintain --schedule`: the maintenance batch job on each table's cron schedule, with
+    its metrics for Prometheus."""
+
+    @property
+    def port(self) -> int:
+        return self.settings.maintenance_metrics_port
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        cli = Path(sys.executable).parent / "flowlake"
+        return [str(cli), "maintain", "--schedule"], self.base_env()
+
+    @property
+    def required(self) -> bool:
+        return self.settings.maintenance_enabled
+
+    def healthy(self) -> bool:
+        return http_ok(f"http://{self.settings.host}:{self.settings.maintenance_metrics_port}/metrics") is not None
+
+
 def all_services(settings: Settings, runtime: Runtime, every: bool = False) -> list[Service]:
-    """In start order; stopped in reverse. Optional services (Pulsar) only when enabled, or with
-    `every` (what `down` and `status` look at, so that nothing started is left running)."""
+    """In start order; stopped in reverse. Optional services (Pulsar, the maintenance scheduler) only
+    when enabled, or with `every` (what `down` and `status` look at, so that nothing started is left
+    running)."""
     pg_user = "postgres" if os.geteuid() == 0 else None
     optional: list[Service] = [Pulsar("pulsar", settings, runtime)] if settings.pulsar_wanted or every else []
+    scheduler: list[Service] = ([MaintenanceScheduler("maintenance", settings, runtime)]
+                                if settings.maintenance_enabled or every else [])
     return [
         Postgres("postgres", settings, runtime, user=pg_user),
         Kafka("kafka", settings, runtime),
@@ -386,5 +423,6 @@ def all_services(settings: Settings, runtime: Runtime, every: bool = False) -> l
         FlinkProcess("flink-taskmanager", settings, runtime),
         Trino("trino", settings, runtime),
         Prometheus("prometheus", settings, runtime),
+        *scheduler,
     ]
 

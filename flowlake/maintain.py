@@ -1,0 +1,178 @@
+"""`flowlake maintain`: runs the maintenance batch job (flink_jobs/maintain.py) on the Flink cluster,
+once or on the cron schedules of iceberg/maintenance.toml, and reports what each run did: a log
+line per table, a JSON line in <data dir>/maintenance/runs.jsonl, and Prometheus metrics while the
+scheduler runs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+
+from flowlake.config import Settings
+from flowlake.errors import FlowlakeError
+from flowlake.flink import FlinkRest, failure_tail, run_attached
+from iceberg.maintenance import POLICY_FILE, Policy, check_orphan_safety, load_policies, next_run
+
+log = logging.getLogger("flowlake.maintain")
+REPORT_PREFIX = "MAINTENANCE_REPORT "
+TERMINAL_STATES = {"FINISHED", "CANCELED", "FAILED"}
+STEPS = ("compact", "expire", "orphans", "manifests")
+
+
+def policies(tables: list[str] | None = None, path: Path = POLICY_FILE) -> dict[str, Policy]:
+    """Table -> policy, for every table of the lakehouse or the ones named."""
+    from iceberg.tables import ALL_TABLES
+
+    default, overrides = load_policies(path)
+    known = [spec.identifier for spec in ALL_TABLES]
+    unknown = sorted(set(tables or []) - set(known))
+    if unknown:
+        raise FlowlakeError(f"unknown tables {unknown}: choose from {', '.join(known)}")
+    return {name: overrides.get(name, default) for name in (tables or known)}
+
+
+def running_jobs(settings: Settings) -> list[str]:
+    return [job["jid"] for job in FlinkRest(settings).jobs() if job["state"] not in TERMINAL_STATES]
+
+
+def parse_reports(output: str) -> list[dict[str, Any]]:
+    return [json.loads(line[line.index(REPORT_PREFIX) + len(REPORT_PREFIX):])
+            for line in output.splitlines() if REPORT_PREFIX in line]
+
+
+def run_once(settings: Settings, tables: list[str] | None = None, steps: tuple[str, ...] = STEPS,
+             path: Path = POLICY_FILE) -> list[dict[str, Any]]:
+    """One maintenance run over the tables; returns a report per table (also logged and appended to
+    the run history)."""
+    chosen = policies(tables, path)
+    for name, policy in chosen.items():
+        try:
+            check_orphan_safety(policy, settings.checkpoint_interval_seconds)
+        except ValueError as error:
+            raise FlowlakeError(f"{name}: {error}") from None
+    plan = [{"table": name, "policy": policy.to_json()} for name, policy in chosen.items()]
+    args = ["--plan", json.dumps(plan), "--running-jobs", ",".join(running_jobs(settings)),
+            "--steps", ",".join(steps), "--job-name", "flowlake-maintain"]
+    returncode, output = run_attached(settings, "maintain", args)
+    reports = parse_reports(output)  # a failed table does not stop the others: each has its report
+    record(settings, reports)
+    if returncode != 0 and len(reports) < len(chosen):
+        raise failure_tail("maintain", returncode, output)
+    return reports
+
+
+def history_file(settings: Settings) -> Path:
+    return settings.data_dir / "maintenance" / "runs.jsonl"
+
+
+def record(settings: Settings, reports: list[dict[str, Any]]) -> None:
+    path = history_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as history:
+        for report in reports:
+            history.write(json.dumps(report, sort_keys=True) + "\n")
+            log.info("maintenance %s", summary(report))
+
+
+def summary(report: dict[str, Any]) -> str:
+    """The one log line of a table's run."""
+    parts = [report["table"]]
+    if "data_files_before" in report:
+        parts.append(f"data files {report['data_files_before']} -> {report['data_files_after']} "
+                     f"({report['bytes_before']} -> {report['bytes_after']} bytes, "
+                     f"max per partition {report['max_files_per_partition_before']} -> "
+                     f"{report['max_files_per_partition_after']})")
+    if "snapshots_expired" in report:
+        parts.append(f"snapshots expired {report['snapshots_expired']} (kept {report['snapshots_after']}, "
+                     f"{report['writer_snapshots_kept']} writers' last)")
+    if "orphans_removed" in report:
+        parts.append(f"orphans removed {report['orphans_removed']} ({report['orphan_bytes_removed']} bytes)")
+    if "manifests_before" in report:
+        parts.append(f"manifests {report['manifests_before']} -> {report['manifests_after']}")
+    parts.append(f"{report['seconds']:.1f} s")
+    if report.get("errors"):
+        parts.append(f"ERRORS: {'; '.join(report['errors'])}")
+    return ", ".join(parts)
+
+
+class Metrics:
+    """What the scheduler exposes to Prometheus, from each run's reports."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        labels = ["table"]
+        self.runs = Counter("flowlake_maintenance_runs", "maintenance runs per table and outcome",
+                            [*labels, "outcome"], registry=self.registry)
+        self.last_run = Gauge("flowlake_maintenance_last_run_timestamp_seconds", "end of the last run",
+                              labels, registry=self.registry)
+        self.seconds = Gauge("flowlake_maintenance_step_duration_seconds", "duration of each step of the last run",
+                             [*labels, "step"], registry=self.registry)
+        self.data_files = Gauge("flowlake_maintenance_data_files", "data files after the last run", labels,
+                                registry=self.registry)
+        self.max_files = Gauge("flowlake_maintenance_max_files_per_partition", "after the last run", labels,
+                               registry=self.registry)
+        self.rewritten = Counter("flowlake_maintenance_files_rewritten", "data files replaced by compaction",
+                                 labels, registry=self.registry)
+        self.expired = Counter("flowlake_maintenance_snapshots_expired", "snapshots expired", labels,
+                               registry=self.registry)
+        self.orphans = Counter("flowlake_maintenance_orphans_removed", "orphan files deleted", labels,
+                               registry=self.registry)
+        self.manifests = Gauge("flowlake_maintenance_manifests", "manifests of the current snapshot", labels,
+                               registry=self.registry)
+
+    def observe(self, report: dict[str, Any]) -> None:
+        table = report["table"]
+        self.runs.labels(table, "error" if report.get("errors") else "ok").inc()
+        self.last_run.labels(table).set(time.time())
+        for step in STEPS:
+            if f"{step}_seconds" in report:
+                self.seconds.labels(table, step).set(report[f"{step}_seconds"])
+        if "data_files_after" in report:
+            self.data_files.labels(table).set(report["data_files_after"])
+            self.max_files.labels(table).set(report["max_files_per_partition_after"])
+            self.rewritten.labels(table).inc(report["files_rewritten"])
+        if "snapshots_expired" in report:
+            self.expired.labels(table).inc(report["snapshots_expired"])
+        if "orphans_removed" in report:
+            self.orphans.labels(table).inc(report["orphans_removed"])
+        if "manifests_after" in report:
+            self.manifests.labels(table).set(report["manifests_after"])
+
+
+def due(schedules: dict[str, str], last: datetime) -> tuple[datetime, list[str]]:
+    """The next time any schedule fires after `last`, and the tables whose schedule fires then."""
+    upcoming = {table: next_run(expression, last) for table, expression in schedules.items()}
+    when = min(upcoming.values())
+    return when, sorted(table for table, at in upcoming.items() if at == when)
+
+
+def schedule(settings: Settings, tables: list[str] | None = None, path: Path = POLICY_FILE,
+             sleep: Callable[[float], None] = time.sleep, runs: int | None = None) -> None:
+    """Run maintenance whenever a table's cron schedule fires (every table, or the ones named); serve
+    metrics meanwhile. A failed run is logged and counted, and the scheduler goes on."""
+    metrics = Metrics()
+    start_http_server(settings.maintenance_metrics_port, addr=settings.host, registry=metrics.registry)
+    log.info("maintenance scheduler: metrics on http://%s:%d/metrics", settings.host, settings.maintenance_metrics_port)
+    schedules = {table: policy.schedule for table, policy in policies(tables, path).items()}
+    last = datetime.now(UTC)
+    done = 0
+    while runs is None or done < runs:
+        when, tables = due(schedules, last)
+        log.info("next maintenance at %s: %s", when.isoformat(), ", ".join(tables))
+        sleep(max(0.0, (when - datetime.now(UTC)).total_seconds()))
+        try:
+            for report in run_once(settings, tables, path=path):
+                metrics.observe(report)
+        except FlowlakeError as error:
+            for table in tables:
+                metrics.runs.labels(table, "error").inc()
+            log.error("maintenance of %s failed: %s", ", ".join(tables), error)
+        last = when
+        done += 1
