@@ -9,7 +9,7 @@ PYTHON ?= $(shell python3 -c 'import sys; print(sys.executable)')
 VENV := .venv
 FLOWLAKE := $(VENV)/bin/flowlake
 
-.PHONY: bootstrap install up down demo test lint unit clean bench-pii bench-flink-udf bench-medallion bench-sessions
+.PHONY: bootstrap install up down demo test lint unit clean bench-pii bench-flink-udf bench-medallion bench-sessions bench-maintenance
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -67,3 +67,8 @@ bench-medallion: up
 # State size of the sessions job against active users (ARGS="--users 10000 100000 --state-backend rocksdb").
 bench-sessions: up
 	$(VENV)/bin/python bench/sessions_bench.py $(ARGS)
+
+# Files per partition and Trino scan times before and after `flowlake maintain` on a streamed table,
+# with each step's duration (ARGS="--rate 100 --minutes 10").
+bench-maintenance: up
+	$(VENV)/bin/python bench/maintenance_bench.py $(ARGS)

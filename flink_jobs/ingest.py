@@ -107,9 +107,11 @@ def build(args: argparse.Namespace) -> tuple[TableEnvironment, StatementSet]:
     topic = args.topic
     if args.source == "pulsar" and "://" not in topic:
         topic = f"persistent://public/default/{topic}"
+    event_time_columns = load_sql("columns_event_time", max_future_seconds=max_future,
+                                  allowed_lateness_seconds=args.allowed_lateness_seconds)
     t_env.execute_sql(load_sql(f"source_{args.source}_events", topic=topic, bootstrap=args.kafka_bootstrap,
                                service_url=args.pulsar_service_url, group_id=args.group_id,
-                               max_future_seconds=max_future, allowed_lateness_seconds=args.allowed_lateness_seconds))
+                               event_time_columns=event_time_columns))
     t_env.execute_sql(load_sql("sink_kafka_silver_events", silver_topic=args.silver_topic,
                                bootstrap=args.kafka_bootstrap, transactional_id_prefix=f"{args.group_id}-silver"))
     floor = args.gold_written_until - timedelta(milliseconds=1)

@@ -5,8 +5,8 @@
 --
 -- source_partition is the index in the partition topic's name (persistent://.../events-partition-3),
 -- -1 for a topic without partitions, as Pulsar numbers it; source_offset is null, the message id is
--- the coordinate. Message properties become the headers (UTF-8 bytes). event_time and the watermark
--- are the Kafka source's, against the publish time: see there.
+-- the coordinate. Message properties become the headers (UTF-8 bytes). event_time and the watermark:
+-- columns_event_time.sql, against the publish time.
 CREATE TEMPORARY TABLE source_events (
   event_key BYTES,
   payload BYTES,
@@ -17,18 +17,7 @@ CREATE TEMPORARY TABLE source_events (
   source_partition AS CAST(COALESCE(REGEXP_EXTRACT(source_topic, '-partition-(\d+)$', 1), '-1') AS INT),
   source_offset AS CAST(NULL AS BIGINT),
   headers AS CAST(properties AS MAP<STRING, BYTES>),
-  event_time AS IF(
-    TO_TIMESTAMP(REPLACE(REGEXP_EXTRACT(JSON_VALUE(CAST(payload AS STRING), '$.event_time'),
-      '^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?)(Z|\+00:00)$', 1), 'T', ' '))
-      > TIMESTAMPADD(SECOND, ${max_future_seconds}, CAST(source_timestamp AS TIMESTAMP(3))),
-    TIMESTAMP '1970-01-01 00:00:00.000',
-    COALESCE(
-      TO_TIMESTAMP(REPLACE(REGEXP_EXTRACT(JSON_VALUE(CAST(payload AS STRING), '$.event_time'),
-      '^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?)(Z|\+00:00)$', 1), 'T', ' ')),
-      TIMESTAMP '1970-01-01 00:00:00.000')),
-  processing_time AS PROCTIME(),
-  -- TIMESTAMPADD, not INTERVAL 'n' SECOND: an interval literal has two digits (SECOND(2)), 100 s or more fails.
-  WATERMARK FOR event_time AS TIMESTAMPADD(SECOND, -${allowed_lateness_seconds}, event_time)
+  ${event_time_columns}
 ) WITH (
   'connector' = 'pulsar',
   'service-url' = '${service_url}',

@@ -167,6 +167,26 @@ def funnel_reference(events: list[dict[str, Any]]) -> dict[datetime, tuple[int, 
             for hour, c in counts.items() if c["page_view"] + c["add_to_cart"] + c["order"]}
 
 
+def assert_gold_matches(settings: Settings, on_time: list[dict[str, Any]], start: datetime, closing: datetime) -> None:
+    """The gold windows between `start` and `closing` equal the reference over the on-time events."""
+    revenue = revenue_reference([e for e in on_time if e["event_type"] == "order"])
+    # Event times start up to 5 s before the clock (jitter): the first windows begin before `start`.
+    window_filter = (f"window_start >= TIMESTAMP '{start - timedelta(hours=1):%Y-%m-%d %H:%M:%S} UTC' "
+                     f"AND window_end <= TIMESTAMP '{closing:%Y-%m-%d %H:%M:%S.%f} UTC'")
+
+    def gold_revenue() -> dict[RevenueKey, tuple[int, int, Decimal]]:
+        rows = q(settings, "SELECT window_start, country, category, currency, orders, units, revenue "
+                           f"FROM lakehouse.gold.revenue_per_minute WHERE {window_filter}")
+        return {(r[0], r[1], r[2], r[3]): (r[4], r[5], r[6]) for r in rows}
+
+    got = wait_until(lambda: (g := gold_revenue()) and len(g) >= len(revenue) and g, timeout=300, interval=5,
+                     what="every revenue window")
+    assert got == revenue
+    rows = q(settings, "SELECT window_start, page_views, add_to_carts, orders, visitors, buyers "
+                       f"FROM lakehouse.gold.funnel_hourly WHERE {window_filter}")
+    assert {r[0]: tuple(r[1:]) for r in rows} == funnel_reference(on_time)
+
+
 def test_every_layer_is_exact(local_stack: Settings, ingest_job: IngestJob, produced: Produced) -> None:
     settings, job = local_stack, ingest_job
     start = job.clock.start
@@ -226,24 +246,7 @@ def test_every_layer_is_exact(local_stack: Settings, ingest_job: IngestJob, prod
     assert listed == late
 
     # Gold: windows closed by the tick, equal to the reference over on-time events.
-    on_time = produced.events("valid")
-    revenue = revenue_reference([e for e in on_time if e["event_type"] == "order"])
-    funnel = funnel_reference(on_time)
-    # Event times start up to 5 s before the clock (jitter): the first windows begin before `start`.
-    window_filter = (f"window_start >= TIMESTAMP '{start - timedelta(hours=1):%Y-%m-%d %H:%M:%S} UTC' "
-                     f"AND window_end <= TIMESTAMP '{closing:%Y-%m-%d %H:%M:%S.%f} UTC'")
-
-    def gold_revenue() -> dict[RevenueKey, tuple[int, int, Decimal]]:
-        rows = q(settings, "SELECT window_start, country, category, currency, orders, units, revenue "
-                           f"FROM lakehouse.gold.revenue_per_minute WHERE {window_filter}")
-        return {(r[0], r[1], r[2], r[3]): (r[4], r[5], r[6]) for r in rows}
-
-    got = wait_until(lambda: (g := gold_revenue()) and len(g) >= len(revenue) and g, timeout=300, interval=5,
-                     what="every revenue window")
-    assert got == revenue
-    rows = q(settings, "SELECT window_start, page_views, add_to_carts, orders, visitors, buyers "
-                       f"FROM lakehouse.gold.funnel_hourly WHERE {window_filter}")
-    assert {r[0]: tuple(r[1:]) for r in rows} == funnel
+    assert_gold_matches(settings, produced.events("valid"), start, closing)
 
     # No raw PII left in silver or gold: every string column scanned.
     for table in [*(f"silver.{t}" for t in SILVER_TABLE_OF.values()), "gold.late_events",

@@ -27,16 +27,7 @@ from iceberg.tables import SILVER_TABLE_OF
 from udfs.pii import detect
 
 from .conftest import IngestJob, wait_until
-from .test_medallion import (
-    NO_MIX,
-    Record,
-    _floor,
-    funnel_reference,
-    page_view,
-    q,
-    read_committed,
-    revenue_reference,
-)
+from .test_medallion import NO_MIX, Record, _floor, assert_gold_matches, page_view, q, read_committed
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -149,22 +140,7 @@ def test_ten_thousand_events_from_pulsar_match_the_reference(local_stack: Settin
     listed = {r[0] for r in q(settings, "SELECT event_id FROM lakehouse.gold.late_events "
                                         "WHERE source_message_id IS NOT NULL")}
     assert listed == {e["event_id"] for e in events(records, "late")}
-    on_time = events(records, "valid")
-    revenue = revenue_reference([e for e in on_time if e["event_type"] == "order"])
-    window_filter = (f"window_start >= TIMESTAMP '{start - timedelta(hours=1):%Y-%m-%d %H:%M:%S} UTC' "
-                     f"AND window_end <= TIMESTAMP '{closing:%Y-%m-%d %H:%M:%S.%f} UTC'")
-
-    def gold_revenue() -> dict[tuple[datetime, str, str, str], tuple[int, int, Any]]:
-        rows = q(settings, "SELECT window_start, country, category, currency, orders, units, revenue "
-                           f"FROM lakehouse.gold.revenue_per_minute WHERE {window_filter}")
-        return {(r[0], r[1], r[2], r[3]): (r[4], r[5], r[6]) for r in rows}
-
-    got = wait_until(lambda: (g := gold_revenue()) and len(g) >= len(revenue) and g, timeout=300, interval=5,
-                     what="every revenue window")
-    assert got == revenue
-    rows = q(settings, "SELECT window_start, page_views, add_to_carts, orders, visitors, buyers "
-                       f"FROM lakehouse.gold.funnel_hourly WHERE {window_filter}")
-    assert {r[0]: tuple(r[1:]) for r in rows} == funnel_reference(on_time)
+    assert_gold_matches(settings, events(records, "valid"), start, closing)
 
     for table in SILVER_TABLE_OF.values():  # no raw PII in silver
         for row in q(settings, f"SELECT * FROM lakehouse.silver.{table} WHERE source_message_id IS NOT NULL"):

@@ -31,11 +31,12 @@ def test_flink_config_is_yaml_with_exactly_once_checkpoints(tmp_path: Path) -> N
     assert "--add-opens=java.base/java.util=ALL-UNNAMED" in config["env"]["java"]["opts"]["all"]
 
 
-def test_prometheus_config_lists_flink_targets(tmp_path: Path) -> None:
-    render(PROMETHEUS_CONFIG, tmp_path / "prometheus.yml", flink_targets='["127.0.0.1:9249", "127.0.0.1:9250"]')
+def test_prometheus_config_lists_flink_and_maintenance_targets(tmp_path: Path) -> None:
+    render(PROMETHEUS_CONFIG, tmp_path / "prometheus.yml", flink_targets='["127.0.0.1:9249", "127.0.0.1:9250"]',
+           maintenance_targets='["127.0.0.1:9256"]')
     config = yaml.safe_load((tmp_path / "prometheus.yml").read_text())
-    flink = next(job for job in config["scrape_configs"] if job["job_name"] == "flink")
-    assert flink["static_configs"][0]["targets"] == ["127.0.0.1:9249", "127.0.0.1:9250"]
+    jobs = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
+    assert jobs == {"flink": ["127.0.0.1:9249", "127.0.0.1:9250"], "flowlake-maintenance": ["127.0.0.1:9256"]}
 
 
 def test_kafka_allows_flink_transaction_timeouts() -> None:

@@ -9,7 +9,7 @@ import pytest
 from flink_jobs.common import SQL_DIR, load_sql, split_statements
 
 SOURCE_VALUES = dict(topic="events", bootstrap="127.0.0.1:9092", service_url="pulsar://127.0.0.1:6650",
-                     group_id="g", max_future_seconds=300,
+                     group_id="g", max_future_seconds=300, event_time_columns="event_time AS now()",
                      allowed_lateness_seconds=30, silver_topic="events.silver", transactional_id_prefix="g-silver")
 
 
@@ -43,10 +43,12 @@ def test_the_pulsar_source_has_the_kafka_source_columns_and_watermark() -> None:
     kafka = load_sql("source_kafka_events", **SOURCE_VALUES)
     pulsar = load_sql("source_pulsar_events", **SOURCE_VALUES)
     assert set(_columns(kafka)) <= set(_columns(pulsar))
-    assert "CREATE TEMPORARY TABLE source_events (" in kafka and "CREATE TEMPORARY TABLE source_events (" in pulsar
-    assert kafka[kafka.index("  event_time AS"):kafka.index(") WITH (")] == \
-        pulsar[pulsar.index("  event_time AS"):pulsar.index(") WITH (")]
+    for source in (kafka, pulsar):
+        assert "CREATE TEMPORARY TABLE source_events (" in source
+        assert "  event_time AS now()\n) WITH (" in source  # the shared columns_event_time.sql, last
     assert "'connector' = 'pulsar'" in pulsar and "'source.subscription-name' = 'g'" in pulsar
+    shared = load_sql("columns_event_time", **SOURCE_VALUES)
+    assert "WATERMARK FOR event_time AS TIMESTAMPADD(SECOND, -30, event_time)" in shared
 
 
 def test_every_sql_file_has_only_known_placeholders() -> None:
