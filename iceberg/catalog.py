@@ -63,7 +63,7 @@ def ensure_table(catalog: SqlCatalog, spec: TableSpec) -> Table:
     except NoSuchTableError:
         return catalog.create_table(spec.identifier, schema=spec.schema, partition_spec=spec.partition_spec,
                                     sort_order=spec.sort_order,
-                                    properties=dict(spec.properties))  # PyIceberg pops keys from it
+                                    properties=spec.table_properties)  # a copy: PyIceberg pops keys from it
     table = _apply_renames(table, spec)
     current = {f.name: f for f in table.schema().fields}
     for wanted in spec.schema.fields:
@@ -85,7 +85,7 @@ def ensure_table(catalog: SqlCatalog, spec: TableSpec) -> Table:
                 update.make_column_optional(name)
             for column in redocumented:
                 update.update_column(column.name, doc=column.doc)
-    changed = {k: v for k, v in spec.properties.items()
+    changed = {k: v for k, v in spec.table_properties.items()
                if k != TableProperties.FORMAT_VERSION and table.properties.get(k) != v}
     if changed:
         with table.transaction() as transaction:

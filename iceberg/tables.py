@@ -43,6 +43,8 @@ class TableProperties:
     METADATA_DELETE_AFTER_COMMIT = "write.metadata.delete-after-commit.enabled"
     METADATA_PREVIOUS_VERSIONS_MAX = "write.metadata.previous-versions-max"
     METADATA_PREVIOUS_VERSIONS_MAX_DEFAULT = "100"
+    # The table comment Trino shows (SHOW CREATE TABLE, COMMENT ON TABLE).
+    COMMENT = "comment"
 
 
 DEFAULT_PROPERTIES = {
@@ -72,6 +74,12 @@ class TableSpec:
     @property
     def identifier(self) -> str:
         return f"{self.namespace}.{self.name}"
+
+    @property
+    def table_properties(self) -> dict[str, str]:
+        """The properties to set on the table: the spec's, with its comment."""
+        comment = TABLE_COMMENTS.get(self.identifier)
+        return {**self.properties, TableProperties.COMMENT: comment} if comment else dict(self.properties)
 
 
 def _fields(*columns: tuple[str, IcebergType, bool, str]) -> Schema:
@@ -130,7 +138,7 @@ _QUARANTINE = _fields(
     *_SOURCE,
     ("event_type", StringType(), False, "when the payload parsed far enough to name one"),
     ("failures", ListType(1001, StringType(), element_required=True), True, "'<rule id>: <reason>' per failed rule"),
-    ("quarantined_at", TimestamptzType(), True, ""),
+    ("quarantined_at", TimestamptzType(), True, "when Flink wrote the row"),
 )
 QUARANTINE_EVENTS = TableSpec("quarantine", "events", _QUARANTINE,
                               _by_day(_QUARANTINE, "source_timestamp", "source_day"),
@@ -140,50 +148,50 @@ QUARANTINE_EVENTS = TableSpec("quarantine", "events", _QUARANTINE,
 # Silver: one table per event type; parsed, typed, validated, PII masked, first occurrence of each
 # event_id only. The source coordinates lead back to the bronze record.
 _SILVER_COMMON = (
-    ("event_id", StringType(), True, ""),
-    ("event_time", TimestamptzType(), True, ""),
-    ("user_id", StringType(), True, ""),
-    ("country", StringType(), False, ""),
+    ("event_id", StringType(), True, "the event's own id; silver keeps its first occurrence only"),
+    ("event_time", TimestamptzType(), True, "when the event happened (UTC), from the payload"),
+    ("user_id", StringType(), True, "the customer's account id (an internal id, not masked)"),
+    ("country", StringType(), False, "ISO 3166-1 alpha-2 country code"),
 )
 _SILVER_TAIL = (
-    ("source_partition", IntegerType(), True, ""),
+    ("source_partition", IntegerType(), True, "Kafka partition or Pulsar partition index of the source record"),
     ("source_offset", LongType(), False, "Kafka offset (null for Pulsar)"),
     ("source_message_id", BinaryType(), False, "Pulsar message id (null for Kafka)"),
     ("processed_at", TimestamptzType(), True, "when Flink wrote the row"),
 )
 _SILVER_COLUMNS: dict[str, tuple[tuple[str, IcebergType, bool, str], ...]] = {
     "page_views": (
-        ("page", StringType(), True, ""),
-        ("session_id", StringType(), True, ""),
+        ("page", StringType(), True, "path of the page viewed"),
+        ("session_id", StringType(), True, "the visitor's browsing session"),
         ("ip_address", StringType(), False, "hashed"),
-        ("user_agent", StringType(), False, ""),
+        ("user_agent", StringType(), False, "browser user agent as sent"),
     ),
     "add_to_carts": (
-        ("sku", StringType(), True, ""),
-        ("quantity", IntegerType(), True, ""),
-        ("unit_price", MONEY, True, ""),
-        ("session_id", StringType(), False, ""),
+        ("sku", StringType(), True, "product SKU"),
+        ("quantity", IntegerType(), True, "units added"),
+        ("unit_price", MONEY, True, "price of one unit"),
+        ("session_id", StringType(), False, "the visitor's browsing session"),
     ),
     "orders": (
-        ("order_id", StringType(), True, ""),
+        ("order_id", StringType(), True, "order id (ORD-...)"),
         ("items", StringType(), True, "JSON array of order lines (sku, name, category, quantity, unit_price); "
                   "names scanned for PII"),
-        ("item_count", IntegerType(), True, ""),
-        ("total", MONEY, True, ""),
-        ("currency", StringType(), True, ""),
+        ("item_count", IntegerType(), True, "number of order lines"),
+        ("total", MONEY, True, "order total as sent, in currency"),
+        ("currency", StringType(), True, "ISO 4217 currency code"),
         ("email", StringType(), True, "hashed"),
         ("shipping_name", StringType(), False, "hashed"),
     ),
     "payments": (
-        ("order_id", StringType(), True, ""),
-        ("amount", MONEY, True, ""),
-        ("currency", StringType(), True, ""),
-        ("method", StringType(), True, ""),
+        ("order_id", StringType(), True, "the order paid"),
+        ("amount", MONEY, True, "amount paid, in currency"),
+        ("currency", StringType(), True, "ISO 4217 currency code"),
+        ("method", StringType(), True, "payment method (card, paypal, ...)"),
         ("card_number", StringType(), False, "masked, last 4 digits kept"),
         ("card_token", StringType(), False, "keyed hash of the whole card number: the same card, the same token"),
     ),
     "support_messages": (
-        ("channel", StringType(), True, ""),
+        ("channel", StringType(), True, "where the message came in (email, chat, ...)"),
         ("message", StringType(), True, "PII found in the text is redacted"),
     ),
 }
@@ -203,11 +211,11 @@ SILVER_TABLES = tuple(_silver(name) for name in _SILVER_COLUMNS)
 
 # Gold: event-time windows over on-time silver events; late ones are listed in gold.late_events.
 _REVENUE = _fields(
-    ("window_start", TimestamptzType(), True, ""),
-    ("window_end", TimestamptzType(), True, ""),
-    ("country", StringType(), False, ""),
+    ("window_start", TimestamptzType(), True, "start of the one-minute event-time window (inclusive)"),
+    ("window_end", TimestamptzType(), True, "end of the window (exclusive)"),
+    ("country", StringType(), False, "ISO 3166-1 alpha-2 country code of the orders"),
     ("category", StringType(), True, "product category of the order lines"),
-    ("currency", StringType(), True, ""),
+    ("currency", StringType(), True, "ISO 4217 currency code: revenue is never summed across currencies"),
     ("orders", LongType(), True, "orders with at least one line in this category: do not add up across categories"),
     ("units", LongType(), True, "sum of the lines' quantities"),
     ("revenue", DecimalType(18, 2), True, "sum of quantity x unit price of the lines"),
@@ -215,25 +223,25 @@ _REVENUE = _fields(
 GOLD_REVENUE = TableSpec("gold", "revenue_per_minute", _REVENUE, _by_day(_REVENUE, "window_start", "window_day"),
                          _sorted_by(_REVENUE, "window_start"))
 _FUNNEL = _fields(
-    ("window_start", TimestamptzType(), True, ""),
-    ("window_end", TimestamptzType(), True, ""),
-    ("page_views", LongType(), True, ""),
-    ("add_to_carts", LongType(), True, ""),
-    ("orders", LongType(), True, ""),
+    ("window_start", TimestamptzType(), True, "start of the one-hour event-time window (inclusive)"),
+    ("window_end", TimestamptzType(), True, "end of the window (exclusive)"),
+    ("page_views", LongType(), True, "page views in the hour"),
+    ("add_to_carts", LongType(), True, "add-to-cart events in the hour"),
+    ("orders", LongType(), True, "orders in the hour"),
     ("visitors", LongType(), True, "distinct users with a page view"),
     ("buyers", LongType(), True, "distinct users with an order"),
 )
 GOLD_FUNNEL = TableSpec("gold", "funnel_hourly", _FUNNEL, _by_day(_FUNNEL, "window_start", "window_day"),
                         _sorted_by(_FUNNEL, "window_start"))
 _LATE = _fields(
-    ("event_id", StringType(), True, ""),
-    ("event_type", StringType(), True, ""),
-    ("event_time", TimestamptzType(), True, ""),
+    ("event_id", StringType(), True, "the late event's id (its row is in silver)"),
+    ("event_type", StringType(), True, "page_view, add_to_cart, order, payment or support_message"),
+    ("event_time", TimestamptzType(), True, "when the event happened (UTC)"),
     ("watermark", TimestamptzType(), True, "the job's event-time watermark when the event arrived"),
-    ("source_partition", IntegerType(), True, ""),
+    ("source_partition", IntegerType(), True, "Kafka partition or Pulsar partition index of the source record"),
     ("source_offset", LongType(), False, "Kafka offset (null for Pulsar)"),
     ("source_message_id", BinaryType(), False, "Pulsar message id (null for Kafka)"),
-    ("detected_at", TimestamptzType(), True, ""),
+    ("detected_at", TimestamptzType(), True, "when Flink wrote the row"),
 )
 GOLD_LATE_EVENTS = TableSpec("gold", "late_events", _LATE, _by_day(_LATE, "event_time", "event_day"),
                              _sorted_by(_LATE, "event_time"))
@@ -241,13 +249,13 @@ GOLD_LATE_EVENTS = TableSpec("gold", "late_events", _LATE, _by_day(_LATE, "event
 # Gold tables of the sessions job (flink_jobs/sessions.py).
 _SESSIONS = _fields(
     ("session_id", StringType(), True, "user_id and start in epoch ms: the same session, the same id"),
-    ("user_id", StringType(), True, ""),
+    ("user_id", StringType(), True, "the customer's account id"),
     ("session_start", TimestamptzType(), True, "event time of the first event"),
     ("session_end", TimestamptzType(), True, "event time of the last event; the session closed a gap later"),
     ("events", LongType(), True, "events of every type"),
-    ("page_views", LongType(), True, ""),
-    ("cart_adds", LongType(), True, ""),
-    ("orders", LongType(), True, ""),
+    ("page_views", LongType(), True, "page views in the session"),
+    ("cart_adds", LongType(), True, "add-to-cart events in the session"),
+    ("orders", LongType(), True, "orders in the session"),
     ("revenue", DecimalType(18, 2), True, "sum of the orders' totals"),
     ("closed_at", TimestamptzType(), True, "when Flink wrote the row"),
 )
@@ -257,9 +265,9 @@ _ALERTS = _fields(
     ("alert_id", StringType(), True, "rule and payment: one alert per payment and rule"),
     ("rule", StringType(), True, "velocity"),
     ("card_token", StringType(), True, "keyed hash of the card number (silver.payments.card_token)"),
-    ("user_id", StringType(), True, ""),
+    ("user_id", StringType(), True, "the customer's account id"),
     ("payment_event_id", StringType(), True, "the payment that crossed a limit"),
-    ("payment_time", TimestamptzType(), True, ""),
+    ("payment_time", TimestamptzType(), True, "when the payment happened (event time)"),
     ("window_start", TimestamptzType(), True, "the earliest payment of the card inside the span"),
     ("payments", LongType(), True, "payments of the card inside the span, this one included"),
     ("amount", DecimalType(18, 2), True, "their amount"),
@@ -268,6 +276,27 @@ _ALERTS = _fields(
 )
 GOLD_ALERTS = TableSpec("gold", "alerts", _ALERTS, _by_day(_ALERTS, "payment_time", "payment_day"),
                         _sorted_by(_ALERTS, "payment_time"))
+
+# What each table is, for SQL users (Trino: SHOW CREATE TABLE, information_schema, DESCRIBE).
+TABLE_COMMENTS = {
+    "bronze.events": "Every event as received from Kafka or Pulsar, raw bytes with source coordinates; nothing "
+                     "filtered. Holds raw PII: engineers only.",
+    "quarantine.events": "Every event that failed validation, raw, with the rules it failed. Holds raw PII: "
+                         "engineers only.",
+    "silver.page_views": "Valid page views, deduplicated by event_id, PII masked (IP hashed).",
+    "silver.add_to_carts": "Valid add-to-cart events, deduplicated by event_id.",
+    "silver.orders": "Valid orders, deduplicated by event_id, PII masked (email and name hashed).",
+    "silver.payments": "Valid payments, deduplicated by event_id; card numbers masked to the last 4 digits, "
+                       "card_token a keyed hash.",
+    "silver.support_messages": "Valid support messages, deduplicated by event_id, PII in the text redacted.",
+    "gold.revenue_per_minute": "Orders, units and revenue per minute of event time, country, product category "
+                               "and currency; each window written once when the watermark passes it.",
+    "gold.funnel_hourly": "Page views, add-to-carts and orders per hour of event time, with distinct visitors "
+                          "and buyers.",
+    "gold.late_events": "Valid events that arrived behind the watermark and so are in no gold window.",
+    "gold.sessions": "User sessions (30 min inactivity gap) from the silver topic, written when they close.",
+    "gold.alerts": "Card velocity alerts: too many payments or too much amount per card in a time span.",
+}
 
 # Gold tables of event-time windows, each written once when the watermark passes its end.
 GOLD_WINDOW_TABLES = (GOLD_REVENUE, GOLD_FUNNEL)

@@ -53,3 +53,18 @@ def test_flink_sql_writes_rows_that_pyiceberg_and_trino_read(local_stack: Settin
                     {"id": 11, "name": "from-flink-1"}, {"id": 12, "name": "from-flink-2"}]
     _, trino_rows = query(local_stack, f"SELECT id, name FROM lakehouse.{probe_table}.probe WHERE id > 10 ORDER BY id")
     assert trino_rows == [[11, "from-flink-1"], [12, "from-flink-2"]]
+
+
+def test_sql_users_see_table_and_column_comments_in_trino(local_stack: Settings) -> None:
+    """The lakehouse tables (created by `flowlake up`) carry their comments into Trino."""
+    from iceberg.tables import ALL_TABLES, TABLE_COMMENTS
+
+    comments = dict(query(local_stack, "SELECT schema_name || '.' || table_name, comment "
+                                       "FROM system.metadata.table_comments WHERE catalog_name = 'lakehouse' "
+                                       "AND schema_name IN ('bronze', 'quarantine', 'silver', 'gold')")[1])
+    assert {spec.identifier: comments.get(spec.identifier) for spec in ALL_TABLES} == TABLE_COMMENTS
+    for spec in ALL_TABLES:
+        described = {row[0]: row[3] for row in query(local_stack, f"DESCRIBE lakehouse.{spec.identifier}")[1]}
+        assert described == {f.name: f.doc for f in spec.schema.fields}, spec.identifier
+    create = query(local_stack, "SHOW CREATE TABLE lakehouse.silver.orders")[1][0][0]
+    assert f"COMMENT '{TABLE_COMMENTS['silver.orders']}'" in create

@@ -160,3 +160,13 @@ def test_a_table_created_with_kafka_columns_is_renamed_in_place(tmp_path: Path) 
     row = table.scan().to_arrow().to_pylist()
     assert row == [{"payload": "x", "source_partition": 3, "source_offset": 42,
                     "source_timestamp": row[0]["source_timestamp"], "source_message_id": None}]
+
+
+def test_every_table_and_column_is_described_for_sql_users() -> None:
+    from iceberg.tables import TABLE_COMMENTS
+
+    assert set(TABLE_COMMENTS) == {spec.identifier for spec in ALL_TABLES}
+    for spec in ALL_TABLES:
+        assert spec.table_properties[TableProperties.COMMENT] == TABLE_COMMENTS[spec.identifier]
+        undocumented = [f.name for f in spec.schema.fields if not f.doc]
+        assert not undocumented, f"{spec.identifier}: {undocumented}"
