@@ -181,6 +181,29 @@ def tables_create() -> None:
     err.print("[green]tables are in place[/green]")
 
 
+@main.group(invoke_without_command=True)
+@click.pass_context
+def views(ctx: click.Context) -> None:
+    """The curated Trino views for SQL users (lakehouse.analytics), with what each shows."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from flowlake.views import list_views
+
+    table = Table("view", "what it shows")
+    for name, comment in list_views(load_settings()):
+        table.add_row(f"analytics.{name}", comment)
+    out.print(table)
+
+
+@views.command("create")
+def views_create() -> None:
+    """Create or replace every view of sql/trino/views/ (idempotent)."""
+    from flowlake.views import SCHEMA, create_views
+
+    names = create_views(load_settings())
+    err.print(f"[green]{len(names)} views in analytics:[/green] {', '.join(f'{SCHEMA}.{n}' for n in names)}")
+
+
 @main.command()
 @click.option("--table", "tables", multiple=True, help="only this table (repeatable), e.g. bronze.events")
 @click.option("--step", "steps", multiple=True, type=click.Choice(["compact", "expire", "orphans", "manifests"]),

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -258,6 +258,51 @@ def test_every_layer_is_exact(local_stack: Settings, ingest_job: IngestJob, prod
     # Each Iceberg commit carries the Flink checkpoint it belongs to.
     rows = q(settings, "SELECT summary['flink.max-committed-checkpoint-id'] FROM lakehouse.silver.\"orders$snapshots\"")
     assert rows and all(r[0] is not None for r in rows)
+
+
+def test_the_analytics_views_match_the_reference(local_stack: Settings, ingest_job: IngestJob,
+                                                 produced: Produced) -> None:
+    """`flowlake views create`, then every view over what test_every_layer_is_exact produced (the only
+    data in these tables so far), against the same events computed in Python."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from udfs.records import check_event
+
+    settings = local_stack
+    created = subprocess.run([str(Path(sys.executable).parent / "flowlake"), "views", "create"], capture_output=True,
+                             text=True, timeout=300)
+    assert created.returncode == 0, created.stderr
+    on_time = produced.events("valid")
+
+    revenue: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, 0, Decimal(0)])
+    for (window_start, country, category, currency), (orders, units, amount) in revenue_reference(
+            [e for e in on_time if e["event_type"] == "order"]).items():
+        row = revenue[(window_start.date(), country, category, currency)]
+        row[0], row[1], row[2] = row[0] + orders, row[1] + units, row[2] + amount
+    rows = q(settings, "SELECT day, country, category, currency, orders, units, revenue "
+                       "FROM lakehouse.analytics.revenue_daily")
+    assert {tuple(r[:4]): list(r[4:]) for r in rows} == dict(revenue)
+
+    days: dict[Any, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for hour, counts in funnel_reference(on_time).items():
+        days[hour.date()] = [a + b for a, b in zip(days[hour.date()], counts, strict=True)]
+    rows = q(settings, "SELECT day, page_views, add_to_carts, orders, visitor_hours, buyer_hours, cart_per_view, "
+                       "buyer_conversion FROM lakehouse.analytics.funnel_daily")
+    assert {r[0]: r[1:6] for r in rows} == days
+    for r in rows:
+        assert r[6] == round(r[2] / r[1], 4) and r[7] == round(r[5] / r[4], 4)
+
+    # Quarantine by rule: the validation code itself, run here on the bad payloads.
+    now = datetime.now(UTC)
+    bad = [payload for _, payload, label in produced.records if label.startswith("bad:")]
+    expected = Counter(failure.split(":")[0] for payload in bad for failure in check_event(payload, now).failures)
+    rows = q(settings, "SELECT rule, sum(failures) FROM lakehouse.analytics.quality_by_rule GROUP BY rule")
+    assert dict((r[0], r[1]) for r in rows) == dict(expected)
+    rows = q(settings, "SELECT sum(received), sum(quarantined), min(quarantine_rate) >= 0 "
+                       "FROM lakehouse.analytics.quality_hourly")
+    assert rows == [[bronze_count(settings, ingest_job.topic), len(bad), True]]
 
 
 def test_restart_from_a_savepoint_loses_nothing_and_duplicates_nothing(

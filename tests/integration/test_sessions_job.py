@@ -176,6 +176,25 @@ def test_known_sessions_and_alerts_exactly(sessions_job: SessionsJob) -> None:
     sessions_job.produce(sessions_job.scenario.events())
     sessions_job.tick()
     assert_exactly_the_expected(sessions_job)
+    assert_session_view_matches(sessions_job)
+
+
+def assert_session_view_matches(job: SessionsJob) -> None:
+    """analytics.session_stats_daily over the scripted sessions (the only closed ones in gold.sessions
+    at this point of the session), computed here from the expected sessions."""
+    from flowlake.views import create_views
+
+    create_views(job.settings)
+    by_day: dict[Any, list[tuple[Any, ...]]] = {}
+    for session in job.scenario.expected_sessions():
+        by_day.setdefault(session[1].date(), []).append(session)
+    expected = {day: [len(s), len({x[0] for x in s}),
+                      round(sum((x[2] - x[1]).total_seconds() for x in s) / len(s), 3),
+                      round(sum(x[3] for x in s) / len(s), 3), sum(1 for x in s if x[6] > 0), sum(x[7] for x in s)]
+                for day, s in by_day.items()}
+    rows = query(job.settings, "SELECT day, sessions, users, avg_duration_seconds, avg_events, sessions_with_order, "
+                               "revenue FROM lakehouse.analytics.session_stats_daily")[1]
+    assert {r[0]: [r[1], r[2], float(r[3]), float(r[4]), r[5], r[6]] for r in rows} == expected
 
 
 def test_a_savepoint_in_the_middle_of_open_sessions_changes_nothing(sessions_job: SessionsJob) -> None:
