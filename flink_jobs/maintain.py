@@ -13,6 +13,7 @@ import json
 import logging
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -136,9 +137,7 @@ class Maintenance:
     def compact(self, identifier: str, policy: Policy, report: dict[str, Any]) -> None:
         table = self.table(identifier)
         files = self.data_files(table)
-        per_partition: dict[str, int] = {}
-        for partition, _, _ in files:
-            per_partition[partition] = per_partition.get(partition, 0) + 1
+        per_partition = Counter(partition for partition, _, _ in files)
         days = {p: _partition_day(p) for p in per_partition}
         chosen = partitions_to_compact(per_partition, policy, days, datetime.now(UTC))
         report.update(data_files_before=len(files), bytes_before=sum(size for _, _, size in files),
@@ -162,9 +161,7 @@ class Maintenance:
         else:
             report.update(files_rewritten=0, files_added=0)
         after = self.data_files(self.table(identifier))
-        counts: dict[str, int] = {}
-        for partition, _, _ in after:
-            counts[partition] = counts.get(partition, 0) + 1
+        counts = Counter(partition for partition, _, _ in after)
         report.update(data_files_after=len(after), bytes_after=sum(size for _, _, size in after),
                       max_files_per_partition_after=max(counts.values(), default=0))
 
