@@ -7,20 +7,20 @@
 -- and what compaction replaced ('replace' operations).
 SELECT snapshot_id, committed_at, operation, element_at(summary, 'added-records') AS added_records,
   element_at(summary, 'flink.max-committed-checkpoint-id') AS flink_checkpoint
-FROM lakehouse.silver.orders."$snapshots" ORDER BY committed_at DESC LIMIT 20;
+FROM lakehouse.silver."orders$snapshots" ORDER BY committed_at DESC LIMIT 20;
 
 -- $history: which snapshot was current when, and whether it was an ancestor of the current one
 -- (a rollback leaves non-ancestors). The timeline that FOR TIMESTAMP AS OF reads.
 SELECT made_current_at, snapshot_id, parent_id, is_current_ancestor
-FROM lakehouse.silver.orders."$history" ORDER BY made_current_at DESC LIMIT 20;
+FROM lakehouse.silver."orders$history" ORDER BY made_current_at DESC LIMIT 20;
 
 -- $files: the data files of the current snapshot, with sizes and row counts. Many small files in a
 -- partition mean compaction is due (`flowlake maintain`).
-SELECT file_path, record_count, file_size_in_bytes FROM lakehouse.silver.orders."$files"
+SELECT file_path, record_count, file_size_in_bytes FROM lakehouse.silver."orders$files"
 ORDER BY file_size_in_bytes LIMIT 20;
 
 -- $partitions: rows, files and bytes per partition: where the data is and how fragmented.
-SELECT partition, record_count, file_count, total_size FROM lakehouse.silver.orders."$partitions";
+SELECT partition, record_count, file_count, total_size FROM lakehouse.silver."orders$partitions";
 
 -- Time travel by snapshot: the table exactly as that commit left it (reproducible reports, or what
 -- a downstream job saw).

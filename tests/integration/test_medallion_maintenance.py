@@ -224,16 +224,25 @@ def test_the_documented_time_travel_and_metadata_queries_run(local_stack: Settin
     from flowlake.config import REPO_ROOT
 
     settings, job = local_stack, ingest_job
+
+    def orders_in_silver() -> int:
+        return int(q(settings, "SELECT count(*) FROM lakehouse.silver.orders")[0][0])
+
+    def add_orders(seed: int) -> int:
+        """A batch of events, waited for until its orders are all in silver; returns how many."""
+        before, batch = orders_in_silver(), []
+        generate(settings, 300, None, None, topic=job.topic, seed=seed, clock=job.clock, keep=batch)
+        orders = sum(1 for _, payload, _ in batch if json.loads(payload)["event_type"] == "order")
+        assert orders > 0
+        wait_until(lambda: orders_in_silver() == before + orders, timeout=120, interval=2, what="new orders in silver")
+        return orders
+
+    add_orders(seed=21)  # at least one snapshot, whatever ran before
     [[snapshot_id, committed_at]] = q(settings, "SELECT snapshot_id, committed_at "
                                                 'FROM lakehouse.silver."orders$snapshots" '
                                                 "ORDER BY committed_at DESC LIMIT 1")
-    then = q(settings, f"SELECT count(*) FROM lakehouse.silver.orders FOR VERSION AS OF {snapshot_id}")[0][0]
-    batch: list[tuple[str, bytes, str]] = []
-    generate(settings, 300, None, None, topic=job.topic, seed=21, clock=job.clock, keep=batch)
-    new_orders = sum(1 for _, payload, _ in batch if json.loads(payload)["event_type"] == "order")
-    assert new_orders > 0
-    wait_until(lambda: q(settings, "SELECT count(*) FROM lakehouse.silver.orders")[0][0] == then + new_orders,
-               timeout=120, interval=2, what="the new orders in silver")
+    then = orders_in_silver()
+    new_orders = add_orders(seed=22)
     at = committed_at.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
     script = (REPO_ROOT / "sql" / "trino" / "examples.sql").read_text()
     statements = split_statements(script.replace("${snapshot_id}", str(snapshot_id)).replace("${timestamp}", at))
