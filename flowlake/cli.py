@@ -8,6 +8,7 @@ from typing import TextIO
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from flowlake.config import load_settings
@@ -136,15 +137,23 @@ def stop(job: str, savepoint: bool, savepoint_dir: str | None) -> None:
 
 @main.command()
 @click.argument("sql")
-def query(sql: str) -> None:
-    """Run SQL on Trino and print the result."""
+@click.option("--format", "output_format", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="json: one object per row")
+def query(sql: str, output_format: str) -> None:
+    """Run SQL on Trino and print the result (a table, CSV or JSON lines)."""
+    from flowlake.trino_client import as_csv, as_json_lines
     from flowlake.trino_client import query as run_query
 
     columns, rows = run_query(load_settings(), sql)
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*(str(v) for v in row))
-    out.print(table)
+    if output_format == "csv":
+        click.echo(as_csv(columns, rows), nl=False)
+    elif output_format == "json":
+        click.echo(as_json_lines(columns, rows), nl=False)
+    else:
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*(str(v) for v in row))
+        out.print(table)
 
 
 @main.command()
@@ -251,7 +260,7 @@ def run() -> None:
     try:
         main(standalone_mode=False)
     except (FlowlakeError, MissingHashKey) as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)  # the text as is: SQL, carets
         sys.exit(1)
     except click.exceptions.Abort:
         sys.exit(130)

@@ -1,7 +1,10 @@
-"""SQL on Trino (the `trino` DB-API client)."""
+"""SQL on Trino (the `trino` DB-API client), and its results and errors as users read them."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from typing import Any
 
 import trino
@@ -29,6 +32,60 @@ def query(settings: Settings, sql: str, user: str = "flowlake") -> tuple[list[st
         columns = [d[0] for d in cursor.description or []]
         return columns, rows
     except TrinoQueryError as exc:
-        raise FlowlakeError(f"Trino rejected the query: {exc.message}") from exc
+        raise QueryRejected(explain(exc, sql), exc.error_name) from exc
     finally:
         conn.close()
+
+
+class QueryRejected(FlowlakeError):
+    def __init__(self, message: str, error_name: str | None) -> None:
+        super().__init__(message)
+        self.error_name = error_name
+
+
+HINTS = {
+    "TABLE_NOT_FOUND": "`flowlake tables` lists the lakehouse tables, `flowlake views` the views",
+    "SCHEMA_NOT_FOUND": "the schemas are bronze, quarantine, silver, gold and analytics",
+    "COLUMN_NOT_FOUND": "DESCRIBE <table> lists its columns",
+    "PERMISSION_DENIED": "this user may not do that; the README's 'For SQL users' says who may read what",
+}
+
+
+def explain(error: TrinoQueryError, sql: str) -> str:
+    """Trino's error with its name, the position it points at (the line, with a caret) and a hint."""
+    text = f"Trino rejected the query ({error.error_name}): {error.message}"
+    location = error.error_location
+    if location:
+        line, column = location
+        lines = sql.splitlines() or [""]
+        if 1 <= line <= len(lines):
+            text += f"\n  at line {line}, column {column}:\n  {lines[line - 1]}\n  {' ' * (column - 1)}^"
+    hint = HINTS.get(error.error_name or "")
+    return f"{text}\n  ({hint})" if hint else text
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def as_csv(columns: list[str], rows: list[list[Any]]) -> str:
+    """RFC 4180 CSV with a header row; binary values as hex, nested ones as JSON."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([json.dumps(_plain(v), default=str) if isinstance(v, (list, tuple, dict)) else
+                         ("" if v is None else _plain(v)) for v in row])
+    return buffer.getvalue()
+
+
+def as_json_lines(columns: list[str], rows: list[list[Any]]) -> str:
+    """One JSON object per row; timestamps and decimals as strings, binary values as hex."""
+    return "".join(json.dumps(dict(zip(columns, (_plain(v) for v in row), strict=True)), default=str) + "\n"
+                   for row in rows)

@@ -68,3 +68,26 @@ def test_sql_users_see_table_and_column_comments_in_trino(local_stack: Settings)
         assert described == {f.name: f.doc for f in spec.schema.fields}, spec.identifier
     create = query(local_stack, "SHOW CREATE TABLE lakehouse.silver.orders")[1][0][0]
     assert f"COMMENT '{TABLE_COMMENTS['silver.orders']}'" in create
+
+
+def test_query_errors_name_the_problem_and_position(local_stack: Settings) -> None:
+    """`flowlake query` against the real Trino: a syntax error points at its position, a missing table
+    says so with a hint, and results come out as CSV or JSON lines."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    flowlake = str(Path(sys.executable).parent / "flowlake")
+    bad = subprocess.run([flowlake, "query", "SELECT count(*)\nFROM lakehouse.silver.orders WHERE"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "SYNTAX_ERROR" in bad.stderr and "line 2, column" in bad.stderr
+    missing = subprocess.run([flowlake, "query", "SELECT * FROM lakehouse.silver.nope"], capture_output=True,
+                             text=True, timeout=120)
+    assert missing.returncode == 1 and "TABLE_NOT_FOUND" in missing.stderr and "flowlake tables" in missing.stderr
+    as_json = subprocess.run([flowlake, "query", "--format", "json", "SELECT 1 AS one, 'a' AS two"],
+                             capture_output=True, text=True, timeout=120)
+    assert [json.loads(line) for line in as_json.stdout.splitlines()] == [{"one": 1, "two": "a"}]
+    as_csv = subprocess.run([flowlake, "query", "--format", "csv", "SELECT 1 AS one, 'a' AS two"],
+                            capture_output=True, text=True, timeout=120)
+    assert as_csv.stdout == "one,two\n1,a\n"
