@@ -139,12 +139,14 @@ def stop(job: str, savepoint: bool, savepoint_dir: str | None) -> None:
 @click.argument("sql")
 @click.option("--format", "output_format", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True, help="json: one object per row")
-def query(sql: str, output_format: str) -> None:
+@click.option("--user", default=None, help="the Trino user to run as (default: FLOWLAKE_TRINO_USER, an engineer); "
+                                            "`flowlake trino-users` lists them")
+def query(sql: str, output_format: str, user: str | None) -> None:
     """Run SQL on Trino and print the result (a table, CSV or JSON lines)."""
     from flowlake.trino_client import as_csv, as_json_lines
     from flowlake.trino_client import query as run_query
 
-    columns, rows = run_query(load_settings(), sql)
+    columns, rows = run_query(load_settings(), sql, user=user)
     if output_format == "csv":
         click.echo(as_csv(columns, rows), nl=False)
     elif output_format == "json":
@@ -154,6 +156,25 @@ def query(sql: str, output_format: str) -> None:
         for row in rows:
             table.add_row(*(str(v) for v in row))
         out.print(table)
+
+
+@main.command("trino-users")
+@click.option("--show-passwords", is_flag=True, help="print the passwords too")
+def trino_users(show_passwords: bool) -> None:
+    """How to connect to the local Trino: its URL, the certificate to trust, and the users with their role."""
+    from flowlake.trino_security import certificate_file, password_for, passwords_file
+
+    settings = load_settings()
+    out.print(f"URL: {settings.trino_url} (TLS; trust {certificate_file(settings)})")
+    out.print(f"JDBC: jdbc:trino://{settings.host}:{settings.trino_https_port}/{settings.catalog_name}"
+              f"?SSL=true&SSLTrustStorePath={certificate_file(settings)}")
+    table = Table("user", "role", "password")
+    for user, role in settings.trino_users.items():
+        source = "FLOWLAKE_TRINO_PASSWORDS" if user in settings.trino_passwords else str(passwords_file(settings))
+        table.add_row(user, role, password_for(settings, user) if show_passwords else f"in {source}")
+    out.print(table)
+    out.print("analyst: reads silver, gold and analytics, writes nothing; "
+              "engineer: reads and writes everything, runs maintenance procedures")
 
 
 @main.command()

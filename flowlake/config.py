@@ -4,10 +4,11 @@ environment variable named FLOWLAKE_<FIELD> (e.g. FLOWLAKE_KAFKA_PORT=19092)."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +35,8 @@ class Settings(BaseSettings):
     flink_rest_port: int = 8081
     flink_rpc_port: int = 6123
     flink_metrics_ports: str = "9249-9252"
-    trino_port: int = 8080
+    trino_port: int = 8080  # plain HTTP: health checks and Trino's own node traffic, no queries
+    trino_https_port: int = 8443  # where clients connect (TLS, password)
     prometheus_port: int = 9090
     # Pulsar is optional: `flowlake up --with pulsar` or FLOWLAKE_PULSAR_ENABLED=true.
     pulsar_enabled: bool = False
@@ -54,6 +56,16 @@ class Settings(BaseSettings):
     flink_parallelism: int = 2
     trino_heap: str = "2G"
 
+    # Accounts of the local Trino and their role: `analyst` reads silver, gold and the views, and
+    # writes nothing; `engineer` may do everything (bronze and quarantine hold raw PII). Passwords
+    # come from FLOWLAKE_TRINO_PASSWORDS ('{"analyst": "..."}'); a user without one gets a random
+    # password at `flowlake up`, kept in <data dir>/secrets/trino-passwords.json.
+    trino_users: dict[str, Literal["analyst", "engineer"]] = {"analyst": "analyst", "engineer": "engineer"}
+    trino_passwords: dict[str, SecretStr] = {}
+    # Who flowlake itself connects as (views, demo, checks); an engineer, as the views run with
+    # their creator's rights.
+    trino_user: str = "engineer"
+
     catalog_name: str = "lakehouse"
     catalog_database: str = "iceberg_catalog"
     catalog_user: str = "flowlake"
@@ -72,6 +84,21 @@ class Settings(BaseSettings):
     checkpoint_interval_seconds: int = 10
 
     start_timeout_seconds: int = 180
+
+    @field_validator("trino_users")
+    @classmethod
+    def _plain_user_names(cls, users: dict[str, str]) -> dict[str, str]:
+        bad = [u for u in users if not re.fullmatch(r"[A-Za-z0-9_.-]+", u)]
+        if bad:
+            raise ValueError(f"Trino user names may hold letters, digits, '_', '.' and '-' only: {bad}")
+        return users
+
+    @model_validator(mode="after")
+    def _trino_user_is_an_engineer(self) -> Settings:
+        if self.trino_users.get(self.trino_user) != "engineer":
+            raise ValueError(f"FLOWLAKE_TRINO_USER={self.trino_user!r} must be one of FLOWLAKE_TRINO_USERS "
+                             "with the engineer role (flowlake creates views and reads every layer)")
+        return self
 
     # --- derived values -------------------------------------------------------------------
     @property
@@ -112,6 +139,10 @@ class Settings(BaseSettings):
 
     @property
     def trino_url(self) -> str:
+        return f"https://{self.host}:{self.trino_https_port}"
+
+    @property
+    def trino_http_url(self) -> str:
         return f"http://{self.host}:{self.trino_port}"
 
     @property

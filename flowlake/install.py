@@ -3,23 +3,27 @@ Central, Debian). Each step is skipped when its result is already in the cache."
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
 
-from flowlake.config import Settings
+from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import InstallFailed, PrerequisiteMissing
 from flowlake.runtime import JOB_REQUIREMENTS, POM, TRINO_VERSION, Runtime, find_jdk
 
 console = Console(stderr=True)
 READY = ".flowlake-ready"
+TRINO_ACCESS_PLUGIN_SOURCE = REPO_ROOT / "deploy" / "trino-access" / "src"
+TRINO_ACCESS_PLUGIN = "flowlake-access"
 MAVEN_PROFILES = ("flink-lib", "flink-pulsar", "kafka", "trino", "pulsar")
 
 
@@ -53,6 +57,8 @@ def ensure_debian_packages(rt: Runtime) -> None:
         missing.append("prometheus")
     if shutil.which("mvn") is None:
         missing.append("maven")
+    if shutil.which("openssl") is None:
+        missing.append("openssl")
     if missing:
         _apt_install(*missing)
 
@@ -126,6 +132,45 @@ def ensure_trino(rt: Runtime) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
+def ensure_trino_access_plugin(rt: Runtime) -> Path:
+    """Build deploy/trino-access (the access control that keeps table procedures to engineers) into
+    Trino's plugin dir, beside the plugin toolkit and Guava jars of Trino's own
+    password-authenticators plugin (the same versions Trino ships). Rebuilt when the source changes."""
+    target = rt.trino_home / "plugin" / TRINO_ACCESS_PLUGIN
+    sources = sorted(p for p in TRINO_ACCESS_PLUGIN_SOURCE.rglob("*") if p.is_file())
+    digest = hashlib.sha256(b"".join(p.relative_to(TRINO_ACCESS_PLUGIN_SOURCE).as_posix().encode() + p.read_bytes()
+                                     for p in sources)).hexdigest()
+    stamp = target / ".source-sha256"
+    if stamp.exists() and stamp.read_text() == digest:
+        return target
+    # Trino's jars are built for Java 24+: only a compiler that new reads them.
+    javac = rt.trino_java_home / "bin" / "javac"
+    if not javac.exists():
+        raise PrerequisiteMissing(f"Trino's access-control plugin needs a JDK >= 24 with javac; {rt.trino_java_home} "
+                                  "is a runtime only: install one (e.g. Temurin 25) under /usr/lib/jvm")
+    bundled = rt.trino_home / "plugin" / "password-authenticators"
+    dependencies = [jar for pattern in ("io.trino_trino-plugin-toolkit-*.jar", "com.google.guava_guava-*.jar",
+                                        "com.google.guava_failureaccess-*.jar") for jar in bundled.glob(pattern)]
+    spi = next((rt.trino_home / "lib").glob("io.trino_trino-spi-*.jar"))
+    console.print(f"[bold]==>[/bold] building Trino's access-control plugin into {target}")
+    with tempfile.TemporaryDirectory() as build:
+        classpath = ":".join(str(j) for j in [spi, *dependencies])
+        _run([javac, "-nowarn", "-d", build, "-cp", classpath,
+              *[p for p in sources if p.suffix == ".java"]], "javac (Trino access-control plugin)")
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        with zipfile.ZipFile(target / "flowlake-trino-access.jar", "w") as jar:
+            for path in sorted(Path(build).rglob("*.class")):
+                jar.write(path, path.relative_to(build).as_posix())
+            for path in sources:
+                if path.suffix != ".java":
+                    jar.write(path, path.relative_to(TRINO_ACCESS_PLUGIN_SOURCE).as_posix())
+    for dependency in dependencies:
+        shutil.copy2(dependency, target / dependency.name)
+    stamp.write_text(digest)
+    return target
+
+
 def install(settings: Settings) -> Runtime:
     rt = Runtime(settings)
     if not rt.uv.exists():
@@ -135,6 +180,7 @@ def install(settings: Settings) -> Runtime:
     ensure_maven_jars(rt)
     ensure_job_env(rt)
     ensure_trino(rt)
+    ensure_trino_access_plugin(rt)
     console.print("[green]install complete[/green]")
     return rt
 

@@ -18,6 +18,7 @@ from string import Template
 import requests
 from rich.console import Console
 
+from flowlake import trino_security as security
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import ServiceUnavailable
 from flowlake.runtime import Runtime
@@ -295,8 +296,24 @@ class Trino(Service):
         src = LOCAL_CONFIGS / "trino"
         render(src / "node.properties", etc / "node.properties", data_dir=self.home / "data")
         render(src / "jvm.config", etc / "jvm.config", heap=s.trino_heap)
-        render(src / "config.properties", etc / "config.properties", host=s.host, port=s.trino_port)
+        security.ensure_certificate(s)
+        render(src / "config.properties", etc / "config.properties", host=s.host, port=s.trino_port,
+               https_port=s.trino_https_port, keystore=security.keystore_file(s), etc=etc,
+               internal_secret=security.internal_secret(s))
         render(src / "log.properties", etc / "log.properties")
+        # Users, groups and rules: Trino re-reads these files every few seconds.
+        render(src / "password-authenticator.properties", etc / "password-authenticator.properties",
+               password_file=etc / "password.db")
+        security.write_private(etc / "password.db", security.password_file_text(security.ensure_passwords(s)))
+        render(src / "group-provider.properties", etc / "group-provider.properties", group_file=etc / "group.txt")
+        (etc / "group.txt").write_text(security.group_file_text(dict(s.trino_users)))
+        render(src / "access-control.properties", etc / "access-control.properties", rules_file=etc / "rules.json")
+        shutil.copyfile(src / "rules.json", etc / "rules.json")
+        shutil.copyfile(src / "access-control-table-procedures.properties",
+                        etc / "access-control-table-procedures.properties")
+        from flowlake.install import ensure_trino_access_plugin
+
+        ensure_trino_access_plugin(self.runtime)
         render(src / "catalog" / "lakehouse.properties", etc / "catalog" / f"{s.catalog_name}.properties",
                catalog_name=s.catalog_name, jdbc_url=s.catalog_jdbc_url, jdbc_user=s.catalog_user,
                jdbc_password=s.catalog_password.get_secret_value(), warehouse_uri=s.warehouse_uri)
@@ -309,7 +326,7 @@ class Trino(Service):
         return cmd, self.base_env(java_home)
 
     def healthy(self) -> bool:
-        response = http_ok(f"{self.settings.trino_url}/v1/info")
+        response = http_ok(f"{self.settings.trino_http_url}/v1/info")
         if response is None or response.json().get("starting") is not False:
             return False
         # Started is not ready: until the coordinator has registered itself as a worker, queries that

@@ -7,24 +7,39 @@ import io
 import json
 from typing import Any
 
+import requests
 import trino
-from trino.exceptions import TrinoQueryError
+from trino.auth import BasicAuthentication
+from trino.exceptions import HttpError, TrinoQueryError
 
 from flowlake.config import Settings
 from flowlake.errors import FlowlakeError, ServiceUnavailable
 from flowlake.services import http_ok
+from flowlake.trino_security import certificate_file, password_for
 
 
-def connect(settings: Settings, user: str = "flowlake") -> Any:
-    if http_ok(f"{settings.trino_url}/v1/info") is None:
-        raise ServiceUnavailable(f"Trino not reachable at {settings.trino_url}: run `flowlake up`")
+def connect(settings: Settings, user: str | None = None, password: str | None = None) -> Any:
+    """A DB-API connection over HTTPS as `user` (default: settings.trino_user) with the password
+    the settings or the generated secrets file hold for them."""
+    user = user or settings.trino_user
+    if http_ok(f"{settings.trino_http_url}/v1/info") is None:
+        raise ServiceUnavailable(f"Trino not reachable at {settings.trino_http_url}: run `flowlake up`")
+    session = requests.Session()
+    # Not the environment's CA bundle (REQUESTS_CA_BUNDLE would override `verify`): the local
+    # Trino's own certificate.
+    session.trust_env = False
+    cert = certificate_file(settings)
+    session.verify = str(cert) if cert.exists() else True
     return trino.dbapi.connect(  # type: ignore[no-untyped-call]
-        host=settings.host, port=settings.trino_port, user=user, catalog=settings.catalog_name, schema="bronze")
+        host=settings.host, port=settings.trino_https_port, http_scheme="https", user=user,
+        auth=BasicAuthentication(user, password if password is not None else password_for(settings, user)),
+        http_session=session, catalog=settings.catalog_name, schema="silver")
 
 
-def query(settings: Settings, sql: str, user: str = "flowlake") -> tuple[list[str], list[list[Any]]]:
+def query(settings: Settings, sql: str, user: str | None = None,
+          password: str | None = None) -> tuple[list[str], list[list[Any]]]:
     """Run one statement; returns the column names and all rows."""
-    conn = connect(settings, user)
+    conn = connect(settings, user, password)
     try:
         cursor = conn.cursor()
         cursor.execute(sql)
@@ -33,8 +48,18 @@ def query(settings: Settings, sql: str, user: str = "flowlake") -> tuple[list[st
         return columns, rows
     except TrinoQueryError as exc:
         raise QueryRejected(explain(exc, sql), exc.error_name) from exc
+    except HttpError as exc:
+        if "401" in str(exc):
+            raise AuthenticationFailed(
+                f"Trino rejected the password of user {conn.user!r} (HTTP 401): check FLOWLAKE_TRINO_PASSWORDS, or "
+                "the generated passwords (`flowlake trino-users`)") from exc
+        raise
     finally:
         conn.close()
+
+
+class AuthenticationFailed(FlowlakeError):
+    pass
 
 
 class QueryRejected(FlowlakeError):
