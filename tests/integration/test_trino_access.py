@@ -132,7 +132,7 @@ def test_nothing_an_analyst_can_read_holds_pii(local_stack: Settings, lake: list
     scanned, leaks = 0, []
     for table in sorted(visible):
         # Text as is; arrays, maps and rows as their JSON text. Numbers, times and binary ids hold no PII.
-        textual = {c: c if "char" in kind else f"json_format(CAST({c} AS json))"
+        textual = {c: c if kind.startswith(("varchar", "char")) else f"json_format(CAST({c} AS json))"
                    for s, t, c, kind in columns if f"{s}.{t}" == table
                    and any(k in kind for k in ("char", "array", "map", "row"))}
         if not textual:
