@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from flowlake.config import load_settings
+from flowlake.config import Settings, load_settings
 from flowlake.errors import FlowlakeError
 from udfs.masking import MissingHashKey, Policy
 
@@ -61,13 +61,43 @@ def status() -> None:
     """Show which services run and whether they are healthy."""
     from flowlake import stack
 
+    settings = load_settings()
     table = Table("service", "pid", "port", "healthy")
-    states = stack.status(load_settings())
+    states = stack.status(settings)
     for s in states:
         table.add_row(s.name, str(s.pid or "-"), str(s.port), "[green]yes[/green]" if s.healthy else "[red]no[/red]")
     out.print(table)
+    healthy = {s.name for s in states if s.healthy}
+    if "flink-jobmanager" in healthy:
+        _print_jobs(settings, healthy)
+    if "kafka" in healthy:
+        _print_lag(settings)
     if not all(s.healthy for s in states):
         sys.exit(1)
+
+
+def _print_jobs(settings: Settings, healthy: set[str]) -> None:
+    from flowlake.health import quarantine_rates, running_jobs
+
+    rates = quarantine_rates(settings) if "prometheus" in healthy else {}
+    table = Table("job", "state", "uptime", "last checkpoint", "took", "failed cp", "restores", "quarantined (5 min)")
+    for job in running_jobs(settings):
+        rate = rates.get(re.sub(r"[^A-Za-z0-9_]", "_", job.name))
+        table.add_row(job.name, job.state if job.state == "RUNNING" else f"[red]{job.state}[/red]",
+                      f"{job.uptime_seconds:.0f} s",
+                      "never" if job.checkpoint_age_seconds is None else f"{job.checkpoint_age_seconds:.0f} s ago",
+                      "-" if job.checkpoint_duration_ms is None else f"{job.checkpoint_duration_ms} ms",
+                      str(job.failed_checkpoints), str(job.restarts), "-" if rate is None else f"{rate:.1%}")
+    out.print(table if table.row_count else "[dim]no Flink job running[/dim]")
+
+
+def _print_lag(settings: Settings) -> None:
+    from flowlake.health import lag_per_topic
+
+    table = Table("consumer group", "topic", "lag (records)")
+    for (group, topic), lag in sorted(lag_per_topic(settings).items()):
+        table.add_row(group, topic, str(lag))
+    out.print(table if table.row_count else "[dim]no consumer group has committed offsets yet[/dim]")
 
 
 @main.command()
@@ -256,6 +286,18 @@ def maintain(tables: tuple[str, ...], steps: tuple[str, ...], schedule: bool) ->
         reports = maintenance.run_once(settings, list(tables) or None, tuple(steps) or maintenance.STEPS)
     if any(r.get("errors") for r in reports):
         raise FlowlakeError(f"maintenance failed for some tables; see {maintenance.history_file(settings)}")
+
+
+@main.command()
+def exporter() -> None:
+    """Serve Kafka consumer lag (per group, topic and partition, from the broker) and end offsets as
+    Prometheus metrics on FLOWLAKE_EXPORTER_PORT; a stack service of `flowlake up`."""
+    import logging
+
+    from flowlake.exporter import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    serve(load_settings())
 
 
 @main.group()

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     # (`flowlake up --with maintenance`); it serves its metrics on this port.
     maintenance_enabled: bool = False
     maintenance_metrics_port: int = 9256
+    # The Kafka consumer-lag exporter (`flowlake exporter`), a stack service; which consumer groups it
+    # reports (a regular expression over group ids).
+    exporter_port: int = 9257
+    exporter_group_pattern: str = ".*"
 
     kafka_heap: str = "768m"
     pulsar_heap: str = "512m"

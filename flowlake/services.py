@@ -26,6 +26,7 @@ from udfs.masking import HASH_KEY_ENV
 
 LOCAL_CONFIGS = REPO_ROOT / "deploy" / "local"
 PROMETHEUS_CONFIG = REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml"
+PROMETHEUS_RULES = REPO_ROOT / "deploy" / "prometheus" / "rules"
 KAFKA_VERSION = "3.9.1"
 PULSAR_VERSION = "4.0.7"
 console = Console(stderr=True)
@@ -349,8 +350,10 @@ class Prometheus(Service):
     def prepare(self) -> None:
         targets = [f"{self.settings.host}:{p}" for p in self.settings.metrics_port_list]
         maintenance = [f"{self.settings.host}:{self.settings.maintenance_metrics_port}"]
+        exporter = [f"{self.settings.host}:{self.settings.exporter_port}"]
         render(PROMETHEUS_CONFIG, self.home / "prometheus.yml", flink_targets=str(targets).replace("'", '"'),
-               maintenance_targets=str(maintenance).replace("'", '"'))
+               maintenance_targets=str(maintenance).replace("'", '"'),
+               exporter_targets=str(exporter).replace("'", '"'), rules_dir=PROMETHEUS_RULES)
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         s = self.settings
@@ -424,6 +427,22 @@ class MaintenanceScheduler(Service):
         return http_ok(f"http://{self.settings.host}:{self.settings.maintenance_metrics_port}/metrics") is not None
 
 
+class LagExporter(Service):
+    """`flowlake exporter`: Kafka consumer lag per group and partition, from the broker, for Prometheus."""
+
+    @property
+    def port(self) -> int:
+        return self.settings.exporter_port
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        cli = Path(sys.executable).parent / "flowlake"
+        return [str(cli), "exporter"], self.base_env()
+
+    def healthy(self) -> bool:
+        response = http_ok(f"http://{self.settings.host}:{self.settings.exporter_port}/metrics")
+        return response is not None and "flowlake_kafka_exporter_up 1.0" in response.text
+
+
 def all_services(settings: Settings, runtime: Runtime, every: bool = False) -> list[Service]:
     """In start order; stopped in reverse. Optional services (Pulsar, the maintenance scheduler) only
     when enabled, or with `every` (what `down` and `status` look at, so that nothing started is left
@@ -440,6 +459,7 @@ def all_services(settings: Settings, runtime: Runtime, every: bool = False) -> l
         FlinkProcess("flink-taskmanager", settings, runtime),
         Trino("trino", settings, runtime),
         Prometheus("prometheus", settings, runtime),
+        LagExporter("exporter", settings, runtime),
         *scheduler,
     ]
 

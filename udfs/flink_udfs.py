@@ -2,8 +2,8 @@
 
 Each function comes as a row UDF and as a vectorised (Pandas) UDF over the same logic; jobs pick
 the vectorised ones, which amortise the Python bridge over a whole Arrow batch. Metrics are
-registered in open(), as Flink requires: records validated, records invalid per rule, PII findings
-per entity type."""
+registered in open(), as Flink requires: records validated, records invalid, failures per rule, PII
+findings per entity type (rule and type as labels in Prometheus)."""
 
 from __future__ import annotations
 
@@ -25,16 +25,27 @@ VALIDATION_RESULT = DataTypes.ROW([
 ])
 
 
+def _flowlake_group(function_context: FunctionContext) -> Any:
+    return function_context.get_metric_group().add_group("flowlake")
+
+
+def _pii_counters(function_context: FunctionContext, entity_types: Iterable[str]) -> dict[str, Any]:
+    """flowlake.pii_type=<type>.findings: in Prometheus one metric, ..._flowlake_pii_type_findings,
+    with a pii_type label."""
+    group = _flowlake_group(function_context)
+    return {t: group.add_group("pii_type", t).counter("findings") for t in entity_types}
+
+
 class _ValidationMetrics:
-    """records_validated, records_invalid and invalid_by_rule.<rule id>, one counter per rule the
-    rules file can report, registered up front (in open())."""
+    """records_validated, records_invalid and, per rule, rule=<rule id>.failures (in Prometheus one
+    metric, ..._flowlake_rule_failures, with a rule label), each rule the rules file can report
+    registered up front (in open())."""
 
     def __init__(self, function_context: FunctionContext, rules: validation.Rules) -> None:
-        group = function_context.get_metric_group().add_group("flowlake")
+        group = _flowlake_group(function_context)
         self.validated = group.counter("records_validated")
         self.invalid = group.counter("records_invalid")
-        rule_group = group.add_group("invalid_by_rule")
-        self.by_rule = {rule: rule_group.counter(rule.replace(".", "_")) for rule in validation.rule_ids(rules)}
+        self.by_rule = {rule: group.add_group("rule", rule).counter("failures") for rule in validation.rule_ids(rules)}
 
     def count(self, failed_rule_ids: Iterable[str]) -> None:
         self.validated.inc()
@@ -79,8 +90,7 @@ class _Mask(ScalarFunction):  # type: ignore[misc]
     def open(self, function_context: FunctionContext) -> None:
         # The key is read on the worker, from its environment: it is never part of the job graph.
         self.key = load_hash_key() if self.policy is Policy.HASH else None
-        group = function_context.get_metric_group().add_group("flowlake").add_group("pii_findings")
-        self.findings = {t: group.counter(t) for t in ENTITY_TYPES}
+        self.findings = _pii_counters(function_context, ENTITY_TYPES)
 
     def _one(self, text: str | None) -> str | None:
         masked, findings = mask_text_with_findings(text, self.policy, self.key)
@@ -117,8 +127,7 @@ class CheckEventBatch(ScalarFunction):  # type: ignore[misc]
         # The key is read on the worker, from its environment: it is never part of the job graph.
         self.key = load_hash_key() if records.needs_hash_key(rules) else None
         self.metrics = _ValidationMetrics(function_context, rules)
-        finding_group = function_context.get_metric_group().add_group("flowlake").add_group("pii_findings")
-        self.findings = {t: finding_group.counter(t) for t in validation.MASKABLE_TYPES}
+        self.findings = _pii_counters(function_context, validation.MASKABLE_TYPES)
 
     def eval(self, payloads: pd.Series, received: pd.Series) -> pd.DataFrame:
         rows = []

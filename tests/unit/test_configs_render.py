@@ -31,12 +31,14 @@ def test_flink_config_is_yaml_with_exactly_once_checkpoints(tmp_path: Path) -> N
     assert "--add-opens=java.base/java.util=ALL-UNNAMED" in config["env"]["java"]["opts"]["all"]
 
 
-def test_prometheus_config_lists_flink_and_maintenance_targets(tmp_path: Path) -> None:
+def test_prometheus_config_lists_every_target_and_the_rules(tmp_path: Path) -> None:
     render(PROMETHEUS_CONFIG, tmp_path / "prometheus.yml", flink_targets='["127.0.0.1:9249", "127.0.0.1:9250"]',
-           maintenance_targets='["127.0.0.1:9256"]')
+           maintenance_targets='["127.0.0.1:9256"]', exporter_targets='["127.0.0.1:9257"]', rules_dir="/r")
     config = yaml.safe_load((tmp_path / "prometheus.yml").read_text())
     jobs = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
-    assert jobs == {"flink": ["127.0.0.1:9249", "127.0.0.1:9250"], "flowlake-maintenance": ["127.0.0.1:9256"]}
+    assert jobs == {"flink": ["127.0.0.1:9249", "127.0.0.1:9250"], "flowlake-maintenance": ["127.0.0.1:9256"],
+                    "flowlake-exporter": ["127.0.0.1:9257"]}
+    assert config["rule_files"] == ["/r/*.yml"]
 
 
 def test_kafka_allows_flink_transaction_timeouts() -> None:

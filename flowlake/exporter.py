@@ -1,0 +1,128 @@
+"""`flowlake exporter`: Kafka consumer lag from the broker's side, for Prometheus.
+
+A second opinion beside Flink's own `pendingRecords`: what each consumer group (the Flink jobs
+commit their group's offsets on every completed checkpoint) has committed against the end of each
+partition, read fresh from the broker on every scrape. End offsets are the last stable offsets (what
+a read_committed consumer can reach: transactional topics such as the silver topic carry commit
+markers beyond it), so a caught-up group shows lag 0. The rate of the end offsets is the produce rate
+of every producer, the generator included.
+
+Metrics:
+  flowlake_kafka_consumergroup_lag{group,topic,partition}               end offset - committed offset
+  flowlake_kafka_consumergroup_committed_offset{group,topic,partition}
+  flowlake_kafka_topic_end_offset{topic,partition}                       rate() of it = records produced/s
+  flowlake_kafka_exporter_up                                             1 if the last scrape reached Kafka
+  flowlake_kafka_exporter_scrape_duration_seconds
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from confluent_kafka import ConsumerGroupTopicPartitions, IsolationLevel, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from flowlake.config import Settings
+
+log = logging.getLogger("flowlake.exporter")
+TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    group: str
+    topic: str
+    partition: int
+    committed: int
+    end: int
+
+    @property
+    def lag(self) -> int:
+        # A committed offset past the stable end (an aborted transaction's records) is no lag.
+        return max(self.end - self.committed, 0)
+
+
+def lags(committed: dict[str, dict[tuple[str, int], int]], ends: dict[tuple[str, int], int]) -> list[PartitionLag]:
+    """Lag of every partition a group has committed an offset for (groups that have not committed one
+    yet, a Flink job before its first checkpoint, have none)."""
+    return [PartitionLag(group, topic, partition, offset, ends[(topic, partition)])
+            for group, offsets in sorted(committed.items())
+            for (topic, partition), offset in sorted(offsets.items())
+            if offset >= 0 and (topic, partition) in ends]
+
+
+class KafkaLagCollector(Collector):
+    def __init__(self, settings: Settings, group_pattern: str = ".*") -> None:
+        self.admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+        self.groups = re.compile(group_pattern)
+
+    def committed(self) -> dict[str, dict[tuple[str, int], int]]:
+        listed = self.admin.list_consumer_groups(request_timeout=TIMEOUT_SECONDS).result()
+        names = sorted(g.group_id for g in listed.valid if self.groups.fullmatch(g.group_id))
+        committed: dict[str, dict[tuple[str, int], int]] = {}
+        # One group per request: the admin API's rule for list_consumer_group_offsets.
+        for name in names:
+            future = self.admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(name)],
+                                                            request_timeout=TIMEOUT_SECONDS)[name]
+            committed[name] = {(tp.topic, tp.partition): tp.offset for tp in future.result().topic_partitions
+                               if tp.error is None}
+        return committed
+
+    def ends(self) -> dict[tuple[str, int], int]:
+        metadata = self.admin.list_topics(timeout=TIMEOUT_SECONDS)
+        partitions = [TopicPartition(topic, p) for topic, t in metadata.topics.items()
+                      if not topic.startswith("__") for p in t.partitions]
+        if not partitions:
+            return {}
+        latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
+        futures = self.admin.list_offsets({tp: latest for tp in partitions},
+                                          isolation_level=IsolationLevel.READ_COMMITTED,
+                                          request_timeout=TIMEOUT_SECONDS)
+        return {(tp.topic, tp.partition): future.result().offset for tp, future in futures.items()}
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        started = time.monotonic()
+        up = GaugeMetricFamily("flowlake_kafka_exporter_up", "1 if the last scrape reached Kafka")
+        try:
+            ends = self.ends()
+            committed = self.committed()
+        except KafkaException as exc:
+            log.warning("Kafka not reachable: %s", exc)
+            up.add_metric([], 0)
+            yield up
+            return
+        end_offsets = GaugeMetricFamily("flowlake_kafka_topic_end_offset",
+                                        "last stable offset of each partition; its rate is records produced/s",
+                                        labels=["topic", "partition"])
+        for (topic, partition), offset in sorted(ends.items()):
+            end_offsets.add_metric([topic, str(partition)], offset)
+        lag = GaugeMetricFamily("flowlake_kafka_consumergroup_lag", "records between the group's committed offset "
+                                "and the partition's end", labels=["group", "topic", "partition"])
+        offsets = GaugeMetricFamily("flowlake_kafka_consumergroup_committed_offset", "the group's committed offset",
+                                    labels=["group", "topic", "partition"])
+        for item in lags(committed, ends):
+            labels = [item.group, item.topic, str(item.partition)]
+            lag.add_metric(labels, item.lag)
+            offsets.add_metric(labels, item.committed)
+        up.add_metric([], 1)
+        duration = GaugeMetricFamily("flowlake_kafka_exporter_scrape_duration_seconds", "time to read the offsets")
+        duration.add_metric([], time.monotonic() - started)
+        yield from (end_offsets, lag, offsets, up, duration)
+
+
+def serve(settings: Settings) -> None:
+    """Serve the metrics on settings.exporter_port until stopped."""
+    from prometheus_client import REGISTRY, start_http_server
+
+    REGISTRY.register(KafkaLagCollector(settings, settings.exporter_group_pattern))
+    start_http_server(settings.exporter_port, addr=settings.host)
+    log.info("Kafka lag exporter on http://%s:%d/metrics (Kafka %s)", settings.host, settings.exporter_port,
+             settings.kafka_bootstrap)
+    while True:
+        time.sleep(3600)

@@ -1,0 +1,70 @@
+"""What `flowlake status` shows an SRE after the services: the Flink jobs with their state and last
+checkpoint, consumer lag per group and topic (read from Kafka, as the exporter does), and the
+quarantine rate (from Prometheus' recording rule)."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from flowlake.config import Settings
+from flowlake.errors import FlowlakeError
+from flowlake.exporter import KafkaLagCollector, lags
+from flowlake.flink import FlinkRest
+
+
+@dataclass(frozen=True)
+class JobHealth:
+    name: str
+    job_id: str
+    state: str
+    uptime_seconds: float
+    checkpoint_age_seconds: float | None  # since the last completed checkpoint
+    checkpoint_duration_ms: int | None
+    failed_checkpoints: int
+    restarts: int
+
+
+def job_health(job: dict[str, Any], checkpoints: dict[str, Any], now_ms: float) -> JobHealth:
+    """One job from Flink's REST answers (/jobs/overview entry, /jobs/<id>/checkpoints)."""
+    counts = checkpoints.get("counts") or {}
+    latest = (checkpoints.get("latest") or {}).get("completed") or {}
+    acked = latest.get("latest_ack_timestamp")
+    return JobHealth(
+        name=str(job["name"]), job_id=str(job["jid"]), state=str(job["state"]),
+        uptime_seconds=float(job.get("duration", 0)) / 1000,
+        checkpoint_age_seconds=(now_ms - acked) / 1000 if acked else None,
+        checkpoint_duration_ms=latest.get("end_to_end_duration"),
+        failed_checkpoints=int(counts.get("failed", 0)),
+        restarts=int(counts.get("restored", 0)))
+
+
+def running_jobs(settings: Settings) -> list[JobHealth]:
+    rest = FlinkRest(settings)
+    now_ms = time.time() * 1000
+    return [job_health(job, rest.checkpoints(job["jid"]), now_ms) for job in rest.jobs()
+            if job["state"] not in ("FINISHED", "CANCELED", "FAILED")]
+
+
+def lag_per_topic(settings: Settings) -> dict[tuple[str, str], int]:
+    """(group, topic) -> records between the committed offsets and the end, summed over partitions."""
+    collector = KafkaLagCollector(settings, settings.exporter_group_pattern)
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for item in lags(collector.committed(), collector.ends()):
+        totals[(item.group, item.topic)] += item.lag
+    return dict(totals)
+
+
+def quarantine_rates(settings: Settings) -> dict[str, float]:
+    """job name -> share of records quarantined over the last 5 minutes."""
+    try:
+        response = requests.get(f"{settings.prometheus_url}/api/v1/query",
+                                params={"query": "flowlake:quarantine_ratio:rate5m"}, timeout=5)
+        response.raise_for_status()
+    except requests.RequestException as exc:
+        raise FlowlakeError(f"Prometheus not reachable at {settings.prometheus_url}: run `flowlake up`") from exc
+    return {r["metric"].get("job_name", "?"): float(r["value"][1]) for r in response.json()["data"]["result"]}
