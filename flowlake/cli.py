@@ -80,7 +80,7 @@ def _print_jobs(settings: Settings, healthy: set[str]) -> None:
     from flowlake.health import quarantine_rates, running_jobs
 
     rates = quarantine_rates(settings) if "prometheus" in healthy else {}
-    table = Table("job", "state", "uptime", "last checkpoint", "took", "failed cp", "restores", "quarantined (5 min)")
+    table = Table("job", "state", "up", "checkpoint", "took", "failed", "restores", "quarantine")
     for job in running_jobs(settings):
         rate = rates.get(re.sub(r"[^A-Za-z0-9_]", "_", job.name))
         table.add_row(job.name, job.state if job.state == "RUNNING" else f"[red]{job.state}[/red]",
