@@ -28,7 +28,12 @@ def common_arguments(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--catalog-name", default="lakehouse")
     parser.add_argument("--catalog-jdbc-url", required=True)
     parser.add_argument("--catalog-user", default="flowlake")
-    parser.add_argument("--warehouse", required=True)
+    parser.add_argument("--warehouse", required=True, help="file:///path or s3://bucket/path")
+    parser.add_argument("--checkpoint-dir", default=None,
+                        help="where this job's checkpoints go (default: the cluster's state.checkpoints.dir)")
+    parser.add_argument("--s3-endpoint", default="", help="S3-compatible endpoint of an s3:// warehouse")
+    parser.add_argument("--s3-region", default="us-east-1")
+    parser.add_argument("--s3-path-style-access", default="true")
     parser.add_argument("--job-name", default=None)
     return parser
 
@@ -39,11 +44,31 @@ def parse(parser: argparse.ArgumentParser) -> argparse.Namespace:
     return args
 
 
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def file_io_options(args: argparse.Namespace) -> dict[str, str]:
+    """The Iceberg FileIO for the warehouse's URI scheme: Hadoop's for file://, S3FileIO (the AWS SDK
+    in iceberg-aws-bundle) for s3://. Keys from the environment, else AWS's default credential chain."""
+    if not args.warehouse.startswith("s3://"):
+        return {}
+    options = {"io-impl": "org.apache.iceberg.aws.s3.S3FileIO", "client.region": args.s3_region,
+               "s3.path-style-access": args.s3_path_style_access}
+    if args.s3_endpoint:
+        options["s3.endpoint"] = args.s3_endpoint
+    if os.environ.get("FLOWLAKE_S3_ACCESS_KEY"):
+        options["s3.access-key-id"] = os.environ["FLOWLAKE_S3_ACCESS_KEY"]
+        options["s3.secret-access-key"] = os.environ.get("FLOWLAKE_S3_SECRET_KEY", "")
+    return options
+
+
 def catalog_sql(args: argparse.Namespace) -> str:
-    # The password comes from the environment, never from the command line (visible in `ps`).
+    # Passwords and keys come from the environment, never from the command line (visible in `ps`).
+    io_options = "".join(f",\n  {_quoted(k)} = {_quoted(v)}" for k, v in file_io_options(args).items())
     return load_sql("create_catalog", catalog_name=args.catalog_name, jdbc_url=args.catalog_jdbc_url,
                     jdbc_user=args.catalog_user, jdbc_password=os.environ.get("FLOWLAKE_CATALOG_PASSWORD", "flowlake"),
-                    warehouse=args.warehouse)
+                    warehouse=args.warehouse, file_io_options=io_options)
 
 
 def split_statements(script: str) -> list[str]:

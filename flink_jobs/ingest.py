@@ -86,6 +86,8 @@ def build(args: argparse.Namespace) -> tuple[TableEnvironment, StatementSet]:
     config.set("table.local-time-zone", "UTC")
     if args.checkpoint_interval_seconds:
         config.set("execution.checkpointing.interval", f"{args.checkpoint_interval_seconds} s")
+    if args.checkpoint_dir:
+        config.set("state.checkpoints.dir", args.checkpoint_dir)
     config.set("table.exec.state.ttl", f"{args.dedup_ttl_hours} h")
     config.set("table.exec.source.idle-timeout", f"{args.idle_timeout_seconds} s")
     # The views are shared by several sinks: optimise each shared view once, so that the Python UDF

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from flink_jobs.common import common_arguments, parse
+from flink_jobs.common import common_arguments, file_io_options, parse
 from iceberg.maintenance import (
     POLICY_FILE,
     ListedFile,
@@ -96,7 +96,8 @@ class Maintenance:
         properties = self.jvm.java.util.HashMap()
         for key, value in {"uri": args.catalog_jdbc_url, "jdbc.user": args.catalog_user,
                            "jdbc.password": os.environ.get("FLOWLAKE_CATALOG_PASSWORD", "flowlake"),
-                           "jdbc.schema-version": "V1", "warehouse": args.warehouse}.items():
+                           "jdbc.schema-version": "V1", "warehouse": args.warehouse,
+                           **file_io_options(args)}.items():
             properties.put(key, value)
         loader = self.jvm.org.apache.iceberg.flink.CatalogLoader.custom(
             args.catalog_name, properties, self.jvm.org.apache.hadoop.conf.Configuration(),

@@ -76,6 +76,8 @@ def main() -> None:
     from udfs.sessions import VelocityRule, parse_event
 
     env = StreamExecutionEnvironment.get_execution_environment()
+    if args.checkpoint_dir:
+        env.get_checkpoint_config().set_checkpoint_storage_dir(args.checkpoint_dir)
     if args.state_backend:
         env.set_state_backend(EmbeddedRocksDBStateBackend() if args.state_backend == "rocksdb"
                               else HashMapStateBackend())

@@ -33,9 +33,10 @@ def install() -> None:
 
 
 @main.command()
-@click.option("--with", "extras", multiple=True, type=click.Choice(["pulsar", "maintenance"]),
+@click.option("--with", "extras", multiple=True, type=click.Choice(["pulsar", "maintenance", "s3"]),
               help="optional services to start as well (or FLOWLAKE_PULSAR_ENABLED=true, "
-                   "FLOWLAKE_MAINTENANCE_ENABLED=true)")
+                   "FLOWLAKE_MAINTENANCE_ENABLED=true, FLOWLAKE_S3_ENABLED=true: a local S3 server; set "
+                   "FLOWLAKE_WAREHOUSE=s3://bucket/path to keep the tables there)")
 def up(extras: tuple[str, ...]) -> None:
     """Start the local stack (idempotent)."""
     from flowlake import stack
@@ -45,6 +46,8 @@ def up(extras: tuple[str, ...]) -> None:
         settings = settings.model_copy(update={"pulsar_enabled": True})
     if "maintenance" in extras:
         settings = settings.model_copy(update={"maintenance_enabled": True})
+    if "s3" in extras:
+        settings = settings.model_copy(update={"s3_enabled": True})
     stack.up(settings)
 
 

@@ -28,6 +28,23 @@ class Settings(BaseSettings):
     data_dir: Path = _default_data_dir()
     cache_dir: Path = Path.home() / ".cache" / "flowlake"
 
+    # Where the Iceberg tables and Flink's checkpoints and savepoints live: file:// URIs (empty: under
+    # the data dir) or s3://bucket/path on S3-compatible storage, each chosen by its URI scheme.
+    warehouse: str = ""
+    checkpoints: str = ""
+    savepoints: str = ""
+    # S3-compatible storage for s3:// locations: endpoint (empty: AWS itself, or the local server when
+    # s3_enabled), region, path-style addressing (MinIO, Ceph, SeaweedFS) and keys. With the local server
+    # and no secret key set, one is generated at `flowlake up` into <data dir>/secrets/s3-secret-key.
+    s3_endpoint: str = ""
+    s3_region: str = "us-east-1"
+    s3_path_style_access: bool = True
+    s3_access_key: str = "flowlake"
+    s3_secret_key: SecretStr = SecretStr("")
+    # The local S3-compatible server (MinIO, built from the Go module proxy): `flowlake up --with s3`.
+    s3_enabled: bool = False
+    s3_port: int = 9000
+
     host: str = "127.0.0.1"
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
@@ -89,6 +106,13 @@ class Settings(BaseSettings):
 
     start_timeout_seconds: int = 180
 
+    @field_validator("warehouse", "checkpoints", "savepoints")
+    @classmethod
+    def _storage_uri(cls, uri: str) -> str:
+        if uri and not re.fullmatch(r"(file:///|s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/|$))\S*", uri):
+            raise ValueError(f"{uri!r} is no storage location: use file:///absolute/path or s3://bucket/path")
+        return uri.rstrip("/")
+
     @field_validator("trino_users")
     @classmethod
     def _plain_user_names(cls, users: dict[str, str]) -> dict[str, str]:
@@ -106,12 +130,27 @@ class Settings(BaseSettings):
 
     # --- derived values -------------------------------------------------------------------
     @property
-    def warehouse_dir(self) -> Path:
-        return self.data_dir / "warehouse"
+    def warehouse_uri(self) -> str:
+        return self.warehouse or (self.data_dir / "warehouse").as_uri()
 
     @property
-    def warehouse_uri(self) -> str:
-        return self.warehouse_dir.as_uri()
+    def checkpoints_uri(self) -> str:
+        return self.checkpoints or (self.data_dir / "flink" / "checkpoints").as_uri()
+
+    @property
+    def savepoints_uri(self) -> str:
+        return self.savepoints or (self.data_dir / "flink" / "savepoints").as_uri()
+
+    @property
+    def uses_s3(self) -> bool:
+        return any(uri.startswith("s3://") for uri in (self.warehouse_uri, self.checkpoints_uri, self.savepoints_uri))
+
+    @property
+    def s3_endpoint_url(self) -> str:
+        """The S3 endpoint clients use; empty means AWS's own, found from the region."""
+        if self.s3_endpoint:
+            return self.s3_endpoint.rstrip("/")
+        return f"http://{self.host}:{self.s3_port}" if self.s3_enabled else ""
 
     @property
     def run_dir(self) -> Path:

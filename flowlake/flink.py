@@ -14,6 +14,7 @@ from typing import Any
 
 import requests
 
+from flowlake import storage
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import JobFailed, ServiceUnavailable
 from flowlake.runtime import Runtime
@@ -103,7 +104,8 @@ class FlinkRest:
 def job_arguments(settings: Settings) -> list[str]:
     return ["--kafka-bootstrap", settings.kafka_bootstrap, "--catalog-name", settings.catalog_name,
             "--catalog-jdbc-url", settings.catalog_jdbc_url, "--catalog-user", settings.catalog_user,
-            "--warehouse", settings.warehouse_uri]
+            "--warehouse", settings.warehouse_uri, "--checkpoint-dir", settings.checkpoints_uri,
+            *storage.job_arguments(settings)]
 
 
 def stage_python_files(stage: Path) -> Path:
@@ -191,7 +193,7 @@ def _flink_run(settings: Settings, rt: Runtime, job: str, run_options: list[str]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     env.update(JAVA_HOME=str(rt.java17_home), FLINK_CONF_DIR=str(settings.data_dir / "flink" / "conf"),
                FLINK_LOG_DIR=str(settings.log_dir), PYTHONPATH=str(REPO_ROOT),
-               FLOWLAKE_CATALOG_PASSWORD=settings.catalog_password.get_secret_value())
+               FLOWLAKE_CATALOG_PASSWORD=settings.catalog_password.get_secret_value(), **storage.job_env(settings))
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="pyfiles-", dir=settings.run_dir) as stage:
         cmd = [str(rt.flink_home / "bin" / "flink"), "run", *run_options,

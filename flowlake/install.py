@@ -24,7 +24,8 @@ console = Console(stderr=True)
 READY = ".flowlake-ready"
 TRINO_ACCESS_PLUGIN_SOURCE = REPO_ROOT / "deploy" / "trino-access" / "src"
 TRINO_ACCESS_PLUGIN = "flowlake-access"
-MAVEN_PROFILES = ("flink-lib", "flink-pulsar", "kafka", "trino", "pulsar")
+MAVEN_PROFILES = ("flink-lib", "flink-plugin-s3", "flink-pulsar", "kafka", "trino", "pulsar")
+MINIO_MODULE = "github.com/minio/minio"
 
 
 def _run(cmd: Sequence[str | Path], what: str, env: dict[str, str] | None = None) -> None:
@@ -106,6 +107,11 @@ def ensure_job_env(rt: Runtime) -> None:
     lib = rt.flink_home / "lib"
     for jar in sorted(rt.jar_dir("flink-lib").glob("*.jar")):
         shutil.copy2(jar, lib / jar.name)
+    # File systems are plugins, each in a folder of its own under plugins/ (own class loader).
+    s3_plugin = rt.flink_home / "plugins" / "s3-fs-hadoop"
+    s3_plugin.mkdir(exist_ok=True)
+    for jar in sorted(rt.jar_dir("flink-plugin-s3").glob("*.jar")):
+        shutil.copy2(jar, s3_plugin / jar.name)
     (venv / READY).touch()
 
 
@@ -171,6 +177,27 @@ def ensure_trino_access_plugin(rt: Runtime) -> Path:
     return target
 
 
+def ensure_minio(rt: Runtime) -> None:
+    """The local S3-compatible server, built from the Go module proxy (module and build caches in the
+    cache dir). Skipped without Go: only `flowlake up --with s3` needs it, and says so."""
+    target = rt.minio_bin
+    if target.exists():
+        return
+    go = shutil.which("go")
+    if go is None:
+        console.print("[yellow]no Go toolchain: the local S3 server (MinIO) is not built; install Go >= 1.24 "
+                      "for `flowlake up --with s3`[/yellow]")
+        return
+    version = target.parent.name.removeprefix("minio-")
+    console.print(f"[bold]==>[/bold] building MinIO {version} from the Go module proxy (a few minutes, once)")
+    staging = target.parent.with_name(target.parent.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    env = {**os.environ, "GOPATH": str(rt.cache / "go"), "GOCACHE": str(rt.cache / "go-build"),
+           "GOBIN": str(staging), "GOFLAGS": "-modcacherw", "CGO_ENABLED": "0"}
+    _run([go, "install", f"{MINIO_MODULE}@{version}"], "go install of MinIO", env)
+    staging.rename(target.parent)
+
+
 def install(settings: Settings) -> Runtime:
     rt = Runtime(settings)
     if not rt.uv.exists():
@@ -181,6 +208,7 @@ def install(settings: Settings) -> Runtime:
     ensure_job_env(rt)
     ensure_trino(rt)
     ensure_trino_access_plugin(rt)
+    ensure_minio(rt)
     console.print("[green]install complete[/green]")
     return rt
 

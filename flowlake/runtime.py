@@ -19,6 +19,14 @@ JOB_REQUIREMENTS = REPO_ROOT / "deploy" / "requirements" / "job.txt"
 TRINO_VERSION = "476"
 
 
+def pom_property(name: str) -> str:
+    """A version pinned in deploy/maven/pom.xml's <properties>."""
+    match = re.search(rf"<{re.escape(name)}>([^<]+)</{re.escape(name)}>", POM.read_text())
+    if match is None:
+        raise KeyError(f"{name} is not pinned in {POM}")
+    return match.group(1)
+
+
 def _digest(*files: Path) -> str:
     h = hashlib.sha256()
     for f in files:
@@ -87,6 +95,11 @@ class Runtime:
     @property
     def trino_cli_jar(self) -> Path:
         return self.jar_dir("trino") / f"trino-cli-{TRINO_VERSION}-executable.jar"
+
+    # --- the local S3-compatible server ------------------------------------------------------
+    @property
+    def minio_bin(self) -> Path:
+        return self.cache / "tools" / f"minio-{pom_property('minio.version')}" / "minio"
 
     # --- JDKs and Debian binaries ----------------------------------------------------------
     @property

@@ -4,6 +4,7 @@ that runs it in the foreground, and how to tell that it is healthy."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import pwd
 import secrets
@@ -18,6 +19,7 @@ from string import Template
 import requests
 from rich.console import Console
 
+from flowlake import storage
 from flowlake import trino_security as security
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import ServiceUnavailable
@@ -253,15 +255,17 @@ class FlinkProcess(Service):
         flink_dir = s.data_dir / "flink"
         for sub in ("checkpoints", "savepoints", "tmp", "logs"):
             (flink_dir / sub).mkdir(parents=True, exist_ok=True)
+        s3_config = "".join(f"{key}: {json.dumps(value)}\n" for key, value in storage.flink_config(s).items())
         render(LOCAL_CONFIGS / "flink" / "config.yaml", self.conf_dir / "config.yaml",
                flink_version="1.20", host=s.host, jobmanager_memory=s.flink_jobmanager_memory,
                taskmanager_memory=s.flink_taskmanager_memory, slots=s.flink_taskmanager_slots,
                rest_port=s.flink_rest_port, rpc_port=s.flink_rpc_port, parallelism=s.flink_parallelism,
                checkpoint_interval=f"{s.checkpoint_interval_seconds}s",
-               checkpoint_dir=(flink_dir / "checkpoints").as_uri(), savepoint_dir=(flink_dir / "savepoints").as_uri(),
+               checkpoint_dir=s.checkpoints_uri, savepoint_dir=s.savepoints_uri,
                job_python=self.runtime.job_python, metrics_ports=s.flink_metrics_ports,
                java_home=self.runtime.java17_home, log_dir=flink_dir / "logs", pid_dir=flink_dir / "pids",
-               tmp_dir=flink_dir / "tmp")
+               tmp_dir=flink_dir / "tmp", s3_config=s3_config)
+        (self.conf_dir / "config.yaml").chmod(0o600)  # may hold the S3 secret key
         for name in ("log4j-console.properties", "log4j-cli.properties", "log4j.properties"):
             shutil.copy2(self.runtime.flink_home / "conf" / name, self.conf_dir / name)
 
@@ -317,13 +321,15 @@ class Trino(Service):
         ensure_trino_access_plugin(self.runtime)
         render(src / "catalog" / "lakehouse.properties", etc / "catalog" / f"{s.catalog_name}.properties",
                catalog_name=s.catalog_name, jdbc_url=s.catalog_jdbc_url, jdbc_user=s.catalog_user,
-               jdbc_password=s.catalog_password.get_secret_value(), warehouse_uri=s.warehouse_uri)
+               jdbc_password=s.catalog_password.get_secret_value(), warehouse_uri=s.warehouse_uri,
+               s3_properties=storage.trino_properties(s))
+        (etc / "catalog" / f"{s.catalog_name}.properties").chmod(0o600)
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         java_home = self.runtime.trino_java_home
         launcher = self.runtime.trino_home / "bin" / "launcher"
         cmd = [str(launcher), "run", f"--etc-dir={self.home / 'etc'}", f"--data-dir={self.home / 'data'}",
-               f"--server-log-file={self.settings.log_dir / 'trino-server.log'}"]
+               f"--server-log-file={self.settings.log_dir / f'{self.name}-server.log'}"]
         return cmd, self.base_env(java_home)
 
     def healthy(self) -> bool:
@@ -407,6 +413,34 @@ class Pulsar(Service):
         ensure_topic(self.settings, self.settings.events_topic, self.settings.events_partitions)
 
 
+class ObjectStore(Service):
+    """MinIO on the local disk: S3-compatible storage for s3:// warehouses and checkpoints."""
+
+    @property
+    def port(self) -> int:
+        return self.settings.s3_port
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        binary = self.runtime.minio_bin
+        if not binary.exists():
+            raise ServiceUnavailable(f"MinIO is not built ({binary}): install Go >= 1.24 and run `flowlake install`")
+        s = self.settings
+        env = self.base_env()
+        env.update(MINIO_ROOT_USER=s.s3_access_key, MINIO_ROOT_PASSWORD=storage.s3_secret_key(s),
+                   MINIO_BROWSER="off", MINIO_UPDATE="off", MINIO_REGION=s.s3_region)
+        return [str(binary), "server", "--quiet", "--address", f"{s.host}:{s.s3_port}", str(self.home / "data")], env
+
+    @property
+    def required(self) -> bool:
+        return self.settings.s3_enabled
+
+    def healthy(self) -> bool:
+        return http_ok(f"http://{self.settings.host}:{self.settings.s3_port}/minio/health/ready") is not None
+
+    def after_start(self) -> None:
+        storage.ensure_buckets(self.settings)
+
+
 class MaintenanceScheduler(Service):
     """`flowlake maintain --schedule`: the maintenance batch job on each table's cron schedule, with
     its metrics for Prometheus."""
@@ -451,8 +485,10 @@ def all_services(settings: Settings, runtime: Runtime, every: bool = False) -> l
     optional: list[Service] = [Pulsar("pulsar", settings, runtime)] if settings.pulsar_wanted or every else []
     scheduler: list[Service] = ([MaintenanceScheduler("maintenance", settings, runtime)]
                                 if settings.maintenance_enabled or every else [])
+    object_store: list[Service] = [ObjectStore("s3", settings, runtime)] if settings.s3_enabled or every else []
     return [
         Postgres("postgres", settings, runtime, user=pg_user),
+        *object_store,
         Kafka("kafka", settings, runtime),
         *optional,
         FlinkProcess("flink-jobmanager", settings, runtime),

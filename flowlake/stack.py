@@ -12,7 +12,7 @@ from flowlake.config import Settings
 from flowlake.errors import ServiceUnavailable
 from flowlake.process import ManagedProcess
 from flowlake.runtime import Runtime
-from flowlake.services import Postgres, Service, all_services
+from flowlake.services import ObjectStore, Postgres, Service, all_services
 
 console = Console(stderr=True)
 
@@ -78,19 +78,31 @@ def _wait_healthy(services: list[Service], timeout: float) -> None:
             time.sleep(1)
 
 
+def start_service(service: Service, timeout: float) -> None:
+    """Start one service on its own (a second Trino on other ports, say) and wait until it is healthy."""
+    _start(service)
+    _wait_healthy([service], timeout)
+
+
+def stop_service(service: Service) -> None:
+    _process(service).stop()
+
+
 def up(settings: Settings) -> None:
     from iceberg.catalog import ensure_catalog  # needs PostgreSQL up, so imported late
 
     runtime = Runtime(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     services = all_services(settings, runtime)
-    postgres, rest = services[0], services[1:]
-    assert isinstance(postgres, Postgres)
+    # The catalog tables must exist before Trino or Flink touch them, so PostgreSQL (and the object
+    # store of an s3:// warehouse) come first.
+    first: list[Service] = [s for s in services if isinstance(s, Postgres | ObjectStore)]
+    rest = [s for s in services if s not in first]
     started_any = False
     console.print(f"[bold]==>[/bold] starting the local stack in {settings.data_dir}")
-    # The catalog tables must exist before Trino or Flink touch them, so PostgreSQL comes first.
-    started_any |= _start(postgres)
-    _wait_healthy([postgres], settings.start_timeout_seconds)
+    for storage_service in first:
+        started_any |= _start(storage_service)
+    _wait_healthy(first, settings.start_timeout_seconds)
     ensure_catalog(settings)
     for service in rest:
         started_any |= _start(service)
@@ -98,8 +110,10 @@ def up(settings: Settings) -> None:
     if not started_any:
         console.print("  everything was already running")
     pulsar = f", Pulsar {settings.pulsar_service_url}" if settings.pulsar_wanted else ""
+    s3 = f", S3 {settings.s3_endpoint_url}" if settings.s3_enabled else ""
     console.print(f"[green]stack up[/green]: Flink UI {settings.flink_rest_url}, Trino {settings.trino_url}, "
-                  f"Prometheus {settings.prometheus_url}, Kafka {settings.kafka_bootstrap}{pulsar}")
+                  f"Prometheus {settings.prometheus_url}, Kafka {settings.kafka_bootstrap}{pulsar}{s3}; "
+                  f"warehouse {settings.warehouse_uri}")
 
 
 def down(settings: Settings) -> None:

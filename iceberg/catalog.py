@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import pyarrow.compute as pc
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 
 
 def load_catalog(settings: Settings) -> SqlCatalog:
+    from flowlake.storage import pyiceberg_properties
+
     # init_catalog_tables creates the catalog's two tables in the JDBC catalog's V1 layout, the one
     # Flink (jdbc.schema-version=V1) and Trino expect; Trino never creates them itself.
     return SqlCatalog(
@@ -28,6 +31,7 @@ def load_catalog(settings: Settings) -> SqlCatalog:
         uri=settings.catalog_sqlalchemy_url,
         warehouse=settings.warehouse_uri,
         init_catalog_tables="true",
+        **pyiceberg_properties(settings),
     )
 
 
@@ -95,7 +99,8 @@ def ensure_table(catalog: SqlCatalog, spec: TableSpec) -> Table:
 
 def ensure_catalog(settings: Settings) -> SqlCatalog:
     """Catalog tables, namespaces and every table of the lakehouse; idempotent."""
-    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    if settings.warehouse_uri.startswith("file:"):
+        Path(settings.warehouse_uri.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
     catalog = load_catalog(settings)
     for namespace in NAMESPACES:
         try:

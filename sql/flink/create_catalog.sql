@@ -6,5 +6,5 @@ CREATE CATALOG ${catalog_name} WITH (
   'jdbc.user' = '${jdbc_user}',
   'jdbc.password' = '${jdbc_password}',
   'jdbc.schema-version' = 'V1',
-  'warehouse' = '${warehouse}'
+  'warehouse' = '${warehouse}'${file_io_options}
 )

@@ -33,8 +33,9 @@ def _processes_using(data_dir: Path) -> list[psutil.Process]:
 
 def test_up_twice_is_harmless_and_down_leaves_nothing(local_stack: Settings) -> None:
     before = _service_pids(local_stack)
-    assert set(before) == {"postgres", "kafka", "pulsar", "flink-jobmanager", "flink-taskmanager", "trino",
-                           "prometheus", "exporter"}  # the test stack runs Pulsar too (FLOWLAKE_PULSAR_ENABLED)
+    # The test stack runs Pulsar and the S3 server too (FLOWLAKE_PULSAR_ENABLED, FLOWLAKE_S3_ENABLED).
+    assert set(before) == {"postgres", "s3", "kafka", "pulsar", "flink-jobmanager", "flink-taskmanager", "trino",
+                           "prometheus", "exporter"}
 
     second = subprocess.run([FLOWLAKE, "up"], capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stderr

@@ -22,13 +22,15 @@ def test_flink_config_is_yaml_with_exactly_once_checkpoints(tmp_path: Path) -> N
     values = dict(flink_version="1.20", host="127.0.0.1", jobmanager_memory="1g", taskmanager_memory="2g",
                   slots=4, rest_port=18081, rpc_port=16123, parallelism=2, checkpoint_interval="10s",
                   checkpoint_dir="file:///c", savepoint_dir="file:///s", job_python="/py",
-                  metrics_ports="9249-9252", java_home="/jdk", log_dir="/l", pid_dir="/p", tmp_dir="/t")
+                  metrics_ports="9249-9252", java_home="/jdk", log_dir="/l", pid_dir="/p", tmp_dir="/t",
+                  s3_config='s3.endpoint: "http://127.0.0.1:9000"\n')
     render(LOCAL_CONFIGS / "flink" / "config.yaml", tmp_path / "config.yaml", **values)
     config = yaml.safe_load((tmp_path / "config.yaml").read_text())
     assert config["execution"]["checkpointing"]["mode"] == "EXACTLY_ONCE"
     assert config["rest"]["port"] == 18081
     assert config["metrics"]["reporter"]["prom"]["port"] == "9249-9252"
     assert "--add-opens=java.base/java.util=ALL-UNNAMED" in config["env"]["java"]["opts"]["all"]
+    assert config["s3.endpoint"] == "http://127.0.0.1:9000"
 
 
 def test_prometheus_config_lists_every_target_and_the_rules(tmp_path: Path) -> None:

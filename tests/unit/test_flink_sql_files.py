@@ -53,7 +53,8 @@ def test_the_pulsar_source_has_the_kafka_source_columns_and_watermark() -> None:
 
 def test_every_sql_file_has_only_known_placeholders() -> None:
     values = dict(catalog_name="lakehouse", jdbc_url="jdbc:postgresql://h/db", jdbc_user="u", jdbc_password="p",
-                  warehouse="file:///w", watermark_floor="2026-01-01 00:00:00.000", **SOURCE_VALUES)
+                  warehouse="file:///w", file_io_options="", watermark_floor="2026-01-01 00:00:00.000",
+                  **SOURCE_VALUES)
     for path in SQL_DIR.glob("*.sql"):
         assert "${" not in load_sql(path.stem, **values)
 
