@@ -49,7 +49,8 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--running-jobs", default=None,
                         help="comma-separated ids of the Flink jobs running now: their writers' last snapshots stay")
     parser.add_argument("--flink-rest-url", default=None,
-                        help="where to ask for the running jobs when --running-jobs is not given (a CronJob)")
+                        help="where to ask for the running jobs when --running-jobs is not given (a CronJob); "
+                             "comma-separated when the writers run on several clusters (one per job on Kubernetes)")
     parser.add_argument("--steps", default="compact,expire,orphans,manifests")
     return parser
 
@@ -258,9 +259,12 @@ def running_jobs(args: argparse.Namespace) -> set[str]:
         raise SystemExit("give --running-jobs or --flink-rest-url: the snapshots of running writers must be known")
     import urllib.request
 
-    with urllib.request.urlopen(f"{args.flink_rest_url.rstrip('/')}/jobs/overview", timeout=30) as response:
-        jobs = json.load(response)["jobs"]
-    return {job["jid"] for job in jobs if job["state"] not in {"FINISHED", "CANCELED", "FAILED"}}
+    running = set()
+    for url in filter(None, args.flink_rest_url.split(",")):
+        with urllib.request.urlopen(f"{url.strip().rstrip('/')}/jobs/overview", timeout=30) as response:
+            jobs = json.load(response)["jobs"]
+        running |= {job["jid"] for job in jobs if job["state"] not in {"FINISHED", "CANCELED", "FAILED"}}
+    return running
 
 
 def plan(args: argparse.Namespace) -> list[tuple[str, Policy]]:

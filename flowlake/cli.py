@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 from typing import TextIO
 
 import click
@@ -49,6 +50,21 @@ def up(extras: tuple[str, ...]) -> None:
     if "s3" in extras:
         settings = settings.model_copy(update={"s3_enabled": True})
     stack.up(settings)
+
+
+@main.command()
+@click.option("--trino-etc", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="also write a Trino configuration directory here (for a Trino container mounting it there)")
+@click.option("--owner", default=None, help="UID:GID to own the Trino files (the Trino container's user)")
+def init(trino_etc: Path | None, owner: str | None) -> None:
+    """Prepare services flowlake did not start: buckets, the Iceberg catalog and tables, Kafka topics."""
+    from flowlake.init import init as run_init
+
+    uid_gid = None
+    if owner:
+        uid, _, gid = owner.partition(":")
+        uid_gid = (int(uid), int(gid or uid))
+    run_init(load_settings(), trino_etc, uid_gid)
 
 
 @main.command()
@@ -199,7 +215,8 @@ def trino_users(show_passwords: bool) -> None:
 
     settings = load_settings()
     out.print(f"URL: {settings.trino_url} (TLS; trust {certificate_file(settings)})")
-    out.print(f"JDBC: jdbc:trino://{settings.host}:{settings.trino_https_port}/{settings.catalog_name}"
+    host = settings.trino_host or settings.host
+    out.print(f"JDBC: jdbc:trino://{host}:{settings.trino_https_port}/{settings.catalog_name}"
               f"?SSL=true&SSLTrustStorePath={certificate_file(settings)}")
     table = Table("user", "role", "password")
     for user, role in settings.trino_users.items():

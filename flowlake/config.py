@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     s3_port: int = 9000
 
     host: str = "127.0.0.1"
+    # Where flowlake's clients find each service when it is not on `host` (docker-compose, Kubernetes,
+    # existing clusters): a host name per service; empty means `host`. The local stack binds to `host`.
+    kafka_host: str = ""
+    postgres_host: str = ""
+    flink_host: str = ""
+    trino_host: str = ""
+    prometheus_host: str = ""
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
     postgres_port: int = 5433
@@ -106,6 +113,11 @@ class Settings(BaseSettings):
 
     start_timeout_seconds: int = 180
 
+    # Submitting from a Flink image instead of the local job environment: its Flink distribution
+    # (/opt/flink) and the Python its TaskManagers run UDFs with. Empty: PyFlink's own, from `flowlake install`.
+    flink_home: str = ""
+    job_python: str = ""
+
     @field_validator("warehouse", "checkpoints", "savepoints")
     @classmethod
     def _storage_uri(cls, uri: str) -> str:
@@ -162,7 +174,7 @@ class Settings(BaseSettings):
 
     @property
     def kafka_bootstrap(self) -> str:
-        return f"{self.host}:{self.kafka_port}"
+        return f"{self.kafka_host or self.host}:{self.kafka_port}"
 
     @property
     def pulsar_wanted(self) -> bool:
@@ -178,30 +190,30 @@ class Settings(BaseSettings):
 
     @property
     def flink_rest_url(self) -> str:
-        return f"http://{self.host}:{self.flink_rest_port}"
+        return f"http://{self.flink_host or self.host}:{self.flink_rest_port}"
 
     @property
     def trino_url(self) -> str:
-        return f"https://{self.host}:{self.trino_https_port}"
+        return f"https://{self.trino_host or self.host}:{self.trino_https_port}"
 
     @property
     def trino_http_url(self) -> str:
-        return f"http://{self.host}:{self.trino_port}"
+        return f"http://{self.trino_host or self.host}:{self.trino_port}"
 
     @property
     def prometheus_url(self) -> str:
-        return f"http://{self.host}:{self.prometheus_port}"
+        return f"http://{self.prometheus_host or self.host}:{self.prometheus_port}"
 
     @property
     def catalog_jdbc_url(self) -> str:
-        return f"jdbc:postgresql://{self.host}:{self.postgres_port}/{self.catalog_database}"
+        return f"jdbc:postgresql://{self.postgres_host or self.host}:{self.postgres_port}/{self.catalog_database}"
 
     @property
     def catalog_sqlalchemy_url(self) -> str:
         password = self.catalog_password.get_secret_value()
         return (
             f"postgresql+psycopg2://{self.catalog_user}:{password}"
-            f"@{self.host}:{self.postgres_port}/{self.catalog_database}"
+            f"@{self.postgres_host or self.host}:{self.postgres_port}/{self.catalog_database}"
         )
 
     @property

@@ -191,13 +191,16 @@ def _flink_run(settings: Settings, rt: Runtime, job: str, run_options: list[str]
                timeout: float) -> tuple[int, str]:
     python = str(rt.job_python)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    env.update(JAVA_HOME=str(rt.java17_home), FLINK_CONF_DIR=str(settings.data_dir / "flink" / "conf"),
+    conf_dir = settings.data_dir / "flink" / "conf"  # the local cluster's; else the distribution's own
+    if not conf_dir.is_dir():
+        conf_dir = rt.flink_home / "conf"
+    env.update(JAVA_HOME=str(rt.java17_home), FLINK_CONF_DIR=str(conf_dir),
                FLINK_LOG_DIR=str(settings.log_dir), PYTHONPATH=str(REPO_ROOT),
                FLOWLAKE_CATALOG_PASSWORD=settings.catalog_password.get_secret_value(), **storage.job_env(settings))
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="pyfiles-", dir=settings.run_dir) as stage:
         cmd = [str(rt.flink_home / "bin" / "flink"), "run", *run_options,
-               "--jobmanager", f"{settings.host}:{settings.flink_rest_port}",
+               "--jobmanager", f"{settings.flink_host or settings.host}:{settings.flink_rest_port}",
                "--python", str(JOBS[job]), "--pyExecutable", python, "--pyClientExecutable", python,
                "--pyFiles", str(stage_python_files(Path(stage))),
                *job_arguments(settings), *job_args]

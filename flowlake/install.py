@@ -24,7 +24,7 @@ console = Console(stderr=True)
 READY = ".flowlake-ready"
 TRINO_ACCESS_PLUGIN_SOURCE = REPO_ROOT / "deploy" / "trino-access" / "src"
 TRINO_ACCESS_PLUGIN = "flowlake-access"
-MAVEN_PROFILES = ("flink-lib", "flink-plugin-s3", "flink-pulsar", "kafka", "trino", "pulsar")
+MAVEN_PROFILES = ("flink-lib", "flink-plugin-s3", "flink-pulsar", "kafka", "trino", "pulsar", "k8s-schemas")
 MINIO_MODULE = "github.com/minio/minio"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -74,10 +75,12 @@ class Runtime:
 
     @property
     def job_python(self) -> Path:
-        return self.job_venv / "bin" / "python"
+        return Path(self.settings.job_python) if self.settings.job_python else self.job_venv / "bin" / "python"
 
     @property
     def flink_home(self) -> Path:
+        if self.settings.flink_home:
+            return Path(self.settings.flink_home)
         matches = sorted(self.job_venv.glob("lib/python3*/site-packages/pyflink"))
         if not matches:
             raise PrerequisiteMissing(f"PyFlink is not installed in {self.job_venv}: run `flowlake install`")
@@ -104,7 +107,8 @@ class Runtime:
     # --- JDKs and Debian binaries ----------------------------------------------------------
     @property
     def java17_home(self) -> Path:
-        jdk = find_jdk(17, 21)
+        java_home = os.environ.get("JAVA_HOME")  # the JDK of a Flink image (/opt/java/openjdk)
+        jdk = find_jdk(17, 21, extra=(Path(java_home),) if java_home else ())
         if jdk is None:
             raise PrerequisiteMissing(
                 "No JDK 17 found under /usr/lib/jvm (Flink and Kafka need it): "

@@ -290,40 +290,46 @@ class FlinkProcess(Service):
         return response is not None and len(response.json().get("taskmanagers", [])) > 0
 
 
+def write_trino_etc(settings: Settings, etc: Path, data_dir: Path, keystore: Path) -> None:
+    """Trino's configuration directory from the templates in deploy/local/trino: server, users, groups,
+    rules, the lakehouse catalog. The same files serve the local stack and a Trino container
+    (`flowlake init --trino-etc`); paths are as Trino sees them."""
+    s = settings
+    src = LOCAL_CONFIGS / "trino"
+    render(src / "node.properties", etc / "node.properties", data_dir=data_dir)
+    render(src / "jvm.config", etc / "jvm.config", heap=s.trino_heap)
+    render(src / "config.properties", etc / "config.properties", host=s.trino_host or s.host, port=s.trino_port,
+           https_port=s.trino_https_port, keystore=keystore, etc=etc, internal_secret=security.internal_secret(s))
+    render(src / "log.properties", etc / "log.properties")
+    # Users, groups and rules: Trino re-reads these files every few seconds.
+    render(src / "password-authenticator.properties", etc / "password-authenticator.properties",
+           password_file=etc / "password.db")
+    security.write_private(etc / "password.db", security.password_file_text(security.ensure_passwords(s)))
+    render(src / "group-provider.properties", etc / "group-provider.properties", group_file=etc / "group.txt")
+    (etc / "group.txt").write_text(security.group_file_text(dict(s.trino_users)))
+    render(src / "access-control.properties", etc / "access-control.properties", rules_file=etc / "rules.json")
+    shutil.copyfile(src / "rules.json", etc / "rules.json")
+    shutil.copyfile(src / "access-control-table-procedures.properties",
+                    etc / "access-control-table-procedures.properties")
+    catalog = etc / "catalog" / f"{s.catalog_name}.properties"
+    render(src / "catalog" / "lakehouse.properties", catalog,
+           catalog_name=s.catalog_name, jdbc_url=s.catalog_jdbc_url, jdbc_user=s.catalog_user,
+           jdbc_password=s.catalog_password.get_secret_value(), warehouse_uri=s.warehouse_uri,
+           s3_properties=storage.trino_properties(s))
+    catalog.chmod(0o600)  # holds the catalog password (and S3 keys)
+
+
 class Trino(Service):
     @property
     def port(self) -> int:
         return self.settings.trino_port
 
     def prepare(self) -> None:
-        s = self.settings
-        etc = self.home / "etc"
-        src = LOCAL_CONFIGS / "trino"
-        render(src / "node.properties", etc / "node.properties", data_dir=self.home / "data")
-        render(src / "jvm.config", etc / "jvm.config", heap=s.trino_heap)
-        security.ensure_certificate(s)
-        render(src / "config.properties", etc / "config.properties", host=s.host, port=s.trino_port,
-               https_port=s.trino_https_port, keystore=security.keystore_file(s), etc=etc,
-               internal_secret=security.internal_secret(s))
-        render(src / "log.properties", etc / "log.properties")
-        # Users, groups and rules: Trino re-reads these files every few seconds.
-        render(src / "password-authenticator.properties", etc / "password-authenticator.properties",
-               password_file=etc / "password.db")
-        security.write_private(etc / "password.db", security.password_file_text(security.ensure_passwords(s)))
-        render(src / "group-provider.properties", etc / "group-provider.properties", group_file=etc / "group.txt")
-        (etc / "group.txt").write_text(security.group_file_text(dict(s.trino_users)))
-        render(src / "access-control.properties", etc / "access-control.properties", rules_file=etc / "rules.json")
-        shutil.copyfile(src / "rules.json", etc / "rules.json")
-        shutil.copyfile(src / "access-control-table-procedures.properties",
-                        etc / "access-control-table-procedures.properties")
+        security.ensure_certificate(self.settings)
+        write_trino_etc(self.settings, self.home / "etc", self.home / "data", security.keystore_file(self.settings))
         from flowlake.install import ensure_trino_access_plugin
 
         ensure_trino_access_plugin(self.runtime)
-        render(src / "catalog" / "lakehouse.properties", etc / "catalog" / f"{s.catalog_name}.properties",
-               catalog_name=s.catalog_name, jdbc_url=s.catalog_jdbc_url, jdbc_user=s.catalog_user,
-               jdbc_password=s.catalog_password.get_secret_value(), warehouse_uri=s.warehouse_uri,
-               s3_properties=storage.trino_properties(s))
-        (etc / "catalog" / f"{s.catalog_name}.properties").chmod(0o600)
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         java_home = self.runtime.trino_java_home

@@ -31,7 +31,7 @@ def connect(settings: Settings, user: str | None = None, password: str | None = 
     cert = certificate_file(settings)
     session.verify = str(cert) if cert.exists() else True
     return trino.dbapi.connect(  # type: ignore[no-untyped-call]
-        host=settings.host, port=settings.trino_https_port, http_scheme="https", user=user,
+        host=settings.trino_host or settings.host, port=settings.trino_https_port, http_scheme="https", user=user,
         auth=BasicAuthentication(user, password if password is not None else password_for(settings, user)),
         http_session=session, catalog=settings.catalog_name, schema="silver")
 

@@ -110,8 +110,8 @@ def ensure_certificate(settings: Settings) -> Path:
         return cert
     key = keystore.with_name("key.pem")
     cert.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    host = settings.host
-    alt_names = f"IP:{host}" if host.replace(".", "").isdigit() else f"DNS:{host}"
+    hosts = dict.fromkeys(h for h in (settings.host, settings.trino_host) if h)
+    alt_names = ",".join(f"IP:{h}" if h.replace(".", "").isdigit() else f"DNS:{h}" for h in hosts)
     cmd = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "825", "-sha256",
            "-subj", "/CN=flowlake local Trino", "-addext", f"subjectAltName={alt_names},DNS:localhost,IP:127.0.0.1",
            "-keyout", str(key), "-out", str(cert)]

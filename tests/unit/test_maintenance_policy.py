@@ -173,7 +173,7 @@ def test_the_kubernetes_cronjob_runs_the_same_job_on_every_table() -> None:
     import yaml
 
     repo = Path(__file__).resolve().parents[2]
-    cronjob = yaml.safe_load((repo / "deploy" / "k8s" / "maintenance-cronjob.yaml").read_text())
+    cronjob = yaml.safe_load((repo / "deploy" / "k8s" / "base" / "maintenance-cronjob.yaml").read_text())
     container = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     args = container["args"]
     assert args[args.index("--python") + 1] == "/opt/flowlake/flink_jobs/maintain.py"
@@ -181,4 +181,4 @@ def test_the_kubernetes_cronjob_runs_the_same_job_on_every_table() -> None:
     assert args[args.index("--tables") + 1].split(",") == [spec.identifier for spec in ALL_TABLES]
     cron_fields(cronjob["spec"]["schedule"])
     assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
-    assert any(e["name"] == "FLOWLAKE_CATALOG_PASSWORD" and "secretKeyRef" in e["valueFrom"] for e in container["env"])
+    assert {"secretRef": {"name": "flowlake-secrets"}} in container["envFrom"]  # the catalog password

@@ -1,0 +1,59 @@
+"""`flowlake init` prepares services flowlake did not start (docker-compose's flowlake-init runs it):
+run here against the test stack's own services under other settings, as a container would be."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from confluent_kafka.admin import AdminClient
+
+from flowlake.config import Settings
+from iceberg.catalog import load_catalog
+from iceberg.tables import ALL_TABLES, NAMESPACES
+
+pytestmark = [pytest.mark.integration]
+FLOWLAKE = str(Path(sys.executable).parent / "flowlake")
+
+
+def test_init_makes_catalog_tables_topics_and_a_trino_etc(local_stack: Settings, tmp_path: Path) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    env = {**os.environ, "FLOWLAKE_CATALOG_NAME": f"init_{suffix}", "FLOWLAKE_EVENTS_TOPIC": f"init-{suffix}",
+           "FLOWLAKE_SILVER_EVENTS_TOPIC": f"init-{suffix}.silver", "FLOWLAKE_ALERTS_TOPIC": f"init-{suffix}.alerts",
+           "FLOWLAKE_TRINO_HOST": "trino.example", "FLOWLAKE_DATA_DIR": str(tmp_path / "state")}
+    etc = tmp_path / "etc"
+    for _ in range(2):  # idempotent
+        result = subprocess.run([FLOWLAKE, "init", "--trino-etc", str(etc)], env=env, capture_output=True,
+                                text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+
+    settings = local_stack.model_copy(update={"catalog_name": f"init_{suffix}"})
+    catalog = load_catalog(settings)
+    tables = {".".join(t) for ns in NAMESPACES for t in catalog.list_tables(ns)}
+    assert tables >= {spec.identifier for spec in ALL_TABLES}
+    topics = AdminClient({"bootstrap.servers": local_stack.kafka_bootstrap}).list_topics(timeout=10).topics
+    for name in (f"init-{suffix}", f"init-{suffix}.silver", f"init-{suffix}.alerts"):
+        assert len(topics[name].partitions) == local_stack.events_partitions
+
+    config = dict(line.split("=", 1) for line in (etc / "config.properties").read_text().splitlines()
+                  if "=" in line and not line.startswith("#"))
+    assert config["discovery.uri"] == f"http://trino.example:{local_stack.trino_port}"
+    assert config["http-server.https.keystore.path"] == str(etc / "tls" / "server.pem")
+    assert "BEGIN PRIVATE KEY" in (etc / "tls" / "server.pem").read_text()
+    certificate = tmp_path / "state" / "secrets" / "trino-tls" / "cert.pem"
+    cert = subprocess.run(["openssl", "x509", "-noout", "-ext", "subjectAltName", "-in", str(certificate)],
+                          capture_output=True, text=True)
+    assert "DNS:trino.example" in cert.stdout
+    users = {line.split(":")[0] for line in (etc / "password.db").read_text().splitlines()}
+    assert users == set(local_stack.trino_users)
+    catalog_file = (etc / "catalog" / f"init_{suffix}.properties").read_text()
+    assert f"iceberg.jdbc-catalog.catalog-name=init_{suffix}" in catalog_file
+    assert f"iceberg.jdbc-catalog.connection-url={local_stack.catalog_jdbc_url}" in catalog_file
+    for spec in ALL_TABLES:
+        catalog.drop_table(spec.identifier)
+    for topic in (f"init-{suffix}", f"init-{suffix}.silver", f"init-{suffix}.alerts"):
+        AdminClient({"bootstrap.servers": local_stack.kafka_bootstrap}).delete_topics([topic])
