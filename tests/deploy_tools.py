@@ -1,5 +1,6 @@
 """Offline validators for the deployment files, from the registries we reach, cached outside the
-checkout: compose-spec's own loader (Go module proxy) for docker-compose.yml; kustomize (Go module
+checkout: compose-spec's own loader and BuildKit's Dockerfile parser and linter (Go module proxy;
+deploy/tools/deploy-check) for docker-compose.yml and deploy/docker; kustomize (Go module
 proxy) for deploy/k8s; the Kubernetes API schemas (kubernetes-validate, PyPI), the Flink Kubernetes
 Operator's CRDs (its API jar, Maven Central, `flowlake install`) and the Prometheus Operator's CRDs
 (its Go module) for the resources kustomize builds."""
@@ -17,7 +18,7 @@ from typing import Any
 
 from flowlake.config import REPO_ROOT, load_settings
 
-COMPOSE_CONFIG_SOURCE = REPO_ROOT / "deploy" / "tools" / "compose-config"
+DEPLOY_CHECK_SOURCE = REPO_ROOT / "deploy" / "tools" / "deploy-check"
 
 
 KUSTOMIZE = "sigs.k8s.io/kustomize/kustomize/v5@v5.7.1"
@@ -29,14 +30,14 @@ def _go_env(cache: Path) -> dict[str, str]:
     return {**os.environ, "GOPATH": str(cache / "go"), "GOCACHE": str(cache / "go-build"), "GOFLAGS": "-modcacherw"}
 
 
-def compose_config_tool() -> Path:
+def deploy_check_tool() -> Path:
     cache = load_settings().cache_dir
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(COMPOSE_CONFIG_SOURCE.iterdir()))).hexdigest()[:12]
-    binary = cache / "tools" / f"compose-config-{digest}"
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(DEPLOY_CHECK_SOURCE.iterdir()))).hexdigest()[:12]
+    binary = cache / "tools" / f"deploy-check-{digest}"
     if not binary.exists():
         go = shutil.which("go")
-        assert go, "Go is needed to build deploy/tools/compose-config (the compose-spec loader)"
-        subprocess.run([go, "build", "-o", str(binary), "."], cwd=COMPOSE_CONFIG_SOURCE, env=_go_env(cache),
+        assert go, "Go is needed to build deploy/tools/deploy-check (compose-spec's loader, BuildKit's parser)"
+        subprocess.run([go, "build", "-o", str(binary), "."], cwd=DEPLOY_CHECK_SOURCE, env=_go_env(cache),
                        check=True, capture_output=True, timeout=900)
     return binary
 
@@ -135,14 +136,23 @@ def validate_resource(doc: dict[str, Any], schemas: dict[tuple[str, str], dict[s
 
 def compose_config(compose_file: Path, env: dict[str, str], profiles: tuple[str, ...] = ()) -> dict[str, Any]:
     """The resolved project, as `docker compose config --format json` prints it."""
-    args = [str(compose_config_tool())]
+    args = [str(deploy_check_tool()), "compose"]
     for profile in profiles:
         args += ["--profile", profile]
     result = subprocess.run([*args, str(compose_file)], capture_output=True, text=True, cwd=compose_file.parent,
                             env={"PATH": os.environ.get("PATH", ""), **env}, timeout=120)
     if result.returncode != 0:
-        raise AssertionError(f"compose-config rejected {compose_file.name}: {result.stderr.strip()}")
+        raise AssertionError(f"compose-spec's loader rejected {compose_file.name}: {result.stderr.strip()}")
     return dict(json.loads(result.stdout))
+
+
+def dockerfile_stages(dockerfile: Path) -> list[dict[str, Any]]:
+    """The stages of a Dockerfile as BuildKit parses it; a syntax error or lint finding fails."""
+    result = subprocess.run([str(deploy_check_tool()), "dockerfile", str(dockerfile)], capture_output=True,
+                            text=True, timeout=60)
+    if result.returncode != 0:
+        raise AssertionError(f"BuildKit rejected {dockerfile.name}: {result.stderr.strip()}")
+    return list(json.loads(result.stdout))
 
 
 PROMETHEUS_RULES = REPO_ROOT / "deploy" / "prometheus" / "rules"

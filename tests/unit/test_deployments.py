@@ -13,7 +13,7 @@ import yaml
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.runtime import TRINO_VERSION, pom_property
 from flowlake.services import LOCAL_CONFIGS, PROMETHEUS_CONFIG, render
-from tests.deploy_tools import compose_config
+from tests.deploy_tools import compose_config, dockerfile_stages
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 DOCKER = REPO_ROOT / "deploy" / "docker"
@@ -132,6 +132,18 @@ def test_compose_runs_the_same_versions_as_the_local_stack(compose: dict[str, An
     assert images["minio"] == f"flowlake/minio:{minio}"
     makefile = (REPO_ROOT / "Makefile").read_text()
     assert f"UV_VERSION := {_dockerfile_args('Dockerfile')['UV_VERSION']}\n" in makefile
+
+
+@pytest.mark.parametrize("name", ["Dockerfile", "trino.Dockerfile", "minio.Dockerfile"])
+def test_the_dockerfiles_parse_and_pass_buildkits_lint(name: str) -> None:
+    stages = dockerfile_stages(DOCKER / name)
+    assert stages and all(stage["base"] for stage in stages)
+
+
+def test_buildkit_rejects_a_broken_dockerfile(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM debian:bookworm-slim as base\nCOPY --chmodd=600 a b\n")
+    with pytest.raises(AssertionError, match="chmodd"):
+        dockerfile_stages(tmp_path / "Dockerfile")
 
 
 def test_the_image_installs_from_the_local_stacks_pins() -> None:
