@@ -148,15 +148,25 @@ def generate(count: int | None, rate: float | None, duration: float | None, topi
 @click.option("--from-savepoint", "savepoint", default=None, help="restore the job's state from this savepoint")
 @click.option("--allow-non-restored-state", is_flag=True,
               help="with --from-savepoint: drop the state of operators the changed job no longer has")
+@click.option("--resume", is_flag=True,
+              help="restart a job that is gone (its JobManager crashed) from its newest retained checkpoint")
 @click.argument("job_args", nargs=-1, type=click.UNPROCESSED)
-def submit(job: str, savepoint: str | None, allow_non_restored_state: bool, job_args: tuple[str, ...]) -> None:
+def submit(job: str, savepoint: str | None, allow_non_restored_state: bool, resume: bool,
+           job_args: tuple[str, ...]) -> None:
     """Submit JOB (ingest, sql) to the Flink session cluster; prints the Flink job id. Arguments after
     JOB go to the job (`flowlake submit ingest -- --help`)."""
+    from flowlake.flink import resume_point
     from flowlake.flink import submit as run_submit
 
-    if allow_non_restored_state and not savepoint:
-        raise click.UsageError("--allow-non-restored-state goes with --from-savepoint")
-    out.print(run_submit(load_settings(), job, list(job_args), from_savepoint=savepoint,
+    if allow_non_restored_state and not (savepoint or resume):
+        raise click.UsageError("--allow-non-restored-state goes with --from-savepoint or --resume")
+    if resume and savepoint:
+        raise click.UsageError("--resume finds the checkpoint itself: leave out --from-savepoint")
+    settings = load_settings()
+    if resume:
+        savepoint = resume_point(settings, job, list(job_args))
+        err.print(f"resuming from {savepoint}")
+    out.print(run_submit(settings, job, list(job_args), from_savepoint=savepoint,
                          allow_non_restored_state=allow_non_restored_state))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -147,6 +148,56 @@ def _source_arguments(settings: Settings, rt: Runtime, extra_args: list[str]) ->
     return added
 
 
+def job_name(job: str, extra_args: list[str]) -> str:
+    return _option(extra_args, "--job-name", JOB_NAMES.get(job, f"flowlake-{job}"))
+
+
+def _submissions_dir(settings: Settings) -> Path:
+    return settings.data_dir / "jobs"
+
+
+def record_submission(settings: Settings, name: str, job_id: str, job: str, extra_args: list[str]) -> None:
+    """Which Flink job runs under a name: what `--resume` needs when the JobManager died with it."""
+    path = _submissions_dir(settings) / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"job_id": job_id, "job": job, "args": extra_args,
+                                "submitted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=2))
+
+
+def latest_checkpoint(settings: Settings, job_id: str) -> str | None:
+    """The newest complete checkpoint a job left in the checkpoint dir (retained on cancel and on a crash):
+    <checkpoints>/<job id>/chk-<n> with its _metadata."""
+    base = f"{settings.checkpoints_uri}/{job_id}"
+    if base.startswith("file://"):
+        folder = Path(base.removeprefix("file://"))
+        done = [int(p.name[4:]) for p in folder.glob("chk-*") if p.name[4:].isdigit() and (p / "_metadata").exists()]
+    else:
+        from pyarrow import fs
+
+        s3 = storage.filesystem(settings)
+        listed = s3.get_file_info(fs.FileSelector(base.removeprefix("s3://"), allow_not_found=True, recursive=True))
+        done = [int(part[4:]) for info in listed if info.path.endswith("/_metadata")
+                for part in [info.path.split("/")[-2]] if part.startswith("chk-") and part[4:].isdigit()]
+    return f"{base}/chk-{max(done)}" if done else None
+
+
+def resume_point(settings: Settings, job: str, extra_args: list[str]) -> str:
+    """Where a job that is gone (its JobManager crashed, say) restarts from: the newest retained checkpoint
+    of the last job submitted under its name."""
+    name = job_name(job, extra_args)
+    record = _submissions_dir(settings) / f"{name}.json"
+    if not record.exists():
+        raise JobFailed(f"no job named {name!r} was submitted from {settings.data_dir}: nothing to resume")
+    previous = json.loads(record.read_text())["job_id"]
+    if FlinkRest(settings).running_job(name) is not None:
+        raise JobFailed(f"job {name!r} is running: `flowlake stop {job}` first, or resume nothing")
+    checkpoint = latest_checkpoint(settings, previous)
+    if checkpoint is None:
+        raise JobFailed(f"job {name!r} ({previous}) left no complete checkpoint under {settings.checkpoints_uri}/"
+                        f"{previous}: submit it without --resume (it starts from the committed Kafka offsets)")
+    return checkpoint
+
+
 def submit(settings: Settings, job: str, extra_args: list[str] | None = None, from_savepoint: str | None = None,
            allow_non_restored_state: bool = False) -> str:
     """Submit a job (detached) to the session cluster, from a savepoint if given; returns its Flink
@@ -172,6 +223,7 @@ def submit(settings: Settings, job: str, extra_args: list[str] | None = None, fr
     match = re.search(r"JobID ([0-9a-f]{32})", output)
     if returncode != 0 or match is None:
         raise failure_tail(job, returncode, output)
+    record_submission(settings, job_name(job, extra_args), match.group(1), job, extra_args)
     return match.group(1)
 
 

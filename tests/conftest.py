@@ -8,12 +8,15 @@ import pytest
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Unit tests first (fast feedback); then the lifecycle test, which restarts the shared stack and
-    # so must run before any test starts long-running jobs on it; then the other integration tests.
+    # Unit tests first (fast feedback); then the lifecycle test, which restarts the shared stack, and the
+    # fault tests, which kill its processes (a JobManager takes every job with it), so both run before
+    # any other test starts long-running jobs on it; then the other integration tests.
     def rank(item: pytest.Item) -> int:
         if item.get_closest_marker("integration") is None:
             return 0
-        return 1 if item.get_closest_marker("stack_lifecycle") else 2
+        if item.get_closest_marker("stack_lifecycle"):
+            return 1
+        return 2 if item.get_closest_marker("faults") else 3
 
     items.sort(key=rank)
 
