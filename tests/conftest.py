@@ -8,15 +8,16 @@ import pytest
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Unit tests first (fast feedback); then the lifecycle test, which restarts the shared stack, and the
-    # fault tests, which kill its processes (a JobManager takes every job with it), so both run before
-    # any other test starts long-running jobs on it; then the other integration tests.
+    # Unit tests first (fast feedback); then the lifecycle test, which restarts the shared stack and so
+    # must run before any test starts long-running jobs on it; then the other integration tests; the
+    # fault tests last: they kill the stack's processes (a JobManager takes every running job with it)
+    # and add data to the shared tables that tests counting "everything so far" must not see.
     def rank(item: pytest.Item) -> int:
         if item.get_closest_marker("integration") is None:
             return 0
         if item.get_closest_marker("stack_lifecycle"):
             return 1
-        return 2 if item.get_closest_marker("faults") else 3
+        return 3 if item.get_closest_marker("faults") else 2
 
     items.sort(key=rank)
 

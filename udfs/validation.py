@@ -94,8 +94,8 @@ def load_rules(path: Path = RULES_FILE) -> Rules:
     return rules
 
 
-PAYLOAD_RULE_IDS = ("payload.missing", "payload.size", "payload.encoding", "payload.json", "payload.object",
-                    "common.event_type.unknown")
+PAYLOAD_RULE_IDS = ("payload.missing", "payload.size", "payload.encoding", "payload.json",
+                    "payload.duplicate_key", "payload.object", "common.event_type.unknown")
 _CHECK_KEYS = ("enum", "min", "max", "min_length", "max_length", "min_items", "max_items", "regex", "pii")
 
 
@@ -152,7 +152,39 @@ def _type_ok(value: Any, type_name: str) -> bool:
 
 @cache
 def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+    """A rule's pattern as its author means it: \\d, \\w and \\s match ASCII only (not Arabic-Indic digits),
+    and a final $ is the end of the text (Python's $ also matches before a trailing newline)."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern, re.ASCII)
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _object_without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Parsers disagree on duplicate keys (first or last wins): a record two readers see differently
+    # is refused, not guessed at.
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise _DuplicateKey(duplicate)
+    return record
+
+
+# A \\uD800-\\uDFFF escape: fine in a pair (an emoji), not alone: a lone surrogate is no character and
+# cannot be written as UTF-8 downstream.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _has_lone_surrogate(record: Any) -> bool:
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _check_field(scope: str, name: str, spec: Mapping[str, Any], record: Mapping[str, Any],
@@ -234,9 +266,14 @@ def validate(payload: bytes | str | None, now: datetime | None = None, rules: Ru
             return Result(None, (Failure("payload.encoding", "", f"payload is not UTF-8: {exc.reason} "
                                                                    f"at byte {exc.start}"),))
     try:
-        record = json.loads(payload)
+        record = json.loads(payload, object_pairs_hook=_object_without_duplicate_keys)
+    except _DuplicateKey as exc:
+        return Result(None, (Failure("payload.duplicate_key", "", f"key {str(exc)[:64]!r} occurs twice in an object"),))
     except (ValueError, RecursionError) as exc:
         return Result(None, (Failure("payload.json", "", f"payload is not JSON: {str(exc)[:200]}"),))
+    if _SURROGATE_ESCAPE.search(payload) and _has_lone_surrogate(record):
+        return Result(None, (Failure("payload.encoding", "", "payload escapes a lone UTF-16 surrogate "
+                                                               "(\\ud800-\\udfff), which is no character"),))
     if not isinstance(record, dict):
         return Result(None, (Failure("payload.object", "", f"payload is a JSON {type(record).__name__}, "
                                                              f"not an object"),))

@@ -91,7 +91,7 @@ def ingest_job(local_stack: Settings) -> Iterator[IngestJob]:
     FlinkRest(settings).wait_for_state(job.job_id, {"RUNNING"}, timeout=180)
     yield job
     rest = FlinkRest(settings)
-    if rest.job(job.job_id)["state"] == "RUNNING":
+    if any(j["jid"] == job.job_id and j["state"] == "RUNNING" for j in rest.jobs()):  # gone if a JobManager died
         rest.cancel(job.job_id)
     for name in (topic, f"{topic}.silver"):
         delete_topic(settings, name)
