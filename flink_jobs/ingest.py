@@ -24,7 +24,7 @@ VIEWS = ("view_checked_events", "view_distinct_events", "view_on_time_events", "
 INSERTS = ("insert_bronze_events", "insert_quarantine_events",
            *(f"insert_silver_{table}" for table in SILVER_TABLES),
            "insert_gold_late_events", "insert_gold_revenue_per_minute", "insert_gold_funnel_hourly",
-           "insert_silver_events_topic")
+           "insert_silver_events_topic", "insert_gold_privacy_requests")
 
 
 def _utc(text: str) -> datetime:
@@ -78,7 +78,7 @@ def build(args: argparse.Namespace) -> tuple[TableEnvironment, StatementSet]:
     """The job's table environment (catalog, UDFs, source, views) and its statement set."""
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
-    from udfs import flink_udfs, validation
+    from udfs import flink_udfs, privacy, validation
 
     t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
     config = t_env.get_config()
@@ -121,7 +121,7 @@ def build(args: argparse.Namespace) -> tuple[TableEnvironment, StatementSet]:
         t_env.execute_sql(load_sql(view, watermark_floor=floor.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]))
     statements = t_env.create_statement_set()
     for insert in INSERTS:
-        statements.add_insert_sql(load_sql(insert, catalog_name=args.catalog_name))
+        statements.add_insert_sql(load_sql(insert, catalog_name=args.catalog_name, response_days=privacy.RESPONSE_DAYS))
     return t_env, statements
 
 

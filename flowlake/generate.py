@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 import uuid
 from collections import Counter
@@ -25,11 +26,25 @@ PRODUCTS = (("SKU-1001", "Espresso machine", "kitchen", 249.0), ("SKU-2002", "He
             ("SKU-3003", "Running shoes", "sports", 120.0), ("SKU-4004", "Backpack", "bags", 59.5),
             ("SKU-5005", "Desk lamp", "home", 34.0), ("SKU-6006", "Coffee grinder", "kitchen", 79.0))
 PAGES = ("/", "/search", "/product/SKU-1001", "/product/SKU-2002", "/cart", "/checkout", "/account")
-SUPPORT_TEXTS = (
-    "Hi, my order {order} has not arrived yet, can you check? You can reach me at {email}.",
-    "Please call me back on {phone} about the refund for {order}.",
-    "The package tracking number 1Z999AA10123456784 shows no movement since Monday.",
-    "Thanks, everything arrived in good condition!",
+# Support messages with the privacy intents they express (udfs.privacy; tests/unit/test_privacy.py checks
+# the classifier agrees), in the four languages it reads; about a third make a request.
+SUPPORT_TEXTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Hi, my order {order} has not arrived yet, can you check? You can reach me at {email}.", ()),
+    ("Please call me back on {phone} about the refund for {order}.", ()),
+    ("The package tracking number 1Z999AA10123456784 shows no movement since Monday.", ()),
+    ("Thanks, everything arrived in good condition!", ()),
+    ("I accidentally deleted my account, can you restore it? My email is {email}.", ()),
+    ("How do I remove an item from my cart before paying for {order}?", ()),
+    ("Bitte löschen Sie mein Konto nicht, ich warte noch auf {order}.", ()),
+    ("¿Dónde está mi pedido {order}?", ()),
+    ("Please delete my account and all personal data you hold on me ({email}).", ("ERASURE",)),
+    ("Bitte löschen Sie alle meine Daten, Bestellung {order} ist die letzte.", ("ERASURE",)),
+    ("What personal data do you have about me? Please send me a copy to {email}.", ("ACCESS",)),
+    ("Quelles données personnelles détenez-vous sur moi ?", ("ACCESS",)),
+    ("My surname is misspelled on my account, please correct it. Call {phone} if needed.", ("RECTIFICATION",)),
+    ("Do not sell or share my personal information.", ("OPT_OUT",)),
+    ("Quiero darme de baja del boletín, no quiero recibir más correos.", ("UNSUBSCRIBE",)),
+    ("Delete my data and stop sending me emails. {email}", ("ERASURE", "UNSUBSCRIBE")),
 )
 EVENT_WEIGHTS = (("page_view", 6), ("add_to_cart", 3), ("order", 2), ("payment", 2), ("support_message", 1))
 COUNTRIES = ("DE", "FR", "GB", "US", "IN", "NL", "ES")
@@ -52,6 +67,15 @@ def _customer(rng: random.Random) -> dict[str, str]:
         "email": f"{first.lower()}.{last.lower()}{number}@example.com".replace("é", "e").replace("í", "i"),
         "phone": f"+4915{rng.randrange(10**8, 10**9)}",
     }
+
+
+def privacy_intents(message: str) -> tuple[str, ...]:
+    """The privacy intents a generated support message was written with."""
+    for template, intents in SUPPORT_TEXTS:
+        pattern = re.sub(r"\\\{(?:order|email|phone)\\\}", ".+", re.escape(template))
+        if re.fullmatch(pattern, message, re.DOTALL):
+            return intents
+    raise ValueError(f"not a generated support message: {message!r}")
 
 
 def make_event(rng: random.Random, now: datetime) -> dict[str, object]:
@@ -82,7 +106,7 @@ def make_event(rng: random.Random, now: datetime) -> dict[str, object]:
         event.update(page=rng.choice(PAGES), session_id=f"S{rng.getrandbits(48):012x}",
                      ip_address=f"203.0.113.{rng.randrange(1, 255)}", user_agent="Mozilla/5.0")
     else:
-        text = rng.choice(SUPPORT_TEXTS).format(order=order_id, email=customer["email"], phone=customer["phone"])
+        text = rng.choice(SUPPORT_TEXTS)[0].format(order=order_id, email=customer["email"], phone=customer["phone"])
         event.update(channel=rng.choice(("email", "chat")), message=text)
     return event
 

@@ -11,6 +11,7 @@ from pyiceberg.transforms import DayTransform, IdentityTransform
 from pyiceberg.types import (
     BinaryType,
     DecimalType,
+    DoubleType,
     IcebergType,
     IntegerType,
     ListType,
@@ -58,7 +59,7 @@ DEFAULT_PROPERTIES = {
     TableProperties.METADATA_PREVIOUS_VERSIONS_MAX: TableProperties.METADATA_PREVIOUS_VERSIONS_MAX_DEFAULT,
 }
 
-NAMESPACES = ("bronze", "silver", "quarantine", "gold")
+NAMESPACES = ("bronze", "silver", "quarantine", "gold", "audit")
 MONEY = DecimalType(12, 2)
 
 
@@ -277,6 +278,40 @@ _ALERTS = _fields(
 GOLD_ALERTS = TableSpec("gold", "alerts", _ALERTS, _by_day(_ALERTS, "payment_time", "payment_day"),
                         _sorted_by(_ALERTS, "payment_time"))
 
+# Privacy requests found in support messages by the medallion job (udfs.privacy); `flowlake privacy`
+# lists them and carries out erasure.
+_PRIVACY_REQUESTS = _fields(
+    ("request_id", StringType(), True, "<event_id>/<intent>: one request per intent a message expresses"),
+    ("event_id", StringType(), True, "the support message (silver.support_messages.event_id)"),
+    ("user_token", StringType(), True, "keyed hash of the customer's user_id (flowlake privacy erase finds it)"),
+    ("intent", StringType(), True, "ERASURE, ACCESS, RECTIFICATION, OPT_OUT or UNSUBSCRIBE"),
+    ("confidence", DoubleType(), True, "the classifier's confidence, 0.5 to 0.99"),
+    ("channel", StringType(), False, "where the message came in (email, chat, ...)"),
+    ("received_at", TimestamptzType(), True, "when the customer sent the message (event time)"),
+    ("due_by", TimestamptzType(), True, "received_at + 30 days: the answer is late after this"),
+    ("status", StringType(), True, "OPEN until carried out (DONE, with the erasure in audit.erasures)"),
+    ("detected_at", TimestamptzType(), True, "when Flink wrote the row"),
+)
+GOLD_PRIVACY_REQUESTS = TableSpec("gold", "privacy_requests", _PRIVACY_REQUESTS,
+                                  _by_day(_PRIVACY_REQUESTS, "received_at", "received_day"),
+                                  _sorted_by(_PRIVACY_REQUESTS, "received_at"))
+# One row per erasure `flowlake privacy erase` carried out.
+_ERASURES = _fields(
+    ("erasure_id", StringType(), True, "a random id"),
+    ("user_token", StringType(), True, "keyed hash of the erased user_id: the audit keeps no raw id"),
+    ("request_ids", ListType(1001, StringType(), element_required=True), True,
+     "the privacy requests carried out (gold.privacy_requests)"),
+    ("requested_by", StringType(), True, "who ran the erasure (operating-system user)"),
+    ("started_at", TimestamptzType(), True, "when the erasure began"),
+    ("finished_at", TimestamptzType(), True, "when the last step ended"),
+    ("tables", ListType(1002, StringType(), element_required=True), True, "every table rows were deleted from"),
+    ("rows_removed", MapType(1003, StringType(), 1004, LongType(), value_required=True), True,
+     "rows deleted per table"),
+    ("files_rewritten", LongType(), True, "data files rewritten without the rows"),
+    ("snapshots_expired", LongType(), True, "snapshots expired so that time travel cannot return the rows"),
+)
+AUDIT_ERASURES = TableSpec("audit", "erasures", _ERASURES, PartitionSpec(), _sorted_by(_ERASURES, "started_at"))
+
 # What each table is, for SQL users (Trino: SHOW CREATE TABLE, information_schema, DESCRIBE).
 TABLE_COMMENTS = {
     "bronze.events": "Every event as received from Kafka or Pulsar, raw bytes with source coordinates; nothing "
@@ -296,9 +331,13 @@ TABLE_COMMENTS = {
     "gold.late_events": "Valid events that arrived behind the watermark and so are in no gold window.",
     "gold.sessions": "User sessions (30 min inactivity gap) from the silver topic, written when they close.",
     "gold.alerts": "Card velocity alerts: too many payments or too much amount per card in a time span.",
+    "gold.privacy_requests": "Privacy requests (erasure, access, rectification, opt-out, unsubscribe) found in "
+                             "support messages, with their 30-day due date and status.",
+    "audit.erasures": "Every erasure of a person's data: who, when, which tables, rows removed, snapshots "
+                      "expired. Engineers only.",
 }
 
 # Gold tables of event-time windows, each written once when the watermark passes its end.
 GOLD_WINDOW_TABLES = (GOLD_REVENUE, GOLD_FUNNEL)
 ALL_TABLES = (BRONZE_EVENTS, QUARANTINE_EVENTS, *SILVER_TABLES, GOLD_REVENUE, GOLD_FUNNEL, GOLD_LATE_EVENTS,
-              GOLD_SESSIONS, GOLD_ALERTS)
+              GOLD_SESSIONS, GOLD_ALERTS, GOLD_PRIVACY_REQUESTS, AUDIT_ERASURES)

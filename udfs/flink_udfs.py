@@ -14,7 +14,7 @@ import pandas as pd
 from pyflink.table import DataTypes
 from pyflink.table.udf import FunctionContext, ScalarFunction, udf
 
-from udfs import records, validation
+from udfs import privacy, records, validation
 from udfs.masking import Policy, load_hash_key, mask_text_with_findings
 from udfs.pii import ENTITY_TYPES
 
@@ -115,12 +115,15 @@ CHECK_RESULT = DataTypes.ROW([
     DataTypes.FIELD("event_type", DataTypes.STRING()),
     DataTypes.FIELD("failures", DataTypes.ARRAY(DataTypes.STRING())),
     DataTypes.FIELD("record", DataTypes.STRING()),
+    DataTypes.FIELD("privacy", DataTypes.ARRAY(DataTypes.STRING())),
+    DataTypes.FIELD("user_token", DataTypes.STRING()),
 ])
 
 
 class CheckEventBatch(ScalarFunction):  # type: ignore[misc]
     """check_event(payload BYTES, kafka_timestamp TIMESTAMP_LTZ(3)): udfs.records.check_event over an
-    Arrow batch: validity, event type, failed rules, and the masked record silver stores."""
+    Arrow batch: validity, event type, failed rules, the masked record silver stores, and the privacy
+    requests a support message makes ("<intent>:<confidence>") with the user's token."""
 
     def open(self, function_context: FunctionContext) -> None:
         rules = validation.load_rules()
@@ -128,6 +131,8 @@ class CheckEventBatch(ScalarFunction):  # type: ignore[misc]
         self.key = load_hash_key() if records.needs_hash_key(rules) else None
         self.metrics = _ValidationMetrics(function_context, rules)
         self.findings = _pii_counters(function_context, validation.MASKABLE_TYPES)
+        group = _flowlake_group(function_context)
+        self.privacy = {i: group.add_group("intent", i).counter("privacy_requests") for i in privacy.INTENTS}
 
     def eval(self, payloads: pd.Series, received: pd.Series) -> pd.DataFrame:
         rows = []
@@ -136,8 +141,11 @@ class CheckEventBatch(ScalarFunction):  # type: ignore[misc]
             self.metrics.count(failure.split(":", 1)[0] for failure in checked.failures)
             for entity_type in checked.findings:
                 self.findings[entity_type].inc()
-            rows.append((checked.valid, checked.event_type, checked.failures, checked.record))
-        return pd.DataFrame(rows, columns=["valid", "event_type", "failures", "record"])
+            for item in checked.privacy:
+                self.privacy[item.split(":", 1)[0]].inc()
+            rows.append((checked.valid, checked.event_type, checked.failures, checked.record, checked.privacy,
+                         checked.user_token))
+        return pd.DataFrame(rows, columns=["valid", "event_type", "failures", "record", "privacy", "user_token"])
 
 
 def register(t_env: Any, mask_policy: str = "redact", vectorised: bool = True) -> None:

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from udfs.masking import Policy, load_hash_key, mask_text_with_findings, mask_value
+from udfs import privacy
+from udfs.masking import Policy, hash_token, load_hash_key, mask_text_with_findings, mask_value
 from udfs.validation import Rules, load_rules, validate
 
 Fields = Mapping[str, Mapping[str, Any]]  # field name -> its rule spec
+PRIVACY_EVENT_TYPE = "support_message"  # whose `message` text is classified for privacy requests
+USER_ID = "USER_ID"  # the entity type of user ids in tokens: hash_token(user_id, USER_ID, key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,11 +27,15 @@ class Checked:
     failures: list[str]  # "<rule id>: <reason>", empty when valid
     record: str | None  # the masked record as JSON, when valid
     findings: list[str]  # entity type of every masked value or finding, for metrics
+    # "<intent>:<confidence>" per privacy request a support message makes (udfs.privacy), strongest first
+    privacy: list[str] = field(default_factory=list)
+    user_token: str | None = None  # the user's keyed hash, when the message makes a privacy request
 
 
 def needs_hash_key(rules: Rules | None = None) -> bool:
     rules = rules or load_rules()
-    return any(_uses_hash(fields, rules.elements) for fields in (rules.common, *rules.types.values()))
+    return PRIVACY_EVENT_TYPE in rules.types or any(_uses_hash(fields, rules.elements)
+                                                    for fields in (rules.common, *rules.types.values()))
 
 
 def _uses_hash(fields: Mapping[str, Mapping[str, Any]], elements: Mapping[str, Fields]) -> bool:
@@ -46,8 +53,16 @@ def check_event(payload: bytes | str | None, received_at: datetime, key: bytes |
         return Checked(False, result.event_type, [str(f) for f in result.failures], None, [])
     fields = {**rules.common, **rules.types[result.event_type]}
     record, findings = mask_record(result.record, fields, key, rules.elements)
-    return Checked(True, result.event_type, [], json.dumps(record, ensure_ascii=False, separators=(",", ":")),
-                   findings)
+    masked = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    if result.event_type != PRIVACY_EVENT_TYPE:
+        return Checked(True, result.event_type, [], masked, findings)
+    # Classified on the text as written: the intent is no personal data, and masking would hide cues.
+    intents = privacy.classify(result.record.get("message"))
+    if not intents:
+        return Checked(True, result.event_type, [], masked, findings)
+    token = hash_token(str(result.record["user_id"]), USER_ID, key or load_hash_key())
+    return Checked(True, result.event_type, [], masked, findings,
+                   [f"{intent.label}:{intent.confidence:.2f}" for intent in intents], token)
 
 
 def mask_record(record: Mapping[str, Any], fields: Fields, key: bytes | None = None,

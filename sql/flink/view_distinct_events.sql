@@ -16,6 +16,8 @@ SELECT
   source_partition,
   source_offset,
   source_message_id,
+  privacy,
+  user_token,
   GREATEST(COALESCE(CURRENT_WATERMARK(event_time), TIMESTAMP '${watermark_floor}'),
            TIMESTAMP '${watermark_floor}') AS `watermark`
 FROM (
@@ -27,6 +29,8 @@ FROM (
     source_partition,
     source_offset,
     source_message_id,
+    checked.privacy AS privacy,
+    checked.user_token AS user_token,
     ROW_NUMBER() OVER (PARTITION BY JSON_VALUE(checked.record, '$.event_id') ORDER BY processing_time) AS occurrence
   FROM checked_events
   WHERE checked.valid

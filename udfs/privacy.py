@@ -1,0 +1,122 @@
+"""Privacy intents in support-message text: erasure, access, rectification, opt-out of sale/sharing/
+marketing, unsubscribe, or none. Rule and lexicon based (udfs/rules/privacy_intents.toml), for
+English, German, French and Spanish: fast, explainable, nothing downloaded at run time.
+
+Pure and standard library only; the Flink job calls it through udfs.records.check_event."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import tomllib
+
+RULES_FILE = Path(__file__).resolve().parent / "rules" / "privacy_intents.toml"
+INTENTS = ("ERASURE", "ACCESS", "RECTIFICATION", "OPT_OUT", "UNSUBSCRIBE")
+NONE = "NONE"
+# Days a controller has to answer (GDPR art. 12(3): one month; 30 days is the stricter reading).
+RESPONSE_DAYS = 30
+
+_MACRO = re.compile(r"<([a-z_]+)>")
+_SPACES = re.compile(r"[^\S\n]+")
+_SENTENCE_END = re.compile(r"[.!?;\n]+(?:\s+|$)|\s+-\s+")
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u00b4": "'", "`": "'", "\u201c": '"', "\u201d": '"',
+                         "\u00ab": '"', "\u00bb": '"', "\u00a0": " ", "\u2013": "-", "\u2014": "-"})
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    label: str
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    weight: float
+    regex: re.Pattern[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _IntentRules:
+    label: str
+    patterns: tuple[_Pattern, ...]
+    block: tuple[re.Pattern[str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    intents: tuple[_IntentRules, ...]
+    threshold: float
+    corroboration: float
+
+
+def _expand(pattern: str, macros: dict[str, str]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in macros:
+            raise ValueError(f"{RULES_FILE.name}: unknown macro <{name}> in {pattern!r}")
+        return macros[name]
+
+    return _MACRO.sub(replace, pattern)
+
+
+@lru_cache(maxsize=4)
+def load_lexicon(path: Path = RULES_FILE) -> Lexicon:
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    macros: dict[str, str] = {}
+    for name, body in raw["macros"].items():  # in file order: a macro may use the ones before it
+        macros[name] = _expand(body, macros)
+    unknown = set(raw["intents"]) - set(INTENTS)
+    if unknown:
+        raise ValueError(f"{path.name}: unknown intents {sorted(unknown)}; known: {', '.join(INTENTS)}")
+    intents = tuple(
+        _IntentRules(label,
+                     tuple(_Pattern(float(p["w"]), re.compile(_expand(p["re"], macros))) for p in spec["patterns"]),
+                     tuple(re.compile(_expand(b, macros)) for b in spec.get("block", ())))
+        for label, spec in raw["intents"].items())
+    return Lexicon(intents, float(raw["threshold"]), float(raw["corroboration"]))
+
+
+def normalise(text: str) -> str:
+    """Case folded, accents removed, plain quotes, single spaces: the form the patterns are written for."""
+    folded = unicodedata.normalize("NFKD", text.translate(_QUOTES).casefold())
+    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    return _SPACES.sub(" ", plain)
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(normalise(text)) if s.strip()]
+
+
+def _scores(text: str, lexicon: Lexicon) -> tuple[list[Intent], bool]:
+    """The intents found, and whether a pattern hit only where a block pattern also matched."""
+    parts = sentences(text)
+    found, blocked = [], False
+    for rules in lexicon.intents:
+        weights = []
+        for sentence in parts:
+            hits = [p.weight for p in rules.patterns if p.regex.search(sentence)]
+            if hits and any(b.search(sentence) for b in rules.block):
+                blocked = True
+            elif hits:
+                weights += hits
+        if weights and max(weights) >= lexicon.threshold:
+            confidence = min(0.99, max(weights) + lexicon.corroboration * (len(weights) - 1))
+            found.append(Intent(rules.label, round(confidence, 2)))
+    return sorted(found, key=lambda intent: -intent.confidence), blocked
+
+
+def classify(text: str | None, lexicon: Lexicon | None = None) -> list[Intent]:
+    """Every privacy intent the text expresses, strongest first; empty when it expresses none."""
+    return _scores(text, lexicon or load_lexicon())[0] if text else []
+
+
+def primary(text: str | None, lexicon: Lexicon | None = None) -> Intent:
+    """The strongest intent; else NONE, less sure (0.6) where a request phrase was negated or blocked."""
+    if not text:
+        return Intent(NONE, 0.95)
+    intents, blocked = _scores(text, lexicon or load_lexicon())
+    return intents[0] if intents else Intent(NONE, 0.6 if blocked else 0.95)
