@@ -13,7 +13,7 @@ SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "flink"
 
 class _SqlTemplate(Template):
     # Only ${name} is a placeholder, so JSON paths ('$.event_id') keep their dollar signs.
-    pattern = r"\$(?:(?P<escaped>\$(?=\{))|\{(?P<braced>[_a-z][_a-z0-9]*)\}|(?P<named>(?!))|(?P<invalid>(?!)))"
+    pattern = r"\$(?:(?P<escaped>\$(?=\{))|\{(?P<braced>[_a-z][_a-z0-9]*)\}|(?P<named>(?!))|(?P<invalid>(?!)))"  # type: ignore[assignment]
 
 
 def load_sql(name: str, **values: object) -> str:

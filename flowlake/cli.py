@@ -349,6 +349,51 @@ def pii_scan(source: TextIO, policy: str | None, as_text: bool) -> None:
         click.echo(line)
 
 
+@main.group()
+def privacy() -> None:
+    """Privacy requests found in support messages, and erasure of a person from every layer."""
+
+
+@privacy.command("requests")
+@click.option("--overdue", is_flag=True, help="only open requests past their due date (30 days after the message)")
+@click.option("--all", "include_done", is_flag=True, help="the ones carried out too")
+def privacy_requests(overdue: bool, include_done: bool) -> None:
+    """List privacy requests, the oldest due first."""
+    from flowlake.privacy import requests
+
+    rows = requests(load_settings(), overdue, include_done)
+    table = Table("request", "intent", "confidence", "received", "due by", "status", "user token")
+    for request_id, intent, confidence, received, due, status, token in rows:
+        table.add_row(request_id, intent, f"{confidence:.2f}", f"{received:%Y-%m-%d %H:%M}", f"{due:%Y-%m-%d}",
+                      status, token)
+    out.print(table)
+    out.print(f"{len(rows)} {'overdue' if overdue else 'open' if not include_done else ''} requests".replace("  ", " "))
+
+
+@privacy.command("erase")
+@click.option("--user", "user_id", help="the customer's user_id")
+@click.option("--request", "request_id", help="a request id from `flowlake privacy requests` (its user is erased)")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+def privacy_erase(user_id: str | None, request_id: str | None, yes: bool) -> None:
+    """Erase every row of one person from bronze, silver, quarantine and gold, physically (data files
+    rewritten, older snapshots expired), and record it in audit.erasures."""
+    from flowlake.privacy import erase, user_of_request
+
+    if (user_id is None) == (request_id is None):
+        raise FlowlakeError("give exactly one of --user USER_ID or --request REQUEST_ID")
+    settings = load_settings()
+    user_id = user_id or user_of_request(settings, request_id or "")
+    if not yes:
+        click.confirm(f"Erase every row of {user_id} from every layer, including its history? This cannot be "
+                      "undone", abort=True)
+    erasure = erase(settings, user_id, [request_id] if request_id else [], progress=err.print)
+    removed = sum(erasure.rows_removed.values())
+    out.print(f"erased {user_id}: {removed} rows from {len(erasure.rows_removed)} tables, "
+              f"{erasure.files_rewritten} data files rewritten, {erasure.snapshots_expired} snapshots expired, "
+              f"{len(erasure.files_deleted)} files deleted; requests done: {', '.join(erasure.request_ids) or 'none'}; "
+              f"audit: {settings.catalog_name}.audit.erasures erasure_id = '{erasure.erasure_id}'")
+
+
 def run() -> None:
     try:
         main(standalone_mode=False)

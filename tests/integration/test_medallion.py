@@ -22,10 +22,14 @@ from confluent_kafka import Consumer, Producer
 
 from flowlake.config import Settings
 from flowlake.flink import FlinkRest, submit
-from flowlake.generate import PRODUCTS, Mix, generate
+from flowlake.generate import PRODUCTS, Mix, generate, privacy_intents
+from flowlake.services import local_hash_key
 from flowlake.trino_client import query
 from iceberg.tables import SILVER_TABLE_OF
+from udfs.masking import hash_token
 from udfs.pii import detect
+from udfs.privacy import INTENTS, RESPONSE_DAYS
+from udfs.records import USER_ID
 
 from .conftest import IngestJob, wait_until
 
@@ -187,6 +191,25 @@ def assert_gold_matches(settings: Settings, on_time: list[dict[str, Any]], start
     assert {r[0]: tuple(r[1:]) for r in rows} == funnel_reference(on_time)
 
 
+def assert_privacy_requests(settings: Settings, events: list[dict[str, Any]]) -> None:
+    key = local_hash_key(settings).encode()
+    expected = {f"{e['event_id']}/{intent}": (e["event_id"], hash_token(e["user_id"], USER_ID, key), intent,
+                                               _time(e), _time(e) + timedelta(days=RESPONSE_DAYS))
+                for e in events if e["event_type"] == "support_message" for intent in privacy_intents(e["message"])}
+    assert {intent for *_, intent, _, _ in expected.values()} == set(INTENTS)  # the generator makes every kind
+    ids = ", ".join(f"'{event_id}'" for event_id, *_ in expected.values())
+    sql = ("SELECT request_id, event_id, user_token, intent, received_at, due_by, status, confidence "
+           f"FROM lakehouse.gold.privacy_requests WHERE event_id IN ({ids})")
+    rows = wait_until(lambda: (r := q(settings, sql)) and len(r) >= len(expected) and r, timeout=120, interval=5,
+                      what="every privacy request in gold")
+    assert {r[0]: tuple(r[1:6]) for r in rows} == expected and len(rows) == len(expected)
+    assert {r[6] for r in rows} == {"OPEN"} and all(0.5 <= r[7] <= 0.99 for r in rows)
+    # No request from the messages that make none (negations, accidents, order questions).
+    support_ids = ", ".join(f"'{e['event_id']}'" for e in events if e["event_type"] == "support_message")
+    assert q(settings, "SELECT count(*) FROM lakehouse.gold.privacy_requests "
+                       f"WHERE event_id IN ({support_ids})")[0][0] == len(expected)
+
+
 def test_every_layer_is_exact(local_stack: Settings, ingest_job: IngestJob, produced: Produced) -> None:
     settings, job = local_stack, ingest_job
     start = job.clock.start
@@ -248,9 +271,13 @@ def test_every_layer_is_exact(local_stack: Settings, ingest_job: IngestJob, prod
     # Gold: windows closed by the tick, equal to the reference over on-time events.
     assert_gold_matches(settings, produced.events("valid"), start, closing)
 
+    # Privacy requests: exactly those the support messages were written with, once each (duplicates of a
+    # message make none), with the user as a keyed hash, due 30 days after the message.
+    assert_privacy_requests(settings, produced.events("valid", "late"))
+
     # No raw PII left in silver or gold: every string column scanned.
     for table in [*(f"silver.{t}" for t in SILVER_TABLE_OF.values()), "gold.late_events",
-                  "gold.revenue_per_minute", "gold.funnel_hourly"]:
+                  "gold.revenue_per_minute", "gold.funnel_hourly", "gold.privacy_requests"]:
         for row in q(settings, f"SELECT * FROM lakehouse.{table}"):
             leaks = [(v, detect(v)) for v in row if isinstance(v, str) and detect(v)]
             assert not leaks, f"{table}: {leaks[:3]}"

@@ -1,0 +1,233 @@
+"""`flowlake privacy`: the privacy requests the medallion job found in support messages
+(gold.privacy_requests), and erasure of a person from every layer, physically, with an audit row.
+
+Erasure, for one user_id:
+1. delete their rows through Trino, as an engineer (sql/trino/erase_user.sql: bronze and quarantine
+   by the user_id inside the raw payload, silver and person-keyed gold by column);
+2. rewrite each touched table (Trino's optimize rewrites every data file with deletes), so that the
+   current snapshot reaches no file holding the rows;
+3. wait until every running Flink writer of the table has committed after that rewrite: a writer
+   restored from a checkpoint finds what it already committed in its own newest snapshot, so that
+   snapshot must never be expired (the maintenance safety rule) - and it must not hold the rows;
+4. expire every snapshot before the rewrite and delete the files only they reached (iceberg.expiry),
+   so that neither the current table nor time travel returns the rows, and the files are gone;
+5. mark the person's erasure requests DONE and write an audit row to audit.erasures."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from string import Template
+from typing import Any
+
+from flowlake.config import REPO_ROOT, Settings
+from flowlake.errors import FlowlakeError
+from flowlake.trino_client import query
+from udfs.masking import HASH_KEY_ENV, hash_token
+from udfs.records import USER_ID
+
+ERASE_SQL = REPO_ROOT / "sql" / "trino" / "erase_user.sql"
+REQUEST_ID = re.compile(r"^[0-9a-fA-F-]{36}/[A-Z_]+$")
+# A Flink Iceberg committer commits at least every this many checkpoints, data or not
+# (flink.max-continuous-empty-commits).
+MAX_EMPTY_COMMITS = 10
+
+Progress = Callable[[str], None]
+
+
+class ErasureIncomplete(FlowlakeError):
+    pass
+
+
+@dataclass
+class Erasure:
+    erasure_id: str
+    user_token: str
+    request_ids: list[str]
+    started_at: datetime
+    rows_removed: dict[str, int] = field(default_factory=dict)
+    files_rewritten: int = 0
+    snapshots_expired: int = 0
+    files_deleted: list[str] = field(default_factory=list)
+    finished_at: datetime | None = None
+
+
+def check_user_id(user_id: str) -> str:
+    """The id as the validation rules define it; anything else is refused before it reaches SQL."""
+    from udfs.validation import load_rules
+
+    pattern = load_rules().common["user_id"]["regex"]
+    if not re.fullmatch(pattern, user_id):
+        raise FlowlakeError(f"{user_id!r} is not a user id (the rules say {pattern}): give the customer's "
+                            "user_id, e.g. --user U00042, or the request with --request")
+    return user_id
+
+
+def hash_key(settings: Settings) -> bytes:
+    """The PII key the jobs hash with: FLOWLAKE_PII_HASH_KEY, else the local stack's generated one."""
+    from flowlake.services import local_hash_key
+
+    return (os.environ.get(HASH_KEY_ENV) or local_hash_key(settings)).encode()
+
+
+def user_token(settings: Settings, user_id: str) -> str:
+    return hash_token(user_id, USER_ID, hash_key(settings))
+
+
+def erasure_statements(user_id: str, catalog: str) -> list[tuple[str, str]]:
+    """(table, DELETE statement) in the file's order, for this user and catalog."""
+    from flink_jobs.common import split_statements
+
+    script = Template(ERASE_SQL.read_text()).substitute(user_id=check_user_id(user_id))
+    statements = []
+    for sql in split_statements(script):
+        match = re.match(r"DELETE FROM lakehouse\.(\w+\.\w+)\s", sql)
+        if not match:
+            raise ValueError(f"{ERASE_SQL.name}: every statement must be a DELETE FROM lakehouse.<table>: {sql[:60]}")
+        statements.append((match.group(1), sql.replace("lakehouse.", f"{catalog}.")))
+    return statements
+
+
+def user_of_request(settings: Settings, request_id: str) -> str:
+    """The user_id behind a privacy request: through the support message it came from."""
+    if not REQUEST_ID.match(request_id):
+        raise FlowlakeError(f"{request_id!r} is not a request id (<event id>/<intent>): "
+                            "see `flowlake privacy requests`")
+    catalog = settings.catalog_name
+    rows = query(settings, f"SELECT m.user_id FROM {catalog}.gold.privacy_requests r JOIN "
+                           f"{catalog}.silver.support_messages m ON m.event_id = r.event_id "
+                           f"WHERE r.request_id = '{request_id}'")[1]
+    if not rows:
+        raise FlowlakeError(f"no request {request_id} with its support message in silver: check the id with "
+                            "`flowlake privacy requests --all` (an erased person's messages are gone)")
+    return str(rows[0][0])
+
+
+def requests(settings: Settings, overdue: bool = False, include_done: bool = False) -> list[list[Any]]:
+    """Privacy requests, the oldest due first: request id, intent, confidence, received, due, status."""
+    where = [] if include_done else ["status = 'OPEN'"]
+    if overdue:
+        where.append("due_by < current_timestamp")
+    clause = f"WHERE {' AND '.join(where)} " if where else ""
+    return query(settings, "SELECT request_id, intent, confidence, received_at, due_by, status, user_token "
+                           f"FROM {settings.catalog_name}.gold.privacy_requests {clause}"
+                           "ORDER BY due_by, request_id")[1]
+
+
+def erase(settings: Settings, user_id: str, request_ids: list[str] | None = None,
+          progress: Progress = print, writer_timeout: float | None = None) -> Erasure:
+    """Erase one person from every layer (see the module doc); idempotent, so a run that stopped half
+    way is finished by running it again."""
+    from flowlake.maintain import running_jobs
+    from iceberg.catalog import load_catalog
+
+    check_user_id(user_id)
+    erasure = Erasure(uuid.uuid4().hex, user_token(settings, user_id), list(request_ids or []), datetime.now(UTC))
+    for table, sql in erasure_statements(user_id, settings.catalog_name):
+        removed = int(query(settings, sql)[1][0][0] or 0)
+        progress(f"  {table}: {removed} rows deleted")
+        if removed:
+            erasure.rows_removed[table] = removed
+    catalog = load_catalog(settings)
+    rewrites = {}
+    for table in erasure.rows_removed:
+        query(settings, f"ALTER TABLE {settings.catalog_name}.{table} EXECUTE optimize")
+        rewrite = catalog.load_table(table).current_snapshot()
+        assert rewrite is not None
+        rewrites[table] = rewrite
+        erasure.files_rewritten += int(rewrite.summary.additional_properties.get("deleted-data-files", 0)
+                                       if rewrite.summary else 0)
+        progress(f"  {table}: data files rewritten without the rows (snapshot {rewrite.snapshot_id})")
+    # All tables rewritten first, then one wait: the writers of every table commit on the same checkpoints.
+    timeout = writer_timeout or (MAX_EMPTY_COMMITS + 3) * settings.checkpoint_interval_seconds + 60
+    _wait_for_writers({t: (partial(catalog.load_table, t), r.sequence_number or 0) for t, r in rewrites.items()},
+                      set(running_jobs(settings)), timeout, progress)
+    for table, rewrite in rewrites.items():
+        expired, files = _expire_before(partial(catalog.load_table, table), rewrite.snapshot_id)
+        erasure.snapshots_expired += expired
+        erasure.files_deleted += files
+        progress(f"  {table}: {expired} older snapshots expired, {len(files)} files deleted")
+    _close_requests(settings, erasure)
+    erasure.finished_at = datetime.now(UTC)
+    _audit(settings, erasure)
+    return erasure
+
+
+def _wait_for_writers(tables: dict[str, tuple[Callable[[], Any], int]], jobs: set[str], timeout: float,
+                      progress: Progress) -> None:
+    """Until every running Flink writer of each table has committed after the table's rewrite (at its
+    sequence number or later)."""
+    from iceberg.expiry import snapshot_infos
+    from iceberg.maintenance import writers_last_snapshots
+
+    deadline = time.monotonic() + timeout
+    while True:
+        behind: dict[str, list[str]] = {}
+        for table, (load, after_sequence) in tables.items():
+            current = load()
+            sequence = {s.snapshot_id: s.sequence_number or 0 for s in current.metadata.snapshots}
+            writers = writers_last_snapshots(snapshot_infos(current), jobs)
+            jobs_behind = sorted(job for (job, _), snapshot in writers.items() if sequence[snapshot] < after_sequence)
+            if jobs_behind:
+                behind[table] = jobs_behind
+        if not behind:
+            return
+        waiting = "; ".join(f"{table}: {', '.join(jobs)}" for table, jobs in behind.items())
+        if time.monotonic() > deadline:
+            raise ErasureIncomplete(
+                f"Flink jobs have not committed since the rewrite ({waiting}), so their last snapshots, which still "
+                "hold the rows, cannot be expired yet (a restored writer needs them). The rows are deleted from the "
+                "current tables; run the same erase command again once the jobs have checkpointed, or stop them "
+                "with a savepoint first")
+        progress(f"  waiting for the Flink writers to commit after the rewrite ({waiting})")
+        time.sleep(max(1.0, min(5.0, deadline - time.monotonic())))
+
+
+def _expire_before(load: Callable[[], Any], snapshot_id: int) -> tuple[int, list[str]]:
+    from iceberg.expiry import expire, older_than
+
+    return expire(load, older_than(load(), snapshot_id))
+
+
+def _close_requests(settings: Settings, erasure: Erasure) -> None:
+    """The person's open erasure requests (and the ones named) are done; their ids go to the audit."""
+    catalog = settings.catalog_name
+    named = " OR ".join(f"request_id = '{r}'" for r in erasure.request_ids if REQUEST_ID.match(r))
+    where = f"user_token = '{erasure.user_token}' AND (intent = 'ERASURE'{' OR ' + named if named else ''})"
+    rows = query(settings, f"SELECT request_id FROM {catalog}.gold.privacy_requests WHERE {where} AND status = 'OPEN'")
+    erasure.request_ids = sorted({*erasure.request_ids, *(r[0] for r in rows[1])})
+    if rows[1]:
+        query(settings, f"UPDATE {catalog}.gold.privacy_requests SET status = 'DONE' WHERE {where} AND status = 'OPEN'")
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_array(values: list[str]) -> str:
+    return f"ARRAY[{', '.join(_sql_text(v) for v in values)}]" if values else "CAST(ARRAY[] AS ARRAY(VARCHAR))"
+
+
+def _sql_time(moment: datetime) -> str:
+    return f"TIMESTAMP '{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f} UTC'"
+
+
+def _audit(settings: Settings, erasure: Erasure) -> None:
+    assert erasure.finished_at is not None
+    tables = sorted(erasure.rows_removed)
+    rows = ("MAP(" + _sql_array(tables) + ", ARRAY[" + ", ".join(f"BIGINT '{erasure.rows_removed[t]}'" for t in tables)
+            + "])") if tables else "CAST(MAP() AS MAP(VARCHAR, BIGINT))"
+    who = f"{getpass.getuser()} (trino user {settings.trino_user})"
+    query(settings, f"INSERT INTO {settings.catalog_name}.audit.erasures VALUES ("
+                    f"{_sql_text(erasure.erasure_id)}, {_sql_text(erasure.user_token)}, "
+                    f"{_sql_array(erasure.request_ids)}, "
+                    f"{_sql_text(who)}, {_sql_time(erasure.started_at)}, {_sql_time(erasure.finished_at)}, "
+                    f"{_sql_array(tables)}, {rows}, BIGINT '{erasure.files_rewritten}', "
+                    f"BIGINT '{erasure.snapshots_expired}')")

@@ -1,0 +1,212 @@
+"""Privacy requests end to end, on the session's medallion job: requests found in the stream, listed
+with their due dates, and a person erased from every layer while the job keeps writing - physically:
+no row in any table, none through time travel, the data files that held them deleted, everyone else's
+rows untouched, an audit row written."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+from confluent_kafka import Producer
+
+from flowlake.config import REPO_ROOT, Settings
+from flowlake.flink import FlinkRest
+from flowlake.generate import Mix, generate
+from flowlake.privacy import requests, user_token
+from iceberg.tables import SILVER_TABLE_OF
+
+from .conftest import IngestJob, wait_until
+from .test_medallion import page_view, q
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+VICTIM = "U04999"
+# How each table finds the victim's rows, written independently of sql/trino/erase_user.sql.
+RAW = f"(from_utf8(event_key) = '{VICTIM}' OR strpos(from_utf8(payload), '{VICTIM}') > 0)"
+FINDERS = {"bronze.events": RAW, "quarantine.events": RAW,
+           **{f"silver.{t}": f"user_id = '{VICTIM}'" for t in SILVER_TABLE_OF.values()}}
+# Columns whose checksums stand for everyone else's rows, and the column that says when a row was written.
+CHECKED = {"bronze.events": ("payload, source_topic, source_partition, source_offset", "ingested_at"),
+           "quarantine.events": ("payload, failures, source_offset", "quarantined_at"),
+           **{f"silver.{t}": ("event_id, user_id, event_time, source_offset", "processed_at")
+              for t in SILVER_TABLE_OF.values()},
+           "gold.late_events": ("event_id, event_time, source_offset", "detected_at")}
+
+
+def _send(settings: Settings, topic: str, records: list[tuple[bytes | None, bytes]]) -> None:
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
+    for key, value in records:
+        producer.produce(topic, key=key, value=value)
+    assert producer.flush(30) == 0
+
+
+def _event(at: datetime, event_type: str, **fields: Any) -> dict[str, Any]:
+    return {"event_id": str(uuid.uuid4()), "event_type": event_type,
+            "event_time": at.isoformat(timespec="milliseconds"), "user_id": VICTIM, "country": "FR", **fields}
+
+
+def victim_records(at: datetime) -> tuple[list[tuple[bytes | None, bytes]], dict[str, Any]]:
+    """The victim's events: valid ones of three types (one late, so it is listed in gold.late_events), a
+    duplicate, and two that fail validation, one of them truncated JSON without a record key: bronze and
+    quarantine must find that one by what is inside the raw payload."""
+    erasure = _event(at, "support_message", channel="email",
+                     message="Please delete my account and all my personal data. victim@example.com")
+    order = _event(at, "order", order_id="ORD-49994999", currency="EUR", total=20.0, email="victim@example.com",
+                   items=[{"sku": "SKU-1001", "name": "Mug", "category": "kitchen", "quantity": 1, "unit_price": 20.0}])
+    late = {**page_view(at - timedelta(hours=2), VICTIM, "/account"), "country": "FR"}
+    truncated = json.dumps({"user_id": VICTIM, "event_type": "order", "email": "victim@example.com"})[:60].encode()
+    no_id = json.dumps({k: v for k, v in _event(at, "page_view", page="/").items() if k != "event_id"}).encode()
+    key = VICTIM.encode()
+    records: list[tuple[bytes | None, bytes]] = [(key, json.dumps(e).encode()) for e in (erasure, order, late, erasure)]
+    records += [(None, truncated), (key, no_id)]
+    return records, {"erasure": erasure, "order": order, "late": late}
+
+
+def others_fingerprint(settings: Settings, before: datetime) -> dict[str, list[Any]]:
+    """count and checksums of everyone else's rows written before `before`, per table."""
+    stamp = f"TIMESTAMP '{before:%Y-%m-%d %H:%M:%S.%f} UTC'"
+    prints = {}
+    for table, (columns, written) in CHECKED.items():
+        finder = FINDERS.get(table, f"event_id IN (SELECT event_id FROM lakehouse.silver.page_views "
+                                    f"WHERE user_id = '{VICTIM}')")
+        sums = ", ".join(f"checksum({c.strip()})" for c in columns.split(","))
+        prints[table] = q(settings, f"SELECT count(*), {sums} FROM lakehouse.{table} "
+                                    f"WHERE {written} < {stamp} AND NOT ({finder})")[0]
+    return prints
+
+
+def background_page_views(settings: Settings, job: IngestJob, stop: threading.Event,
+                          sent: list[str]) -> threading.Thread:
+    """Other users' page views, 20/s, until stopped: the job keeps writing while the erasure runs."""
+    def run() -> None:
+        producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
+        while not stop.is_set():
+            event = page_view(job.clock(), "U00002", "/busy")
+            sent.append(event["event_id"])
+            producer.produce(job.topic, key=b"U00002", value=json.dumps(event).encode())
+            producer.poll(0)
+            time.sleep(0.05)
+        assert producer.flush(30) == 0
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def flowlake(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "flowlake"), *args], capture_output=True, text=True,
+                          env=os.environ.copy(), timeout=900, check=False)
+
+
+def local_path(uri: str) -> Path:
+    return Path(urlparse(uri).path)
+
+
+def test_requests_are_found_and_a_person_is_erased_from_every_layer(local_stack: Settings,
+                                                                     ingest_job: IngestJob) -> None:
+    settings, job = local_stack, ingest_job
+    rest = FlinkRest(settings)
+    # Others' events (the generator's support messages make requests of every kind), the victim's, and an
+    # access request of someone else written 40 days ago: overdue.
+    generate(settings, 1_500, None, None, topic=job.topic, seed=77, mix=Mix(bad=0.05, duplicates=0.05),
+             clock=job.clock)
+    victims, events = victim_records(job.clock())
+    old_access = {**_event(datetime.now(UTC) - timedelta(days=40), "support_message", channel="chat",
+                           message="What personal data do you have about me?"), "user_id": "U00003"}
+    _send(settings, job.topic, [*victims, (b"U00003", json.dumps(old_access).encode())])
+    request_id = f"{events['erasure']['event_id']}/ERASURE"
+    both = f"'{request_id}', '{old_access['event_id']}/ACCESS'"
+    wait_until(lambda: q(settings, "SELECT count(*) FROM lakehouse.gold.privacy_requests "
+                                   f"WHERE request_id IN ({both})")[0][0] == 2,
+               timeout=180, interval=5, what="the victim's and the old request in gold")
+    wait_until(lambda: q(settings, f"SELECT count(*) FROM lakehouse.quarantine.events WHERE {RAW}")[0][0] >= 2,
+               timeout=120, interval=5, what="the victim's bad records in quarantine")
+
+    # The requests as `flowlake privacy requests` shows them: open, due 30 days after the message.
+    listed = {r[0]: r for r in requests(settings)}
+    assert listed[request_id][1] == "ERASURE" and listed[request_id][5] == "OPEN"
+    assert listed[request_id][4] - listed[request_id][3] == timedelta(days=30)
+    assert listed[request_id][6] == user_token(settings, VICTIM)
+    overdue = [r[0] for r in requests(settings, overdue=True)]
+    assert f"{old_access['event_id']}/ACCESS" in overdue and request_id not in overdue
+    shown = flowlake("privacy", "requests", "--overdue")
+    assert shown.returncode == 0 and old_access["event_id"][:8] in shown.stdout, shown.stderr
+
+    # Before: where the victim's rows are (tables, data files), and everyone else's rows.
+    rows_before = {t: q(settings, f"SELECT count(*) FROM lakehouse.{t} WHERE {f}")[0][0] for t, f in FINDERS.items()}
+    assert all(rows_before[t] >= 1 for t in ("bronze.events", "quarantine.events", "silver.orders",
+                                             "silver.page_views", "silver.support_messages")), rows_before
+    assert rows_before["bronze.events"] >= 6  # every record sent, the duplicate and the broken ones too
+    late_listed = q(settings, "SELECT count(*) FROM lakehouse.gold.late_events "
+                              f"WHERE event_id = '{events['late']['event_id']}'")[0][0]
+    assert late_listed == 1
+    files = {path for table, finder in FINDERS.items()
+             for (path,) in q(settings, f'SELECT DISTINCT "$path" FROM lakehouse.{table} WHERE {finder}')}
+    assert files and all(local_path(p).exists() for p in files)
+    time.sleep(2 * settings.checkpoint_interval_seconds)
+    fence = datetime.now(UTC)
+    time.sleep(2 * settings.checkpoint_interval_seconds)  # rows written before the fence are committed
+    others = others_fingerprint(settings, fence)
+    restored = rest.checkpoints(job.job_id)["counts"]["restored"]
+
+    # Erase, by the request, while other users' events keep flowing.
+    stop, busy = threading.Event(), []
+    producer = background_page_views(settings, job, stop, busy)
+    try:
+        started = time.monotonic()
+        result = flowlake("privacy", "erase", "--request", request_id, "--yes")
+        took = time.monotonic() - started
+    finally:
+        stop.set()
+        producer.join()
+    assert result.returncode == 0, result.stderr
+    print(f"erasure took {took:.1f} s: {result.stdout.strip()}")
+
+    # The job was neither broken nor restarted, and wrote every event sent while the erasure ran.
+    assert rest.job(job.job_id)["state"] == "RUNNING"
+    assert rest.checkpoints(job.job_id)["counts"]["restored"] == restored
+    assert len(busy) > 100
+    ids = ", ".join(f"'{i}'" for i in busy)
+    wait_until(lambda: q(settings, f"SELECT count(*) FROM lakehouse.silver.page_views WHERE event_id IN ({ids})")[0][0]
+               == len(busy), timeout=120, interval=5, what="every page view sent during the erasure in silver")
+
+    # No row of the victim anywhere, now or through time travel to any snapshot that is left.
+    for table, finder in {**FINDERS, "gold.late_events": f"event_id = '{events['late']['event_id']}'"}.items():
+        assert q(settings, f"SELECT count(*) FROM lakehouse.{table} WHERE {finder}")[0][0] == 0, table
+        snapshots = [r[0] for r in q(settings, f'SELECT snapshot_id FROM lakehouse.{table.split(".")[0]}."'
+                                               f'{table.split(".")[1]}$snapshots"')]
+        for snapshot in snapshots:
+            assert q(settings, f"SELECT count(*) FROM lakehouse.{table} FOR VERSION AS OF {snapshot} "
+                               f"WHERE {finder}")[0][0] == 0, (table, snapshot)
+    # The data files that held the rows are gone from disk.
+    assert not [p for p in files if local_path(p).exists()]
+    # Everyone else's rows are as they were.
+    assert others_fingerprint(settings, fence) == others
+
+    # The request is done, and the audit says who erased what, when.
+    token = user_token(settings, VICTIM)
+    status = q(settings, f"SELECT status FROM lakehouse.gold.privacy_requests WHERE request_id = '{request_id}'")
+    assert status == [["DONE"]]
+    audit = q(settings, "SELECT request_ids, requested_by, tables, rows_removed, files_rewritten, snapshots_expired, "
+                        f"started_at, finished_at FROM lakehouse.audit.erasures WHERE user_token = '{token}'")
+    assert len(audit) == 1
+    request_ids, who, tables, removed, rewritten, expired, started_at, finished_at = audit[0]
+    assert request_ids == [request_id] and who
+    wanted = {t: n for t, n in rows_before.items() if n} | {"gold.late_events": 1}
+    assert dict(removed) == wanted and sorted(tables) == sorted(wanted)
+    assert rewritten >= len(wanted) and expired >= len(wanted) and started_at < finished_at
+
+    # Erasing again finds nothing more and changes nothing for the others.
+    again = flowlake("privacy", "erase", "--user", VICTIM, "--yes")
+    assert again.returncode == 0 and " 0 rows" in again.stdout, (again.stdout, again.stderr)
+    assert others_fingerprint(settings, fence) == others

@@ -1,0 +1,65 @@
+"""Erasure without services: which statements run for which tables, what is refused, and which files
+become deletable when snapshots expire."""
+
+from __future__ import annotations
+
+import pytest
+
+from flowlake.errors import FlowlakeError
+from flowlake.privacy import REQUEST_ID, erasure_statements, user_token
+from iceberg.expiry import Reach, unreachable
+from iceberg.tables import ALL_TABLES
+
+
+def test_every_table_that_holds_a_person_is_erased_bronze_and_quarantine_by_the_raw_payload() -> None:
+    tables = [table for table, _ in erasure_statements("U00042", "lakehouse")]
+    keyed = {spec.identifier for spec in ALL_TABLES if "user_id" in {f.name for f in spec.schema.fields}}
+    assert keyed <= set(tables), keyed - set(tables)  # a new person-keyed table must be added to erase_user.sql
+    assert {"bronze.events", "quarantine.events", "gold.late_events"} <= set(tables)
+    assert tables.index("gold.late_events") < min(tables.index(t) for t in tables if t.startswith("silver."))
+    statements = dict(erasure_statements("U00042", "lakehouse"))
+    assert "payload" in statements["bronze.events"] and "U00042" in statements["bronze.events"]
+    assert statements["silver.orders"].startswith("DELETE FROM lakehouse.silver.orders WHERE user_id = 'U00042'")
+
+
+def test_statements_follow_the_configured_catalog() -> None:
+    for table, sql in erasure_statements("U00042", "prod"):
+        assert f"DELETE FROM prod.{table}" in sql and "lakehouse." not in sql
+
+
+@pytest.mark.parametrize("user_id", ["U00001' OR '1'='1", "u00001", "U0001", "", "U00001\n", "*"])
+def test_anything_but_a_user_id_is_refused_before_it_reaches_sql(user_id: str) -> None:
+    with pytest.raises(FlowlakeError, match="is not a user id"):
+        erasure_statements(user_id, "lakehouse")
+
+
+def test_request_ids_are_event_ids_with_an_intent() -> None:
+    assert REQUEST_ID.match("7d3f5a52-8c1e-4b7e-9a53-2f4f1c3e9b10/ERASURE")
+    assert not REQUEST_ID.match("7d3f5a52-8c1e-4b7e-9a53-2f4f1c3e9b10/ERASURE' OR 1=1")
+
+
+def test_the_user_token_is_the_jobs_keyed_hash(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowlake.config import Settings
+    from udfs.masking import HASH_KEY_ENV, hash_token
+
+    monkeypatch.setenv(HASH_KEY_ENV, "k1")
+    token = user_token(Settings(), "U00042")
+    assert token == hash_token("U00042", "USER_ID", b"k1") and "U00042" not in token
+    monkeypatch.setenv(HASH_KEY_ENV, "k2")
+    assert user_token(Settings(), "U00042") != token
+
+
+def _reach(name: str, manifests: set[str], live: set[str], removed: frozenset[str] = frozenset()) -> Reach:
+    return Reach(f"{name}.avro", frozenset(manifests), frozenset(live), removed)
+
+
+def test_only_files_no_retained_snapshot_reaches_are_deleted() -> None:
+    # s1 appends a, b; s2 deletes rows of b (position delete d); s3 rewrites a, b (with d) into c.
+    s1 = _reach("snap-1", {"m1"}, {"a", "b"})
+    s2 = _reach("snap-2", {"m1", "m2"}, {"a", "b", "d"})
+    s3 = _reach("snap-3", {"m3"}, {"c"}, removed=frozenset({"a", "b", "d"}))
+    assert unreachable([s1, s2], [s3]) == {"snap-1.avro", "snap-2.avro", "m1", "m2", "a", "b", "d"}
+    # A file still live in a retained snapshot stays, even if an expired one removed it.
+    s4 = _reach("snap-4", {"m3", "m4"}, {"c", "e"})
+    assert unreachable([s3], [s4]) == {"snap-3.avro", "a", "b", "d"}
+    assert unreachable([], [s1, s2, s3]) == set()
