@@ -53,7 +53,10 @@ def settings() -> Iterator[Settings]:
     yield Settings()
     for key in env:
         os.environ.pop(key, None)
-    shutil.rmtree(data_dir, ignore_errors=True)
+    if not os.environ.get('KEEP_TEST_DATA'):
+        shutil.rmtree(data_dir, ignore_errors=True)
+    else:
+        print('kept', data_dir)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,254 @@
+"""Exactly once through crashes, while events flow: the TaskManager killed (SIGKILL, its Python workers
+with it) three times at random moments and restarted; the JobManager killed and the job resumed from
+its newest checkpoint; the Kafka broker killed and restarted on its data. After each, every layer is
+exact: bronze holds each produced record once (count and distinct Kafka coordinates), quarantine
+exactly the bad ones, silver and the silver topic every valid event once, gold equal to the Python
+reference.
+
+The job runs on a topic and an event-time range of its own (hours before the other tests' events)."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import psutil
+import pytest
+
+from flowlake import stack
+from flowlake.config import Settings
+from flowlake.flink import FlinkRest, latest_checkpoint, resume_point, submit
+from flowlake.generate import Mix, SteppingClock, generate
+from flowlake.kafka import delete_topic, ensure_topic
+from flowlake.process import ManagedProcess
+from flowlake.runtime import Runtime
+from flowlake.services import FlinkProcess, Kafka
+from iceberg.tables import SILVER_TABLE_OF
+
+from .conftest import IngestJob, wait_until
+from .test_medallion import LATENESS, _floor, funnel_reference, q, read_committed, revenue_reference, tick
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.faults]
+
+RATE, SECONDS = 50, 150  # 7,500 events while the TaskManager is killed three times
+KILLS = 3
+
+
+@pytest.fixture(scope="module")
+def fault_job(local_stack: Settings) -> Iterator[IngestJob]:
+    settings = local_stack
+    topic = f"it-faults-{uuid.uuid4().hex[:8]}"
+    for name in (topic, f"{topic}.silver"):
+        ensure_topic(settings, name, settings.events_partitions)
+    clock = SteppingClock(datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=14))
+    args = ["--topic", topic, "--silver-topic", f"{topic}.silver", "--group-id", f"g-{topic}",
+            "--job-name", f"ingest-{topic}", "--allowed-lateness-seconds", str(int(LATENESS.total_seconds())),
+            "--idle-timeout-seconds", "0", "--gold-written-until", (clock.start - timedelta(hours=2)).isoformat()]
+    job = IngestJob(submit(settings, "ingest", args), topic, args, clock)
+    FlinkRest(settings).wait_for_state(job.job_id, {"RUNNING"}, timeout=180)
+    yield job
+    rest = FlinkRest(settings)
+    if rest.job(job.job_id)["state"] == "RUNNING":
+        rest.cancel(job.job_id)
+    for name in (topic, f"{topic}.silver"):
+        delete_topic(settings, name)
+
+
+@dataclass
+class Sent:
+    """Everything the module put on the fault job's topic."""
+
+    records: list[tuple[str, bytes, str]] = field(default_factory=list)
+    ticks: list[str] = field(default_factory=list)
+    # The newest ticks as events (page views at their closing time): they count in the next batch's first hour.
+    last_ticks: list[dict[str, Any]] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def sent() -> Sent:
+    return Sent()
+
+
+def _latest_checkpoint(rest: FlinkRest, job_id: str) -> int:
+    completed = (rest.checkpoints(job_id).get("latest") or {}).get("completed") or {}
+    return int(completed.get("id", 0))
+
+
+def kill_service(settings: Settings, name: str) -> int:
+    """SIGKILL a service's process and its children (a TaskManager's Python workers), as a crashed
+    machine would; returns its pid."""
+    proc = ManagedProcess(name, settings.run_dir, settings.log_dir).process()
+    assert proc is not None, f"{name} is not running"
+    children = proc.children(recursive=True)
+    for victim in [proc, *children]:
+        try:
+            victim.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs([proc, *children], timeout=30)
+    return proc.pid
+
+
+def produce_in_background(settings: Settings, job: IngestJob, sent: Sent, seconds: int) -> threading.Thread:
+    """RATE events/s for `seconds` onto the fault job's topic. The generator's event ids follow from its
+    seed, and silver is shared by every test's jobs: a seed far from the small ones other tests use
+    keeps this module's ids its own (the Pulsar test's seeds 11 and 12 once gave silver "duplicates")."""
+    seed = random.randrange(10**6, 10**9)
+    print(f"producing with seed {seed}")
+    producer = threading.Thread(target=generate, kwargs=dict(
+        settings=settings, count=None, rate=RATE, duration=seconds, topic=job.topic, seed=seed,
+        mix=Mix(bad=0.05, duplicates=0.05), clock=job.clock, keep=sent.records))
+    producer.start()
+    return producer
+
+
+def assert_every_layer_exact(settings: Settings, job: IngestJob, sent: Sent, batch: list[tuple[str, bytes, str]],
+                             start: datetime) -> None:
+    """Close the windows of the batch, then: bronze = everything sent once, quarantine = the bad records,
+    silver and the silver topic = every valid event once, gold of the batch's hours = the reference."""
+    closing = _floor(job.clock.start, timedelta(hours=1)) + timedelta(hours=1) + 2 * LATENESS
+    earlier_ticks = sent.last_ticks
+    tick_ids = tick(settings, job, closing)
+    sent.ticks += tick_ids
+    sent.last_ticks = [{"event_id": i, "event_type": "page_view", "event_time": closing.isoformat(),
+                        "user_id": "U00001"} for i in tick_ids]
+    job.clock.start = closing + timedelta(seconds=1)
+    total = len(sent.records) + len(sent.ticks)
+
+    def bronze() -> list[int]:
+        return q(settings, "SELECT count(*), count(DISTINCT (source_partition, source_offset)) "
+                           f"FROM lakehouse.bronze.events WHERE source_topic = '{job.topic}'")[0]
+
+    wait_until(lambda: bronze()[0] >= total, timeout=600, interval=5, what=f"{total} rows in bronze")
+    time.sleep(2 * settings.checkpoint_interval_seconds)  # a duplicate would show up in the next commits
+    assert bronze() == [total, total]
+
+    bad = sorted(payload for _, payload, label in sent.records if label.startswith("bad:"))
+    rows = q(settings, f"SELECT payload FROM lakehouse.quarantine.events WHERE source_topic = '{job.topic}'")
+    assert sorted(bytes(r[0]) for r in rows) == bad
+
+    expected = {json.loads(payload)["event_id"] for _, payload, label in sent.records if label == "valid"}
+    expected |= set(sent.ticks)
+
+    def silver() -> Counter[str]:
+        union = " UNION ALL ".join(f"SELECT event_id FROM lakehouse.silver.{t}" for t in SILVER_TABLE_OF.values())
+        return Counter(row[0] for row in q(settings, union) if row[0] in expected)
+
+    ids = wait_until(lambda: (found := silver()) and len(found) >= len(expected) and found, timeout=300,
+                     interval=5, what="every valid event in silver")
+    assert set(ids) == expected and max(ids.values()) == 1
+    published = read_committed(settings, f"{job.topic}.silver", len(expected))
+    assert Counter(json.loads(value)["event_id"] for _, value, _ in published) == Counter(expected)
+    on_time = [json.loads(payload) for _, payload, label in batch if label == "valid"] + earlier_ticks
+    assert_gold_exact(settings, on_time, start, closing)
+
+
+def assert_gold_exact(settings: Settings, on_time: list[dict[str, Any]], start: datetime, closing: datetime) -> None:
+    """The gold windows from the batch's first event (up to 5 s of jitter before `start`) to `closing`
+    equal the reference over its events."""
+    first = start - timedelta(seconds=5)
+    revenue = revenue_reference([e for e in on_time if e["event_type"] == "order"])
+    until = f"window_end <= TIMESTAMP '{closing:%Y-%m-%d %H:%M:%S.%f} UTC'"
+
+    def gold_revenue() -> dict[Any, tuple[int, int, Decimal]]:
+        rows = q(settings, "SELECT window_start, country, category, currency, orders, units, revenue "
+                           "FROM lakehouse.gold.revenue_per_minute WHERE window_start >= "
+                           f"TIMESTAMP '{_floor(first, timedelta(minutes=1)):%Y-%m-%d %H:%M:%S} UTC' AND {until}")
+        return {(r[0], r[1], r[2], r[3]): (r[4], r[5], r[6]) for r in rows}
+
+    got = wait_until(lambda: (g := gold_revenue()) and len(g) >= len(revenue) and g, timeout=300, interval=5,
+                     what="every revenue window")
+    assert got == revenue
+    rows = q(settings, "SELECT window_start, page_views, add_to_carts, orders, visitors, buyers "
+                       "FROM lakehouse.gold.funnel_hourly WHERE window_start >= "
+                       f"TIMESTAMP '{_floor(first, timedelta(hours=1)):%Y-%m-%d %H:%M:%S} UTC' AND {until}")
+    assert {r[0]: tuple(r[1:]) for r in rows} == funnel_reference(on_time)
+
+
+def test_taskmanager_killed_three_times_loses_and_duplicates_nothing(local_stack: Settings, fault_job: IngestJob,
+                                                                     sent: Sent) -> None:
+    settings, job = local_stack, fault_job
+    rest = FlinkRest(settings)
+    seed = random.randrange(1_000_000)
+    chance = random.Random(seed)
+    print(f"fault schedule seed {seed}")
+    wait_until(lambda: _latest_checkpoint(rest, job.job_id) >= 1, timeout=120, what="a first checkpoint")
+    start, already = job.clock.start, len(sent.records)
+    producer = produce_in_background(settings, job, sent, SECONDS)
+    taskmanager = FlinkProcess("flink-taskmanager", settings, Runtime(settings))
+    restored_before = rest.checkpoints(job.job_id)["counts"]["restored"]
+    try:
+        for kill in range(KILLS):
+            time.sleep(chance.uniform(5, 20))  # a random point: mid-checkpoint, mid-bundle, mid-commit
+            checkpoint = _latest_checkpoint(rest, job.job_id)
+            pid = kill_service(settings, "flink-taskmanager")
+            print(f"kill {kill + 1}: TaskManager {pid} after checkpoint {checkpoint}, {len(sent.records)} records sent")
+            stack.start_service(taskmanager, timeout=180)
+            # Recovered: the job runs again and has completed a checkpoint after the restore.
+            wait_until(lambda c=checkpoint: rest.job(job.job_id)["state"] == "RUNNING"
+                       and _latest_checkpoint(rest, job.job_id) > c + 1, timeout=300, interval=2,
+                       what=f"a checkpoint after kill {kill + 1}")
+    finally:
+        producer.join()
+    # Each kill was recovered by a restore from a checkpoint, not by a start from scratch.
+    assert rest.checkpoints(job.job_id)["counts"]["restored"] >= restored_before + KILLS
+    assert len(sent.records) - already >= RATE * SECONDS * 0.9
+    assert_every_layer_exact(settings, job, sent, sent.records[already:], start)
+
+
+def test_jobmanager_killed_the_job_resumes_from_its_last_checkpoint(local_stack: Settings, fault_job: IngestJob,
+                                                                    sent: Sent) -> None:
+    """No HA on the local stack: the job dies with its JobManager. `flowlake submit --resume` restarts it
+    from the newest checkpoint it retained, once the JobManager is back."""
+    settings, job = local_stack, fault_job
+    rest = FlinkRest(settings)
+    wait_until(lambda: _latest_checkpoint(rest, job.job_id) >= 1, timeout=120, what="a checkpoint")
+    start, already = job.clock.start, len(sent.records)
+    producer = produce_in_background(settings, job, sent, 60)
+    try:
+        time.sleep(random.uniform(10, 25))
+        checkpoint = latest_checkpoint(settings, job.job_id)
+        pid = kill_service(settings, "flink-jobmanager")
+        print(f"killed JobManager {pid}; newest checkpoint {checkpoint}, {len(sent.records)} records sent")
+        stack.start_service(FlinkProcess("flink-jobmanager", settings, Runtime(settings)), timeout=180)
+        wait_until(lambda: rest.get("/overview")["slots-total"] > 0, timeout=180, what="the TaskManager registered")
+        assert rest.running_job(f"ingest-{job.topic}") is None  # gone with the JobManager
+        resumed_from = resume_point(settings, "ingest", job.args)
+        assert resumed_from.startswith(f"{settings.checkpoints_uri}/{job.job_id}/chk-")
+        job.job_id = submit(settings, "ingest", job.args, from_savepoint=resumed_from)
+        rest.wait_for_state(job.job_id, {"RUNNING"}, timeout=180)
+    finally:
+        producer.join()
+    restored = rest.checkpoints(job.job_id)["latest"]["restored"]["external_path"]  # file:/... or file:///...
+    assert restored.rstrip("/").endswith(resumed_from.split("/checkpoints/", 1)[1])
+    assert_every_layer_exact(settings, job, sent, sent.records[already:], start)
+
+
+def test_kafka_broker_killed_and_restarted_on_its_data(local_stack: Settings, fault_job: IngestJob,
+                                                       sent: Sent) -> None:
+    """The broker dies mid-stream (SIGKILL) and comes back on the same data dir: the job fails over until
+    it can reach it, the producers retry, and nothing is lost or doubled, also not on the transactional
+    silver topic."""
+    settings, job = local_stack, fault_job
+    rest = FlinkRest(settings)
+    start, already = job.clock.start, len(sent.records)
+    producer = produce_in_background(settings, job, sent, 60)
+    try:
+        time.sleep(random.uniform(10, 25))
+        pid = kill_service(settings, "kafka")
+        print(f"killed Kafka {pid} after {len(sent.records) - already} records")
+        time.sleep(10)
+        stack.start_service(Kafka("kafka", settings, Runtime(settings)), timeout=180)
+    finally:
+        producer.join()
+    wait_until(lambda: rest.job(job.job_id)["state"] == "RUNNING", timeout=300, what="the job running again")
+    assert_every_layer_exact(settings, job, sent, sent.records[already:], start)
