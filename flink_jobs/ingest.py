@@ -70,8 +70,20 @@ def arguments() -> argparse.ArgumentParser:
                         help="end of the newest gold window already written (RFC 3339; `flowlake submit` reads it "
                              "from the gold tables): events before it are late even while the watermark is "
                              "unknown after a restart")
+    parser.add_argument("--poison-pill", default="",
+                        help="fault injection for tests: the check_event UDF fails on every payload containing this "
+                             "text, as a bug would; resubmit without it (flowlake submit ingest --resume) to recover")
     parser.add_argument("--explain", action="store_true", help="print the plan instead of running it")
     return parser
+
+
+def hash_key_fingerprint() -> str:
+    """The fingerprint of this client's PII key, which every worker must share. No key, no job: a job
+    that could not hash would write nothing masked (its workers fail), so it is refused at the start."""
+    from udfs import records
+    from udfs.masking import key_fingerprint, load_hash_key
+
+    return key_fingerprint(load_hash_key()) if records.needs_hash_key() else ""
 
 
 def build(args: argparse.Namespace) -> tuple[TableEnvironment, StatementSet]:
@@ -104,7 +116,8 @@ def build(args: argparse.Namespace) -> tuple[TableEnvironment, StatementSet]:
     if args.connector_jars:
         config.set("pipeline.jars", ";".join(jar.as_uri() for jar in _pipeline_jars(args.connector_jars)))
     t_env.execute_sql(catalog_sql(args))
-    flink_udfs.register(t_env)  # masking policies per field: udfs/rules/events.toml
+    # masking policies per field: udfs/rules/events.toml
+    flink_udfs.register(t_env, key_fingerprint=hash_key_fingerprint(), poison_pill=args.poison_pill)
     max_future = validation.load_rules().common["event_time"]["max_future_seconds"]
     topic = args.topic
     if args.source == "pulsar" and "://" not in topic:
@@ -126,7 +139,13 @@ def build(args: argparse.Namespace) -> tuple[TableEnvironment, StatementSet]:
 
 
 def main() -> None:
+    from udfs.masking import MissingHashKey
+
     args = parse(arguments())
+    try:
+        hash_key_fingerprint()
+    except MissingHashKey as exc:
+        sys.exit(f"flowlake ingest job not submitted: {exc}")
     _t_env, statements = build(args)
     if args.explain:
         print(statements.explain())

@@ -15,7 +15,7 @@ from pyflink.table import DataTypes
 from pyflink.table.udf import FunctionContext, ScalarFunction, udf
 
 from udfs import privacy, records, validation
-from udfs.masking import Policy, load_hash_key, mask_text_with_findings
+from udfs.masking import Policy, load_checked_hash_key, load_hash_key, mask_text_with_findings
 from udfs.pii import ENTITY_TYPES
 
 VALIDATION_RESULT = DataTypes.ROW([
@@ -120,15 +120,27 @@ CHECK_RESULT = DataTypes.ROW([
 ])
 
 
+class PoisonPill(RuntimeError):
+    """Fault injection: the UDF fails on a payload, as a bug in it would."""
+
+
 class CheckEventBatch(ScalarFunction):  # type: ignore[misc]
     """check_event(payload BYTES, kafka_timestamp TIMESTAMP_LTZ(3)): udfs.records.check_event over an
     Arrow batch: validity, event type, failed rules, the masked record silver stores, and the privacy
-    requests a support message makes ("<intent>:<confidence>") with the user's token."""
+    requests a support message makes ("<intent>:<confidence>") with the user's token.
+
+    `key_fingerprint` is the submitting client's key (udfs.masking.key_fingerprint): a worker with
+    another key, or none, fails in open() before it reads a record. `poison_pill` (tests only): fail on
+    every payload that contains these bytes."""
+
+    def __init__(self, key_fingerprint: str = "", poison_pill: bytes = b"") -> None:
+        self.key_fingerprint = key_fingerprint
+        self.poison_pill = poison_pill
 
     def open(self, function_context: FunctionContext) -> None:
         rules = validation.load_rules()
-        # The key is read on the worker, from its environment: it is never part of the job graph.
-        self.key = load_hash_key() if records.needs_hash_key(rules) else None
+        # The key is read on the worker, from its environment: only its fingerprint is in the job graph.
+        self.key = load_checked_hash_key(self.key_fingerprint) if records.needs_hash_key(rules) else None
         self.metrics = _ValidationMetrics(function_context, rules)
         self.findings = _pii_counters(function_context, validation.MASKABLE_TYPES)
         group = _flowlake_group(function_context)
@@ -137,6 +149,8 @@ class CheckEventBatch(ScalarFunction):  # type: ignore[misc]
     def eval(self, payloads: pd.Series, received: pd.Series) -> pd.DataFrame:
         rows = []
         for payload, received_at in zip(payloads, received, strict=True):
+            if self.poison_pill and payload is not None and self.poison_pill in payload:
+                raise PoisonPill(f"poison pill {self.poison_pill!r} in a payload (fault injection: --poison-pill)")
             checked = records.check_event(payload, received_at.to_pydatetime(), self.key)
             self.metrics.count(failure.split(":", 1)[0] for failure in checked.failures)
             for entity_type in checked.findings:
@@ -148,11 +162,12 @@ class CheckEventBatch(ScalarFunction):  # type: ignore[misc]
         return pd.DataFrame(rows, columns=["valid", "event_type", "failures", "record", "privacy", "user_token"])
 
 
-def register(t_env: Any, mask_policy: str = "redact", vectorised: bool = True) -> None:
+def register(t_env: Any, mask_policy: str = "redact", vectorised: bool = True, key_fingerprint: str = "",
+             poison_pill: str = "") -> None:
     """Register flowlake's UDFs under their SQL names: check_event(payload, kafka_timestamp),
     validate_event(payload), mask_pii(text)."""
-    t_env.create_temporary_function(
-        "check_event", udf(CheckEventBatch(), result_type=CHECK_RESULT, func_type="pandas"))
+    check = CheckEventBatch(key_fingerprint, poison_pill.encode())
+    t_env.create_temporary_function("check_event", udf(check, result_type=CHECK_RESULT, func_type="pandas"))
     if vectorised:
         validate_udf = udf(ValidateEventBatch(), result_type=VALIDATION_RESULT, func_type="pandas")
         mask_udf = udf(MaskTextBatch(mask_policy), result_type=DataTypes.STRING(), func_type="pandas")

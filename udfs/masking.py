@@ -31,11 +31,32 @@ class MissingHashKey(RuntimeError):
                          f"(e.g. `export {HASH_KEY_ENV}=$(openssl rand -hex 32)`); it is never read from code or files")
 
 
+class KeyMismatch(RuntimeError):
+    def __init__(self, expected: str, found: str) -> None:
+        super().__init__(f"this worker's {HASH_KEY_ENV} (fingerprint {found}) is not the key the job was submitted "
+                         f"with (fingerprint {expected}): its tokens would not match the rest of the lakehouse. "
+                         f"Give every TaskManager the same {HASH_KEY_ENV} as the client that submits the job")
+
+
 def load_hash_key() -> bytes:
     key = os.environ.get(HASH_KEY_ENV, "")
     if not key:
         raise MissingHashKey()
     return key.encode()
+
+
+def key_fingerprint(key: bytes) -> str:
+    """Names a key without revealing it: a job carries its client's fingerprint to its workers, which
+    refuse to hash with any other key."""
+    return hmac.new(key, b"flowlake key fingerprint", hashlib.sha256).hexdigest()[:12]
+
+
+def load_checked_hash_key(fingerprint: str) -> bytes:
+    """The worker's key, which must be the one the job was submitted with (`fingerprint`; empty: any)."""
+    key = load_hash_key()
+    if fingerprint and key_fingerprint(key) != fingerprint:
+        raise KeyMismatch(fingerprint, key_fingerprint(key))
+    return key
 
 
 def _normalise(value: str, entity_type: str) -> str:

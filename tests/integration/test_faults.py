@@ -16,6 +16,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -23,6 +24,7 @@ from typing import Any
 
 import psutil
 import pytest
+from confluent_kafka import Producer
 
 from flowlake import stack
 from flowlake.config import Settings
@@ -43,24 +45,34 @@ RATE, SECONDS = 50, 150  # 7,500 events while the TaskManager is killed three ti
 KILLS = 3
 
 
-@pytest.fixture(scope="module")
-def fault_job(local_stack: Settings) -> Iterator[IngestJob]:
-    settings = local_stack
-    topic = f"it-faults-{uuid.uuid4().hex[:8]}"
+@contextmanager
+def own_ingest_job(settings: Settings, prefix: str, hours_back: int,
+                   extra: tuple[str, ...] = ()) -> Iterator[IngestJob]:
+    """The medallion job on a topic and an event-time range of its own; `extra` arguments are for this
+    submission only (not kept in `args`, which a resubmission uses)."""
+    topic = f"it-{prefix}-{uuid.uuid4().hex[:8]}"
     for name in (topic, f"{topic}.silver"):
         ensure_topic(settings, name, settings.events_partitions)
-    clock = SteppingClock(datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=14))
+    clock = SteppingClock(datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours_back))
     args = ["--topic", topic, "--silver-topic", f"{topic}.silver", "--group-id", f"g-{topic}",
             "--job-name", f"ingest-{topic}", "--allowed-lateness-seconds", str(int(LATENESS.total_seconds())),
             "--idle-timeout-seconds", "0", "--gold-written-until", (clock.start - timedelta(hours=2)).isoformat()]
-    job = IngestJob(submit(settings, "ingest", args), topic, args, clock)
+    job = IngestJob(submit(settings, "ingest", [*args, *extra]), topic, args, clock)
     FlinkRest(settings).wait_for_state(job.job_id, {"RUNNING"}, timeout=180)
-    yield job
-    rest = FlinkRest(settings)
-    if rest.job(job.job_id)["state"] == "RUNNING":
-        rest.cancel(job.job_id)
-    for name in (topic, f"{topic}.silver"):
-        delete_topic(settings, name)
+    try:
+        yield job
+    finally:
+        rest = FlinkRest(settings)
+        if rest.job(job.job_id)["state"] not in ("CANCELED", "FAILED", "FINISHED"):
+            rest.cancel(job.job_id)
+        for name in (topic, f"{topic}.silver"):
+            delete_topic(settings, name)
+
+
+@pytest.fixture(scope="module")
+def fault_job(local_stack: Settings) -> Iterator[IngestJob]:
+    with own_ingest_job(local_stack, "faults", hours_back=14) as job:
+        yield job
 
 
 @dataclass
@@ -252,3 +264,40 @@ def test_kafka_broker_killed_and_restarted_on_its_data(local_stack: Settings, fa
         producer.join()
     wait_until(lambda: rest.job(job.job_id)["state"] == "RUNNING", timeout=300, what="the job running again")
     assert_every_layer_exact(settings, job, sent, sent.records[already:], start)
+
+
+def test_a_failing_udf_fails_the_task_not_the_data(local_stack: Settings) -> None:
+    """A bug in the Python UDF (the job's --poison-pill: it raises on one record) fails the task again and
+    again, and nothing past that record is committed anywhere. The fix, resubmitting without the bug from
+    the newest retained checkpoint, brings every record through once."""
+    settings, rest = local_stack, FlinkRest(local_stack)
+    pill = f"POISON-{uuid.uuid4().hex[:8]}"
+    with own_ingest_job(settings, "poison", hours_back=20, extra=("--poison-pill", pill)) as job:
+        sent, start = Sent(), job.clock.start
+        generate(settings, 500, None, None, topic=job.topic, seed=random.randrange(10**6, 10**9),
+                 mix=Mix(bad=0.05, duplicates=0.05), clock=job.clock, keep=sent.records)
+        poisoned = {"event_id": str(uuid.uuid4()), "event_type": "support_message", "user_id": "U00007",
+                    "event_time": job.clock().isoformat(timespec="milliseconds"), "country": "DE",
+                    "channel": "chat", "message": f"Where is my parcel? {pill}"}
+        sent.records.append(("U00007", json.dumps(poisoned).encode(), "valid"))
+        producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
+        producer.produce(job.topic, key=b"U00007", value=sent.records[-1][1])
+        assert producer.flush(30) == 0
+        generate(settings, 500, None, None, topic=job.topic, seed=random.randrange(10**6, 10**9),
+                 clock=job.clock, keep=sent.records)
+
+        def failures() -> list[str]:
+            history = rest.get(f"/jobs/{job.job_id}/exceptions").get("exceptionHistory", {}).get("entries", [])
+            return [entry.get("stacktrace", "") for entry in history]
+
+        wait_until(lambda: sum("PoisonPill" in trace for trace in failures()) >= 2, timeout=300, interval=5,
+                   what="the task failing on the poisoned record, twice")
+        assert not q(settings, "SELECT count(*) FROM lakehouse.bronze.events WHERE source_topic = "
+                               f"'{job.topic}' AND strpos(from_utf8(payload), '{pill}') > 0")[0][0]
+        # The fix: the job without the bug, from the newest checkpoint the failing one retained.
+        rest.cancel(job.job_id)
+        rest.wait_for_state(job.job_id, {"CANCELED"}, timeout=120)
+        resumed_from = resume_point(settings, "ingest", job.args)
+        job.job_id = submit(settings, "ingest", job.args, from_savepoint=resumed_from)
+        rest.wait_for_state(job.job_id, {"RUNNING"}, timeout=180)
+        assert_every_layer_exact(settings, job, sent, sent.records, start)

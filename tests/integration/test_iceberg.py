@@ -57,11 +57,12 @@ def test_flink_sql_writes_rows_that_pyiceberg_and_trino_read(local_stack: Settin
 
 def test_sql_users_see_table_and_column_comments_in_trino(local_stack: Settings) -> None:
     """The lakehouse tables (created by `flowlake up`) carry their comments into Trino."""
-    from iceberg.tables import ALL_TABLES, TABLE_COMMENTS
+    from iceberg.tables import ALL_TABLES, NAMESPACES, TABLE_COMMENTS
 
+    schemas = ", ".join(f"'{namespace}'" for namespace in NAMESPACES)
     comments = dict(query(local_stack, "SELECT schema_name || '.' || table_name, comment "
                                        "FROM system.metadata.table_comments WHERE catalog_name = 'lakehouse' "
-                                       "AND schema_name IN ('bronze', 'quarantine', 'silver', 'gold')")[1])
+                                       f"AND schema_name IN ({schemas})")[1])
     assert {spec.identifier: comments.get(spec.identifier) for spec in ALL_TABLES} == TABLE_COMMENTS
     for spec in ALL_TABLES:
         described = {row[0]: row[3] for row in query(local_stack, f"DESCRIBE lakehouse.{spec.identifier}")[1]}

@@ -58,3 +58,20 @@ def test_masked_text_scans_clean(parts: list[str], policy: Policy) -> None:
     masked = mask_text(text, policy, KEY)
     assert masked is not None
     assert detect(masked) == []
+
+
+def test_workers_refuse_a_key_other_than_the_submitting_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    from udfs.masking import KeyMismatch, key_fingerprint, load_checked_hash_key
+
+    client = key_fingerprint(b"the-key")
+    assert client == key_fingerprint(b"the-key") and client != key_fingerprint(b"another-key")
+    assert "the-key" not in client and len(client) == 12
+    monkeypatch.setenv(HASH_KEY_ENV, "the-key")
+    assert load_checked_hash_key(client) == b"the-key"
+    assert load_checked_hash_key("") == b"the-key"  # no fingerprint given: any key
+    monkeypatch.setenv(HASH_KEY_ENV, "another-key")
+    with pytest.raises(KeyMismatch, match=f"fingerprint {client}"):
+        load_checked_hash_key(client)
+    monkeypatch.delenv(HASH_KEY_ENV)
+    with pytest.raises(MissingHashKey):
+        load_checked_hash_key(client)
