@@ -9,7 +9,7 @@ PYTHON ?= $(shell python3 -c 'import sys; print(sys.executable)')
 VENV := .venv
 FLOWLAKE := $(VENV)/bin/flowlake
 
-.PHONY: bootstrap install up down demo test lint unit clean bench-pii bench-flink-udf bench-medallion bench-sessions bench-maintenance
+.PHONY: bootstrap install up down demo test lint unit clean bench-pii bench-flink-udf bench-medallion bench-sessions bench-maintenance bench-pipeline bench-privacy bench-erasure
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -72,3 +72,16 @@ bench-sessions: up
 # with each step's duration (ARGS="--rate 100 --minutes 10").
 bench-maintenance: up
 	$(VENV)/bin/python bench/maintenance_bench.py $(ARGS)
+
+# Throughput with and without the Python UDF, freshness at half of it, recovery after TaskManager kills
+# (ARGS="--events 40000 --probe-seconds 90 --kills 3"); a table for docs/benchmarks.md.
+bench-pipeline: up
+	$(VENV)/bin/python bench/pipeline_bench.py $(ARGS)
+
+# Precision and recall per label of the privacy-intent classifier on its labelled sets, and texts/s.
+bench-privacy: bootstrap
+	taskset -c 0 $(VENV)/bin/python -m bench.privacy_eval $(ARGS)
+
+# Erasure of one person on a bronze table of a million rows (ARGS="--rows 1000000").
+bench-erasure: up
+	$(VENV)/bin/python bench/erasure_bench.py $(ARGS)

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from pyflink.table import StatementSet, TableEnvironment
 
 SILVER_TABLES = ("page_views", "add_to_carts", "orders", "payments", "support_messages")
-VIEWS = ("view_checked_events", "view_distinct_events", "view_on_time_events", "view_gold_inputs",
+# How records are checked: the validation and masking UDF, or (benchmarks only) SQL that takes them as they are.
+CHECKS = {"python": "view_checked_events", "passthrough": "view_checked_events_passthrough"}
+VIEWS = ("view_distinct_events", "view_on_time_events", "view_gold_inputs",
          "view_gold_order_lines")
 INSERTS = ("insert_bronze_events", "insert_quarantine_events",
            *(f"insert_silver_{table}" for table in SILVER_TABLES),
@@ -70,6 +72,9 @@ def arguments() -> argparse.ArgumentParser:
                         help="end of the newest gold window already written (RFC 3339; `flowlake submit` reads it "
                              "from the gold tables): events before it are late even while the watermark is "
                              "unknown after a restart")
+    parser.add_argument("--checks", choices=sorted(CHECKS), default="python",
+                        help="benchmarks only: 'passthrough' replaces the validation and masking UDF with SQL that "
+                             "takes every record as valid, unmasked, to measure what the Python UDF costs")
     parser.add_argument("--poison-pill", default="",
                         help="fault injection for tests: the check_event UDF fails on every payload containing this "
                              "text, as a bug would; resubmit without it (flowlake submit ingest --resume) to recover")
@@ -130,6 +135,7 @@ def build(args: argparse.Namespace) -> tuple[TableEnvironment, StatementSet]:
     t_env.execute_sql(load_sql("sink_kafka_silver_events", silver_topic=args.silver_topic,
                                bootstrap=args.kafka_bootstrap, transactional_id_prefix=f"{args.group_id}-silver"))
     floor = args.gold_written_until - timedelta(milliseconds=1)
+    t_env.execute_sql(load_sql(CHECKS[args.checks]))
     for view in VIEWS:
         t_env.execute_sql(load_sql(view, watermark_floor=floor.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]))
     statements = t_env.create_statement_set()

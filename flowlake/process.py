@@ -91,6 +91,21 @@ class ManagedProcess:
             _wait_gone(alive, 10)
         self.pid_file.unlink(missing_ok=True)
 
+    def crash(self) -> int:
+        """SIGKILL the process and its children at once, as a crashed machine would (fault tests and
+        benchmarks); returns its pid."""
+        proc = self.process()
+        if proc is None:
+            raise RuntimeError(f"{self.name} is not running")
+        family = [proc, *proc.children(recursive=True)]
+        for member in family:
+            try:
+                member.kill()
+            except psutil.NoSuchProcess:
+                pass
+        _wait_gone(family, 30)
+        return int(proc.pid)
+
     @staticmethod
     def _signal_group(pgid: int, sig: signal.Signals) -> None:
         try:

@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import psutil
 import pytest
 from confluent_kafka import Producer
 
@@ -96,18 +95,8 @@ def _latest_checkpoint(rest: FlinkRest, job_id: str) -> int:
 
 
 def kill_service(settings: Settings, name: str) -> int:
-    """SIGKILL a service's process and its children (a TaskManager's Python workers), as a crashed
-    machine would; returns its pid."""
-    proc = ManagedProcess(name, settings.run_dir, settings.log_dir).process()
-    assert proc is not None, f"{name} is not running"
-    children = proc.children(recursive=True)
-    for victim in [proc, *children]:
-        try:
-            victim.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs([proc, *children], timeout=30)
-    return proc.pid
+    """SIGKILL a service's process and its children (a TaskManager's Python workers); returns its pid."""
+    return ManagedProcess(name, settings.run_dir, settings.log_dir).crash()
 
 
 def produce_in_background(settings: Settings, job: IngestJob, sent: Sent, seconds: int) -> threading.Thread:

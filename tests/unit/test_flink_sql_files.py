@@ -18,7 +18,8 @@ def test_every_file_the_jobs_name_exists() -> None:
 
     assert {p.stem for p in SQL_DIR.glob("*.sql")} >= {"source_kafka_events", "source_pulsar_events",
                                                        "sink_kafka_silver_events",
-                                                       *ingest.VIEWS, *ingest.INSERTS, *sessions.INSERTS}
+                                                       *ingest.CHECKS.values(), *ingest.VIEWS, *ingest.INSERTS,
+                                                       *sessions.INSERTS}
 
 
 def test_missing_placeholder_raises() -> None:
