@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
@@ -175,8 +176,42 @@ def assert_gold_exact(settings: Settings, on_time: list[dict[str, Any]], start: 
     assert {r[0]: tuple(r[1:]) for r in rows} == funnel_reference(on_time)
 
 
+def maintain_in_background(settings: Settings, stop: threading.Event, done: list[str]) -> threading.Thread:
+    """Compaction (Trino's optimize) and snapshot expiry on the tables the job writes, over and over until
+    stopped, by the maintenance safety rule: every snapshot older than the newest one of each running
+    Flink writer is expired, never that one (a restored writer looks for it)."""
+    from flowlake.maintain import running_jobs
+    from flowlake.trino_client import query
+    from iceberg.catalog import load_catalog
+    from iceberg.expiry import expire, snapshot_infos
+    from iceberg.maintenance import writers_last_snapshots
+
+    catalog = load_catalog(settings)
+
+    def run() -> None:
+        while not stop.is_set():
+            for table in ("bronze.events", "silver.orders", "silver.page_views"):
+                try:
+                    query(settings, f"ALTER TABLE lakehouse.{table} EXECUTE optimize")
+                    current = catalog.load_table(table)
+                    infos = snapshot_infos(current)
+                    protected = writers_last_snapshots(infos, set(running_jobs(settings)))
+                    keep_from = min(s.timestamp_ms for s in infos if s.snapshot_id in protected.values())
+                    expired, _ = expire(partial(catalog.load_table, table),
+                                        [s.snapshot_id for s in infos if s.timestamp_ms < keep_from])
+                    done.append(f"{table}: compacted, {expired} snapshots expired")
+                except Exception as exc:  # a commit lost to the job's: tried again on the next round
+                    done.append(f"{table}: {type(exc).__name__}")
+            stop.wait(5)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
 def test_taskmanager_killed_three_times_loses_and_duplicates_nothing(local_stack: Settings, fault_job: IngestJob,
                                                                      sent: Sent) -> None:
+    """... while compaction and snapshot expiry run on the same tables."""
     settings, job = local_stack, fault_job
     rest = FlinkRest(settings)
     seed = random.randrange(1_000_000)
@@ -187,6 +222,8 @@ def test_taskmanager_killed_three_times_loses_and_duplicates_nothing(local_stack
     producer = produce_in_background(settings, job, sent, SECONDS)
     taskmanager = FlinkProcess("flink-taskmanager", settings, Runtime(settings))
     restored_before = rest.checkpoints(job.job_id)["counts"]["restored"]
+    stop, maintained = threading.Event(), []
+    maintenance = maintain_in_background(settings, stop, maintained)
     try:
         for kill in range(KILLS):
             time.sleep(chance.uniform(5, 20))  # a random point: mid-checkpoint, mid-bundle, mid-commit
@@ -200,6 +237,10 @@ def test_taskmanager_killed_three_times_loses_and_duplicates_nothing(local_stack
                        what=f"a checkpoint after kill {kill + 1}")
     finally:
         producer.join()
+        stop.set()
+        maintenance.join()
+    print("maintenance meanwhile:", Counter(maintained))
+    assert any("compacted" in m and not m.endswith(" 0 snapshots expired") for m in maintained), maintained
     # Each kill was recovered by a restore from a checkpoint, not by a start from scratch.
     assert rest.checkpoints(job.job_id)["counts"]["restored"] >= restored_before + KILLS
     assert len(sent.records) - already >= RATE * SECONDS * 0.9
