@@ -367,7 +367,8 @@ def privacy_requests(overdue: bool, include_done: bool) -> None:
         table.add_row(request_id, intent, f"{confidence:.2f}", f"{received:%Y-%m-%d %H:%M}", f"{due:%Y-%m-%d}",
                       status, token)
     out.print(table)
-    out.print(f"{len(rows)} {'overdue' if overdue else 'open' if not include_done else ''} requests".replace("  ", " "))
+    kind = "overdue" if overdue else "open" if not include_done else "all"
+    out.print(f"{len(rows)} requests ({kind})")
 
 
 @privacy.command("erase")
