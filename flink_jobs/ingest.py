@@ -91,11 +91,18 @@ def hash_key_fingerprint() -> str:
     return key_fingerprint(load_hash_key()) if records.needs_hash_key() else ""
 
 
+def insert_statements(args: argparse.Namespace) -> list[str]:
+    """The job's INSERTs, in the order that gives operators their uids."""
+    from udfs import privacy
+
+    return [load_sql(insert, catalog_name=args.catalog_name, response_days=privacy.RESPONSE_DAYS) for insert in INSERTS]
+
+
 def build(args: argparse.Namespace) -> tuple[TableEnvironment, StatementSet]:
     """The job's table environment (catalog, UDFs, source, views) and its statement set."""
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
-    from udfs import flink_udfs, privacy, validation
+    from udfs import flink_udfs, validation
 
     t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
     config = t_env.get_config()
@@ -139,8 +146,8 @@ def build(args: argparse.Namespace) -> tuple[TableEnvironment, StatementSet]:
     for view in VIEWS:
         t_env.execute_sql(load_sql(view, watermark_floor=floor.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]))
     statements = t_env.create_statement_set()
-    for insert in INSERTS:
-        statements.add_insert_sql(load_sql(insert, catalog_name=args.catalog_name, response_days=privacy.RESPONSE_DAYS))
+    for sql in insert_statements(args):
+        statements.add_insert_sql(sql)
     return t_env, statements
 
 

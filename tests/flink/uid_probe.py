@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from pyflink.java_gateway import get_gateway
 
 from flink_jobs import ingest
-from flink_jobs.common import load_sql, parse
+from flink_jobs.common import parse
 
 
 def main() -> None:
@@ -23,7 +23,7 @@ def main() -> None:
     parser.add_argument("--extra-sql", action="append", default=[])
     args = parse(parser)
     t_env, _statements = ingest.build(args)
-    inserts = [load_sql(name, catalog_name=args.catalog_name) for name in ingest.INSERTS]
+    inserts = ingest.insert_statements(args)
     for sql in args.extra_sql:
         if sql.lstrip().upper().startswith("CREATE"):
             t_env.execute_sql(sql)

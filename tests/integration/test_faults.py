@@ -306,6 +306,10 @@ def test_a_failing_udf_fails_the_task_not_the_data(local_stack: Settings) -> Non
         sent, start = Sent(), job.clock.start
         generate(settings, 500, None, None, topic=job.topic, seed=random.randrange(10**6, 10**9),
                  mix=Mix(bad=0.05, duplicates=0.05), clock=job.clock, keep=sent.records)
+        # Committed first (a checkpoint covers them): the fix resumes from there.
+        wait_until(lambda: q(settings, "SELECT count(*) FROM lakehouse.bronze.events "
+                                       f"WHERE source_topic = '{job.topic}'")[0][0] >= 500,
+                   timeout=300, interval=5, what="the first records committed")
         poisoned = {"event_id": str(uuid.uuid4()), "event_type": "support_message", "user_id": "U00007",
                     "event_time": job.clock().isoformat(timespec="milliseconds"), "country": "DE",
                     "channel": "chat", "message": f"Where is my parcel? {pill}"}
