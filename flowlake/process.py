@@ -103,7 +103,8 @@ class ManagedProcess:
                 member.kill()
             except psutil.NoSuchProcess:
                 pass
-        _wait_gone(family, 30)
+        # Reaped, not only exited: a JVM's threads hold its ports until the whole process is gone.
+        psutil.wait_procs(family, timeout=30)
         return int(proc.pid)
 
     @staticmethod
