@@ -13,9 +13,10 @@ import argparse
 import platform
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from bench.pii_eval import Score
 from udfs.privacy import INTENTS, NONE, classify
 
 SETS = Path(__file__).resolve().parent / "privacy"
@@ -27,22 +28,6 @@ class Message:
     text: str
     language: str
     labels: frozenset[str]  # empty: no request
-
-
-@dataclass
-class Score:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
 
 
 def load(name: str) -> list[Message]:
