@@ -148,7 +148,7 @@ def erase(settings: Settings, user_id: str, request_ids: list[str] | None = None
     # All tables rewritten first, then one wait: the writers of every table commit on the same checkpoints.
     timeout = writer_timeout or (MAX_EMPTY_COMMITS + 3) * settings.checkpoint_interval_seconds + 60
     _wait_for_writers({t: (partial(catalog.load_table, t), r.sequence_number or 0) for t, r in rewrites.items()},
-                      set(running_jobs(settings)), timeout, progress)
+                      lambda: set(running_jobs(settings)), timeout, progress)
     for table, rewrite in rewrites.items():
         expired, files = _expire_before(partial(catalog.load_table, table), rewrite.snapshot_id)
         erasure.snapshots_expired += expired
@@ -160,16 +160,17 @@ def erase(settings: Settings, user_id: str, request_ids: list[str] | None = None
     return erasure
 
 
-def _wait_for_writers(tables: dict[str, tuple[Callable[[], Any], int]], jobs: set[str], timeout: float,
-                      progress: Progress) -> None:
-    """Until every running Flink writer of each table has committed after the table's rewrite (at its
-    sequence number or later)."""
+def _wait_for_writers(tables: dict[str, tuple[Callable[[], Any], int]], running: Callable[[], set[str]],
+                      timeout: float, progress: Progress) -> None:
+    """Until every Flink writer of each table that is still running has committed after the table's
+    rewrite (at its sequence number or later). A job that stops meanwhile is not waited for."""
     from iceberg.expiry import snapshot_infos
     from iceberg.maintenance import writers_last_snapshots
 
-    deadline = time.monotonic() + timeout
+    deadline, said = time.monotonic() + timeout, ""
     while True:
         behind: dict[str, list[str]] = {}
+        jobs = running()
         for table, (load, after_sequence) in tables.items():
             current = load()
             sequence = {s.snapshot_id: s.sequence_number or 0 for s in current.metadata.snapshots}
@@ -186,7 +187,9 @@ def _wait_for_writers(tables: dict[str, tuple[Callable[[], Any], int]], jobs: se
                 "hold the rows, cannot be expired yet (a restored writer needs them). The rows are deleted from the "
                 "current tables; run the same erase command again once the jobs have checkpointed, or stop them "
                 "with a savepoint first")
-        progress(f"  waiting for the Flink writers to commit after the rewrite ({waiting})")
+        if waiting != said:
+            progress(f"  waiting for the Flink writers to commit after the rewrite ({waiting})")
+            said = waiting
         time.sleep(max(1.0, min(5.0, deadline - time.monotonic())))
 
 
