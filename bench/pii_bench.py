@@ -40,6 +40,11 @@ def realistic_mix(n: int, seed: int = 5) -> list[str]:
 
 def presidio_detector() -> Callable[[str], list[Span]]:
     import spacy
+    import tldextract
+
+    # Presidio's email recognizer calls tldextract.extract, which fetches the public suffix list from
+    # the internet on first use; the snapshot inside the package serves offline.
+    tldextract.extract = tldextract.TLDExtract(suffix_list_urls=())
     from presidio_analyzer import AnalyzerEngine
     from presidio_analyzer.nlp_engine import SpacyNlpEngine
 
