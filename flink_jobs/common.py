@@ -44,7 +44,8 @@ def parse(parser: argparse.ArgumentParser) -> argparse.Namespace:
     return args
 
 
-def _quoted(text: str) -> str:
+def sql_string(text: str) -> str:
+    """A SQL string literal (Flink and Trino alike)."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -65,7 +66,7 @@ def file_io_options(args: argparse.Namespace) -> dict[str, str]:
 
 def catalog_sql(args: argparse.Namespace) -> str:
     # Passwords and keys come from the environment, never from the command line (visible in `ps`).
-    io_options = "".join(f",\n  {_quoted(k)} = {_quoted(v)}" for k, v in file_io_options(args).items())
+    io_options = "".join(f",\n  {sql_string(k)} = {sql_string(v)}" for k, v in file_io_options(args).items())
     return load_sql("create_catalog", catalog_name=args.catalog_name, jdbc_url=args.catalog_jdbc_url,
                     jdbc_user=args.catalog_user, jdbc_password=os.environ.get("FLOWLAKE_CATALOG_PASSWORD", "flowlake"),
                     warehouse=args.warehouse, file_io_options=io_options)

@@ -247,10 +247,10 @@ def _flink_run(settings: Settings, rt: Runtime, job: str, run_options: list[str]
     conf_dir = settings.data_dir / "flink" / "conf"  # the local cluster's; else the distribution's own
     if not conf_dir.is_dir():
         conf_dir = rt.flink_home / "conf"
-    if conf_dir == settings.data_dir / "flink" / "conf" and not env.get(HASH_KEY_ENV):
-        from flowlake.services import local_hash_key
+    if conf_dir == settings.data_dir / "flink" / "conf":
+        from flowlake.services import pii_hash_key
 
-        env[HASH_KEY_ENV] = local_hash_key(settings)  # the key the local stack's TaskManagers have
+        env[HASH_KEY_ENV] = pii_hash_key(settings)  # the key the local stack's TaskManagers have
     env.update(JAVA_HOME=str(rt.java17_home), FLINK_CONF_DIR=str(conf_dir),
                FLINK_LOG_DIR=str(settings.log_dir), PYTHONPATH=str(REPO_ROOT),
                FLOWLAKE_CATALOG_PASSWORD=settings.catalog_password.get_secret_value(), **storage.job_env(settings))

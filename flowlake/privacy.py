@@ -16,7 +16,6 @@ Erasure, for one user_id:
 from __future__ import annotations
 
 import getpass
-import os
 import re
 import time
 import uuid
@@ -27,10 +26,11 @@ from functools import partial
 from string import Template
 from typing import Any
 
+from flink_jobs.common import split_statements, sql_string
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import FlowlakeError
 from flowlake.trino_client import query
-from udfs.masking import HASH_KEY_ENV, hash_token
+from udfs.masking import hash_token
 from udfs.records import USER_ID
 
 ERASE_SQL = REPO_ROOT / "sql" / "trino" / "erase_user.sql"
@@ -70,21 +70,14 @@ def check_user_id(user_id: str) -> str:
     return user_id
 
 
-def hash_key(settings: Settings) -> bytes:
-    """The PII key the jobs hash with: FLOWLAKE_PII_HASH_KEY, else the local stack's generated one."""
-    from flowlake.services import local_hash_key
-
-    return (os.environ.get(HASH_KEY_ENV) or local_hash_key(settings)).encode()
-
-
 def user_token(settings: Settings, user_id: str) -> str:
-    return hash_token(user_id, USER_ID, hash_key(settings))
+    from flowlake.services import pii_hash_key
+
+    return hash_token(user_id, USER_ID, pii_hash_key(settings).encode())
 
 
 def erasure_statements(user_id: str, catalog: str) -> list[tuple[str, str]]:
     """(table, DELETE statement) in the file's order, for this user and catalog."""
-    from flink_jobs.common import split_statements
-
     script = Template(ERASE_SQL.read_text()).substitute(user_id=check_user_id(user_id))
     statements = []
     for sql in split_statements(script):
@@ -210,12 +203,8 @@ def _close_requests(settings: Settings, erasure: Erasure) -> None:
         query(settings, f"UPDATE {catalog}.gold.privacy_requests SET status = 'DONE' WHERE {where} AND status = 'OPEN'")
 
 
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _sql_array(values: list[str]) -> str:
-    return f"ARRAY[{', '.join(_sql_text(v) for v in values)}]" if values else "CAST(ARRAY[] AS ARRAY(VARCHAR))"
+    return f"ARRAY[{', '.join(sql_string(v) for v in values)}]" if values else "CAST(ARRAY[] AS ARRAY(VARCHAR))"
 
 
 def _sql_time(moment: datetime) -> str:
@@ -229,8 +218,8 @@ def _audit(settings: Settings, erasure: Erasure) -> None:
             + "])") if tables else "CAST(MAP() AS MAP(VARCHAR, BIGINT))"
     who = f"{getpass.getuser()} (trino user {settings.trino_user})"
     query(settings, f"INSERT INTO {settings.catalog_name}.audit.erasures VALUES ("
-                    f"{_sql_text(erasure.erasure_id)}, {_sql_text(erasure.user_token)}, "
+                    f"{sql_string(erasure.erasure_id)}, {sql_string(erasure.user_token)}, "
                     f"{_sql_array(erasure.request_ids)}, "
-                    f"{_sql_text(who)}, {_sql_time(erasure.started_at)}, {_sql_time(erasure.finished_at)}, "
+                    f"{sql_string(who)}, {_sql_time(erasure.started_at)}, {_sql_time(erasure.finished_at)}, "
                     f"{_sql_array(tables)}, {rows}, BIGINT '{erasure.files_rewritten}', "
                     f"BIGINT '{erasure.snapshots_expired}')")

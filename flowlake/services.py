@@ -221,6 +221,11 @@ class Kafka(Service):
             ensure_topic(self.settings, topic, self.settings.events_partitions)
 
 
+def pii_hash_key(settings: Settings) -> str:
+    """The PII key the local stack's jobs hash with: FLOWLAKE_PII_HASH_KEY, else the generated one."""
+    return os.environ.get(HASH_KEY_ENV) or local_hash_key(settings)
+
+
 def local_hash_key(settings: Settings) -> str:
     """The local stack's PII hash key when FLOWLAKE_PII_HASH_KEY is not set: random, generated once
     per data dir, readable by its owner only, never in the repository. Production sets the variable
@@ -274,8 +279,7 @@ class FlinkProcess(Service):
         env["FLINK_CONF_DIR"] = str(self.conf_dir)
         env["FLINK_LOG_DIR"] = str(self.settings.data_dir / "flink" / "logs")
         env["FLINK_HOME"] = str(self.runtime.flink_home)
-        if not env.get(HASH_KEY_ENV):
-            env[HASH_KEY_ENV] = local_hash_key(self.settings)
+        env[HASH_KEY_ENV] = pii_hash_key(self.settings)
         return env
 
     def command(self) -> tuple[list[str], dict[str, str]]:
