@@ -71,6 +71,16 @@ def _reach(table: Table, snapshot: Snapshot, cache: dict[str, list[tuple[int, st
                  frozenset(removed))
 
 
+def _delete(table: Table, path: str) -> bool:
+    """Delete a file; False if it is gone already. A file that an earlier expiry deleted can still be
+    listed as removed in a manifest of a snapshot that expiry kept: it comes up again when that one goes."""
+    try:
+        table.io.delete(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def expire(load: Callable[[], Table], snapshot_ids: Iterable[int], attempts: int = 10) -> tuple[int, list[str]]:
     """Expire the snapshots (never the current one) and delete the files only they reached; returns the
     number of snapshots expired and the files deleted. `load` gives the table afresh: a streaming
@@ -92,7 +102,6 @@ def expire(load: Callable[[], Table], snapshot_ids: Iterable[int], attempts: int
             if attempt == attempts:
                 raise
             continue
-        for path in sorted(files):
-            table.io.delete(path)
-        return len(doomed), sorted(files)
+        deleted = [path for path in sorted(files) if _delete(table, path)]
+        return len(doomed), deleted
     raise AssertionError("unreachable")

@@ -26,3 +26,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _no_user_settings() -> None:
     for key in [k for k in os.environ if k.startswith("FLOWLAKE_")]:
         del os.environ[key]
+
+
+_failed: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.failed:
+        _failed.append(f"{report.nodeid} ({report.when})" if report.when != "call" else report.nodeid)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # After pytest's own summary, whose assertion diffs can fill a CI log's tail: the names of what failed.
+    if _failed:
+        print("\nfailed:\n" + "\n".join(f"  {name}" for name in _failed))

@@ -8,7 +8,8 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -109,3 +110,15 @@ def wait_until(predicate, timeout: float, interval: float = 1.0, what: str = "co
             return last
         time.sleep(interval)
     raise AssertionError(f"{what} not reached within {timeout}s (last value: {last!r})")
+
+
+def assert_each_once(found: Counter[str], expected: Iterable[str], what: str) -> None:
+    """`found` holds every expected id exactly once and nothing else; else an error that counts the
+    missing, doubled and unexpected ids (with a few examples) instead of diffing thousands of them."""
+    expected = set(expected)
+    missing = sorted(expected - found.keys())
+    doubled = sorted(i for i, n in found.items() if n > 1)
+    unexpected = sorted(found.keys() - expected)
+    problems = [f"{len(ids)} {kind} (e.g. {', '.join(ids[:3])})"
+                for kind, ids in (("missing", missing), ("doubled", doubled), ("unexpected", unexpected)) if ids]
+    assert not problems, f"{what}: of {len(expected)} expected ids, " + "; ".join(problems)

@@ -3,11 +3,14 @@ become deletable when snapshots expire."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from urllib.parse import urlparse
+
 import pytest
 
 from flowlake.errors import FlowlakeError
 from flowlake.privacy import REQUEST_ID, erasure_statements, user_token
-from iceberg.expiry import Reach, unreachable
+from iceberg.expiry import Reach, expire, unreachable
 from iceberg.tables import ALL_TABLES
 
 
@@ -63,3 +66,26 @@ def test_only_files_no_retained_snapshot_reaches_are_deleted() -> None:
     s4 = _reach("snap-4", {"m3", "m4"}, {"c", "e"})
     assert unreachable([s3], [s4]) == {"snap-3.avro", "a", "b", "d"}
     assert unreachable([], [s1, s2, s3]) == set()
+
+
+def test_expiring_in_steps_tolerates_files_an_earlier_expiry_deleted(tmp_path: Path) -> None:
+    """A file removed by a kept snapshot is deleted with the older snapshots that held it, and listed
+    again when that snapshot expires later: the second expiry goes through and deletes only what exists."""
+    import pyarrow as pa
+    from pyiceberg.catalog.sql import SqlCatalog
+    from pyiceberg.expressions import EqualTo
+
+    catalog = SqlCatalog("t", uri=f"sqlite:///{tmp_path / 'catalog.db'}", warehouse=tmp_path.as_uri())
+    catalog.create_namespace("n")
+    table = catalog.create_table("n.t", pa.schema([pa.field("id", pa.int64(), nullable=False)]))
+    for ids in ([1], [2]):
+        table.append(pa.table({"id": ids}, schema=table.schema().as_arrow()))
+    table.delete(EqualTo("id", 1))  # the file holding 1 is removed: a DELETED entry in this snapshot
+    first, second, removing = [s.snapshot_id for s in table.metadata.snapshots]
+    table.append(pa.table({"id": [3]}, schema=table.schema().as_arrow()))
+
+    expired, deleted = expire(lambda: catalog.load_table("n.t"), [first, second])
+    assert expired == 2 and deleted and all(not Path(urlparse(f).path).exists() for f in deleted)
+    expired, deleted_later = expire(lambda: catalog.load_table("n.t"), [removing])
+    assert expired == 1 and not set(deleted) & set(deleted_later)
+    assert sorted(catalog.load_table("n.t").scan().to_arrow()["id"].to_pylist()) == [2, 3]
