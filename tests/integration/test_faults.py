@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -38,7 +37,7 @@ from flowlake.services import FlinkProcess, Kafka
 from iceberg.tables import SILVER_TABLE_OF
 
 from .conftest import IngestJob, assert_each_once, wait_until
-from .test_medallion import LATENESS, _floor, funnel_reference, q, read_committed, revenue_reference, tick
+from .test_medallion import LATENESS, _floor, assert_gold_matches, q, read_committed, tick
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.faults]
 
@@ -169,30 +168,8 @@ def assert_every_layer_exact(settings: Settings, job: IngestJob, sent: Sent, bat
     published = read_committed(settings, f"{job.topic}.silver", len(expected))
     assert_each_once(Counter(json.loads(value)["event_id"] for _, value, _ in published), expected, "silver topic")
     on_time = [json.loads(payload) for _, payload, label in batch if label == "valid"] + earlier_ticks
-    assert_gold_exact(settings, on_time, start, closing)
+    assert_gold_matches(settings, on_time, start, closing)
     sent.unchecked = False
-
-
-def assert_gold_exact(settings: Settings, on_time: list[dict[str, Any]], start: datetime, closing: datetime) -> None:
-    """The gold windows from the batch's first event (up to 5 s of jitter before `start`) to `closing`
-    equal the reference over its events."""
-    first = start - timedelta(seconds=5)
-    revenue = revenue_reference([e for e in on_time if e["event_type"] == "order"])
-    until = f"window_end <= TIMESTAMP '{closing:%Y-%m-%d %H:%M:%S.%f} UTC'"
-
-    def gold_revenue() -> dict[Any, tuple[int, int, Decimal]]:
-        rows = q(settings, "SELECT window_start, country, category, currency, orders, units, revenue "
-                           "FROM lakehouse.gold.revenue_per_minute WHERE window_start >= "
-                           f"TIMESTAMP '{_floor(first, timedelta(minutes=1)):%Y-%m-%d %H:%M:%S} UTC' AND {until}")
-        return {(r[0], r[1], r[2], r[3]): (r[4], r[5], r[6]) for r in rows}
-
-    got = wait_until(lambda: (g := gold_revenue()) and len(g) >= len(revenue) and g, timeout=300, interval=5,
-                     what="every revenue window")
-    assert got == revenue
-    rows = q(settings, "SELECT window_start, page_views, add_to_carts, orders, visitors, buyers "
-                       "FROM lakehouse.gold.funnel_hourly WHERE window_start >= "
-                       f"TIMESTAMP '{_floor(first, timedelta(hours=1)):%Y-%m-%d %H:%M:%S} UTC' AND {until}")
-    assert {r[0]: tuple(r[1:]) for r in rows} == funnel_reference(on_time)
 
 
 def maintain_in_background(settings: Settings, stop: threading.Event, done: list[str]) -> threading.Thread:

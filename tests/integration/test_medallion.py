@@ -172,22 +172,24 @@ def funnel_reference(events: list[dict[str, Any]]) -> dict[datetime, tuple[int, 
 
 
 def assert_gold_matches(settings: Settings, on_time: list[dict[str, Any]], start: datetime, closing: datetime) -> None:
-    """The gold windows between `start` and `closing` equal the reference over the on-time events."""
+    """The gold windows from the first event (up to 5 s of jitter before `start`) to `closing` equal the
+    reference over the on-time events."""
+    first = start - timedelta(seconds=5)
     revenue = revenue_reference([e for e in on_time if e["event_type"] == "order"])
-    # Event times start up to 5 s before the clock (jitter): the first windows begin before `start`.
-    window_filter = (f"window_start >= TIMESTAMP '{start - timedelta(hours=1):%Y-%m-%d %H:%M:%S} UTC' "
-                     f"AND window_end <= TIMESTAMP '{closing:%Y-%m-%d %H:%M:%S.%f} UTC'")
+    until = f"window_end <= TIMESTAMP '{closing:%Y-%m-%d %H:%M:%S.%f} UTC'"
 
     def gold_revenue() -> dict[RevenueKey, tuple[int, int, Decimal]]:
         rows = q(settings, "SELECT window_start, country, category, currency, orders, units, revenue "
-                           f"FROM lakehouse.gold.revenue_per_minute WHERE {window_filter}")
+                           "FROM lakehouse.gold.revenue_per_minute WHERE window_start >= "
+                           f"TIMESTAMP '{_floor(first, timedelta(minutes=1)):%Y-%m-%d %H:%M:%S} UTC' AND {until}")
         return {(r[0], r[1], r[2], r[3]): (r[4], r[5], r[6]) for r in rows}
 
     got = wait_until(lambda: (g := gold_revenue()) and len(g) >= len(revenue) and g, timeout=300, interval=5,
                      what="every revenue window")
     assert got == revenue
     rows = q(settings, "SELECT window_start, page_views, add_to_carts, orders, visitors, buyers "
-                       f"FROM lakehouse.gold.funnel_hourly WHERE {window_filter}")
+                       "FROM lakehouse.gold.funnel_hourly WHERE window_start >= "
+                       f"TIMESTAMP '{_floor(first, timedelta(hours=1)):%Y-%m-%d %H:%M:%S} UTC' AND {until}")
     assert {r[0]: tuple(r[1:]) for r in rows} == funnel_reference(on_time)
 
 
