@@ -189,10 +189,11 @@ def records(seed: int | None = None, mix: Mix = Mix(),
         else:
             event = make_event(rng, now)
             label = "valid"
-            if roll < mix.duplicates + mix.late:
+            # A duplicate's roll with nothing seen yet gives a plain valid event, not a late one.
+            if mix.duplicates <= roll < mix.duplicates + mix.late:
                 event["event_time"] = (now - timedelta(seconds=mix.late_seconds)).isoformat(timespec="milliseconds")
                 label = "late"
-            elif roll < mix.duplicates + mix.late + mix.bad:
+            elif mix.duplicates + mix.late <= roll < mix.duplicates + mix.late + mix.bad:
                 kind = rng.choice(BAD_KINDS)
                 yield str(event["user_id"]), _bad_payload(kind, event, now), f"bad:{kind}"
                 continue
