@@ -28,15 +28,11 @@ def _no_user_settings() -> None:
         del os.environ[key]
 
 
-_failed: list[str] = []
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.failed:
-        _failed.append(f"{report.nodeid} ({report.when})" if report.when != "call" else report.nodeid)
-
-
 def pytest_unconfigure(config: pytest.Config) -> None:
     # After pytest's own summary, whose assertion diffs can fill a CI log's tail: the names of what failed.
-    if _failed:
-        print("\nfailed:\n" + "\n".join(f"  {name}" for name in _failed))
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    reports = [r for kind in ("failed", "error") for r in (reporter.stats.get(kind, []) if reporter else [])]
+    failed = [r.nodeid if r.when == "call" else f"{r.nodeid} ({r.when})" for r in reports
+              if isinstance(r, pytest.TestReport)]
+    if failed:
+        print("\nfailed:\n" + "\n".join(f"  {name}" for name in failed))

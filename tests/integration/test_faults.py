@@ -165,15 +165,14 @@ def assert_every_layer_exact(settings: Settings, job: IngestJob, sent: Sent, bat
     ids = wait_until(lambda: (found := silver()) and len(found) >= len(expected) and found, timeout=300,
                      interval=5, what="every valid event in silver")
     assert_each_once(ids, expected, "silver tables")
-    published = read_committed(settings, f"{job.topic}.silver", len(expected))
-    strays = [json.loads(value) for _, value, _ in published if json.loads(value)["event_id"] not in expected]
-    for stray in strays:  # where it came from: its bronze record and what the test sent with its id
+    published = [json.loads(value) for _, value, _ in read_committed(settings, f"{job.topic}.silver", len(expected))]
+    for stray in (e for e in published if e["event_id"] not in expected):  # its bronze record, what the test sent
         sources = q(settings, "SELECT source_partition, source_offset, from_utf8(payload) FROM lakehouse.bronze.events "
                               f"WHERE source_topic = '{job.topic}' AND strpos(from_utf8(payload), "
                               f"'{stray['event_id']}') > 0")
         print("stray in the silver topic:", stray, "bronze:", sources,
               "sent:", [r for r in sent.records if stray["event_id"].encode() in r[1]])
-    assert_each_once(Counter(json.loads(value)["event_id"] for _, value, _ in published), expected, "silver topic")
+    assert_each_once(Counter(e["event_id"] for e in published), expected, "silver topic")
     on_time = [json.loads(payload) for _, payload, label in batch if label == "valid"] + earlier_ticks
     assert_gold_matches(settings, on_time, start, closing)
     sent.unchecked = False

@@ -23,7 +23,7 @@ from confluent_kafka import Consumer, Producer
 from flowlake.config import Settings
 from flowlake.flink import FlinkRest, submit
 from flowlake.generate import PRODUCTS, Mix, generate, privacy_intents
-from flowlake.services import local_hash_key
+from flowlake.services import pii_hash_key
 from flowlake.trino_client import query
 from iceberg.tables import SILVER_TABLE_OF
 from udfs.masking import hash_token
@@ -194,7 +194,7 @@ def assert_gold_matches(settings: Settings, on_time: list[dict[str, Any]], start
 
 
 def assert_privacy_requests(settings: Settings, events: list[dict[str, Any]]) -> None:
-    key = local_hash_key(settings).encode()
+    key = pii_hash_key(settings).encode()
     expected = {f"{e['event_id']}/{intent}": (e["event_id"], hash_token(e["user_id"], USER_ID, key), intent,
                                                _time(e), _time(e) + timedelta(days=RESPONSE_DAYS))
                 for e in events if e["event_type"] == "support_message" for intent in privacy_intents(e["message"])}
