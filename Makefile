@@ -73,8 +73,10 @@ bench-sessions: up
 bench-maintenance: up
 	$(VENV)/bin/python bench/maintenance_bench.py $(ARGS)
 
-# Throughput with and without the Python UDF, freshness at half of it, recovery after TaskManager kills
-# (ARGS="--events 40000 --probe-seconds 90 --kills 3"); a table for docs/benchmarks.md.
+# Throughput and CPU per record of each process for the medallion job, the same job with pass-through SQL
+# and the bare Python bridge (alternating rounds, in a bench catalog of their own, dropped afterwards),
+# freshness at half the rate, recovery after TaskManager kills (ARGS="--events 60000 --rounds 3
+# --probe-seconds 90 --kills 3"); tables for docs/benchmarks.md.
 bench-pipeline: up
 	$(VENV)/bin/python bench/pipeline_bench.py $(ARGS)
 

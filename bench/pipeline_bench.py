@@ -1,23 +1,29 @@
 """The medallion job under load and faults, on the local stack: one command, one run, one table.
 
-    make bench-pipeline ARGS="--events 40000 --probe-seconds 90 --kills 3"
+    make bench-pipeline ARGS="--events 60000 --rounds 3 --probe-seconds 90 --kills 3"
 
-1. Throughput: a backlog of --events records (5 % bad, 2 % duplicates) read by the medallion job,
-   records/s through it (Flink's own count at the bronze writer, first record to last); then the same
-   backlog, on a topic of its own,
-   read by the same job with the Python UDF replaced by pass-through SQL (`--checks passthrough`).
-   The ratio is what validation, masking and privacy classification in Python cost. Each variant runs
-   --rounds times, alternating, and its best round counts (the first job on a fresh TaskManager pays
-   for a cold JVM).
-2. Freshness at 50 % of that throughput: while the generator produces at half the measured rate, a
-   probe page view every 2 s; seconds from producing it until Trino returns it from silver; p50 and
-   p99 against the checkpoint interval (Iceberg commits once per checkpoint).
+Every bench job writes to a catalog of its own (`bench`, warehouse and checkpoints under
+<data dir>/bench), never to the lakehouse's tables: the pass-through variant stores records unmasked,
+and the ingest job refuses it on any catalog whose name does not start with "bench". The bench
+catalog's tables and files are dropped at the end (and at the start, after a run that died).
+
+1. Throughput: a backlog of --events records (5 % bad, 2 % duplicates) on a topic of its own, read by
+   each variant: the medallion job (`python`), the same job with the Python UDF replaced by
+   pass-through SQL (`passthrough`), and an identity Python UDF into bronze alone (`bridge`: the
+   ceiling PyFlink's bridge allows). records/s from the first record to the last, from Flink's own
+   count of records the source emitted (refreshed every second); beside it the CPU time per event of
+   each process from /proc (TaskManager JVM, its Python workers, JobManager, Kafka) and of the whole
+   machine over the same interval: the figure that holds on a noisy machine. The variants run
+   --rounds times, alternating; median and spread (min-max) of each.
+2. Freshness at 50 % of the medallion job's median: while the generator produces at half that rate, a
+   probe page view every 2 s; seconds from producing it until Trino (a second Trino serving the bench
+   catalog) returns it from silver; p50 and p99 against the checkpoint interval.
 3. Recovery: under the same load, the TaskManager killed (SIGKILL, Python workers too) --kills times;
    seconds from the kill to the restored job's first completed checkpoint (restarting the TaskManager
    process included, as a machine or pod restart would).
 
-Prints the machine, versions and configuration, then the results as a markdown table. Run on a quiet
-stack (`make up`, no other jobs): silver counts are read per table, not per topic."""
+Prints the machine, versions and configuration, then the results as markdown tables. Run on a quiet
+stack (`make up`, no other jobs)."""
 
 from __future__ import annotations
 
@@ -26,11 +32,15 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,8 +57,12 @@ from flowlake.generate import Mix, generate
 from flowlake.kafka import delete_topic, ensure_topic
 from flowlake.process import ManagedProcess
 from flowlake.runtime import Runtime
-from flowlake.services import FlinkProcess
+from flowlake.services import FlinkProcess, Trino
 from flowlake.trino_client import connect
+from iceberg.catalog import ensure_catalog, load_catalog
+
+BENCH_CATALOG = "bench"  # flink_jobs.ingest.BENCH_CATALOG_PREFIX: the only catalog pass-through may write
+VARIANTS = ("python", "passthrough", "bridge")
 
 
 def environment(settings: Settings) -> str:
@@ -64,10 +78,40 @@ def environment(settings: Settings) -> str:
             f"checkpoints every {settings.checkpoint_interval_seconds} s, {settings.events_partitions} partitions")
 
 
+def bench_settings(settings: Settings) -> Settings:
+    """The stack's settings with a catalog, warehouse and checkpoints of the bench's own."""
+    home = settings.data_dir / "bench"
+    return settings.model_copy(update={
+        "catalog_name": BENCH_CATALOG, "warehouse": (home / "warehouse").as_uri(),
+        "checkpoints": (home / "checkpoints").as_uri(), "savepoints": (home / "savepoints").as_uri()})
+
+
+def drop_bench_lake(settings: Settings) -> None:
+    """Every table and namespace of the bench catalog, and its files."""
+    catalog = load_catalog(settings)
+    for namespace in catalog.list_namespaces():
+        for identifier in catalog.list_tables(namespace):
+            catalog.drop_table(identifier)
+        catalog.drop_namespace(namespace)
+    shutil.rmtree(settings.data_dir / "bench", ignore_errors=True)
+
+
+@contextmanager
+def bench_lake(settings: Settings) -> Iterator[Settings]:
+    bench = bench_settings(settings)
+    drop_bench_lake(bench)  # a run that died left it
+    ensure_catalog(bench)
+    try:
+        yield bench
+    finally:
+        drop_bench_lake(bench)
+
+
 class Run:
-    """A medallion job on a topic of its own."""
+    """A bench job of one variant on a topic of its own, writing to the bench catalog."""
 
     def __init__(self, settings: Settings, checks: str) -> None:
+        assert settings.catalog_name == BENCH_CATALOG
         self.settings, self.topic = settings, f"bench-{checks}-{uuid.uuid4().hex[:8]}"
         for name in (self.topic, f"{self.topic}.silver"):
             ensure_topic(settings, name, settings.events_partitions)
@@ -81,35 +125,88 @@ class Run:
 
     def stop(self) -> None:
         rest = FlinkRest(self.settings)
-        if rest.job(self.job_id)["state"] == "RUNNING":
+        if self.job_id and rest.job(self.job_id)["state"] == "RUNNING":
             rest.cancel(self.job_id)
+            rest.wait_for_state(self.job_id, {"CANCELED"}, timeout=120)
         for name in (self.topic, f"{self.topic}.silver"):
             delete_topic(self.settings, name)
 
 
-def bronze_received(settings: Settings, job_id: str) -> int:
-    """Records the bronze writer has received: every record the source chain (Kafka source, checks,
-    and the Python UDF chained with it) has let through."""
-    vertices = FlinkRest(settings).job(job_id)["vertices"]
-    return sum(int(v["metrics"].get("read-records", 0)) for v in vertices if v["name"] == "bronze-events: Writer")
+def records_read(settings: Settings, job_id: str) -> int:
+    """Records the job's Kafka source has emitted (the source operator's numRecordsOut, summed over
+    its subtasks): every record read, whatever follows it in the chain."""
+    rest = FlinkRest(settings)
+    total = 0
+    for vertex in rest.job(job_id)["vertices"]:
+        if not vertex["name"].startswith("Source"):
+            continue
+        base = f"/jobs/{job_id}/vertices/{vertex['id']}/subtasks/metrics"
+        names = [m["id"] for m in rest.get(base) if m["id"].endswith(".numRecordsOut")
+                 and m["id"].startswith("Source__")]
+        if names:
+            total += sum(int(float(m.get("sum", 0))) for m in rest.get(f"{base}?get={names[0]}&agg=sum"))
+    return total
 
 
-def throughput(settings: Settings, run: Run, events: int) -> float:
-    """records/s through the job, from the first record to the last of a backlog (start-up not counted):
-    backpressure from every sink slows the source, so this is the whole job's rate."""
+# --- CPU time per process, from /proc -------------------------------------------------------------
+
+def _service_process(settings: Settings, name: str) -> psutil.Process | None:
+    return ManagedProcess(name, settings.run_dir, settings.log_dir).process()
+
+
+def _cpu(proc: psutil.Process) -> float:
+    try:
+        times = proc.cpu_times()
+        return float(times.user + times.system)
+    except psutil.Error:
+        return 0.0
+
+
+def cpu_sample(settings: Settings) -> dict[str, float]:
+    """CPU seconds used so far by each process group, and by the whole machine (/proc/stat)."""
+    sample: dict[str, float] = {}
+    taskmanager = _service_process(settings, "flink-taskmanager")
+    if taskmanager is not None:
+        children = taskmanager.children(recursive=True)
+        python = [c for c in children if "python" in c.name()]
+        sample["TaskManager JVM"] = _cpu(taskmanager) + sum(_cpu(c) for c in children if c not in python)
+        sample["Python workers"] = sum(_cpu(c) for c in python)
+    for label, name in (("JobManager", "flink-jobmanager"), ("Kafka", "kafka")):
+        proc = _service_process(settings, name)
+        if proc is not None:
+            sample[label] = _cpu(proc) + sum(_cpu(c) for c in proc.children(recursive=True))
+    machine = psutil.cpu_times()
+    sample["machine"] = machine.user + machine.nice + machine.system + machine.irq + machine.softirq + machine.steal
+    return sample
+
+
+@dataclass
+class Measure:
+    variant: str
+    rate: float  # records/s
+    cpu_us: dict[str, float]  # µs of CPU per record, per process group and for the machine
+
+
+def throughput(settings: Settings, run: Run, events: int) -> Measure:
+    """records/s through the job, from the first record to the last of a backlog (start-up not counted),
+    with the CPU each process spent meanwhile: backpressure from every sink slows the source, so this
+    is the whole job's rate."""
     generate(settings, events, None, None, topic=run.topic, seed=7, mix=Mix(bad=0.05, duplicates=0.02))
     run.start()
     deadline = time.monotonic() + 1800
-    first: tuple[float, int] | None = None
+    first: tuple[float, int, dict[str, float]] | None = None
     while time.monotonic() < deadline:
-        time.sleep(0.5)
-        seen = bronze_received(settings, run.job_id)
+        time.sleep(0.25)
+        seen = records_read(settings, run.job_id)
         if first is None and seen > 0:
-            first = (time.monotonic(), seen)
+            first = (time.monotonic(), seen, cpu_sample(settings))
         if seen >= events:
             assert first is not None
-            return (seen - first[1]) / max(time.monotonic() - first[0], 1e-3)
-    raise RuntimeError(f"{run.topic}: the job read {bronze_received(settings, run.job_id)} of {events} in 30 minutes")
+            elapsed, done = time.monotonic() - first[0], seen - first[1]
+            after = cpu_sample(settings)
+            cpu_us = {k: (after[k] - first[2].get(k, 0.0)) / done * 1e6 for k in after}
+            return Measure(run.args[-1], done / max(elapsed, 1e-3), cpu_us)
+    raise RuntimeError(f"{run.topic}: the job read {records_read(settings, run.job_id)} of {events} in 30 minutes")
 
 
 def background_load(settings: Settings, run: Run, rate: float, seconds: float) -> threading.Thread:
@@ -140,7 +237,7 @@ def freshness(settings: Settings, run: Run, seconds: float) -> list[float]:
             next_probe = now + 2
         if pending:
             ids = ", ".join(f"'{i}'" for i in pending)
-            cursor.execute(f"SELECT event_id FROM lakehouse.silver.page_views WHERE event_id IN ({ids})")
+            cursor.execute(f"SELECT event_id FROM {settings.catalog_name}.silver.page_views WHERE event_id IN ({ids})")
             arrived = time.monotonic()
             for (event_id,) in cursor.fetchall():
                 seen.append(arrived - pending.pop(event_id))
@@ -177,57 +274,92 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+@contextmanager
+def bench_trino(settings: Settings) -> Iterator[Settings]:
+    """A second Trino serving the bench catalog (the stack's serves the lakehouse only)."""
+    served = settings.model_copy(update={"trino_port": settings.trino_port + 100,
+                                         "trino_https_port": settings.trino_https_port + 100, "trino_heap": "1G"})
+    trino = Trino("trino-bench", served, Runtime(served))
+    stack.start_service(trino, timeout=300)
+    try:
+        yield served
+    finally:
+        stack.stop_service(trino)
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):,.0f} ({min(values):,.0f}-{max(values):,.0f})"
+
+
+def report(measures: list[Measure]) -> str:
+    """One markdown table: per variant, records/s and CPU µs per record of each process, median (min-max)."""
+    by_variant = {v: [m for m in measures if m.variant == v] for v in VARIANTS}
+    by_variant = {v: ms for v, ms in by_variant.items() if ms}
+    groups = [g for g in ("TaskManager JVM", "Python workers", "JobManager", "Kafka", "machine")
+              if any(g in m.cpu_us for m in measures)]
+    reference = statistics.median(m.rate for m in by_variant.get("passthrough", measures))
+    lines = ["| variant | records/s | of pass-through | " + " | ".join(f"{g} µs/record" for g in groups) + " |",
+             "|---|---|---|" + "---|" * len(groups)]
+    for variant, ms in by_variant.items():
+        rate = statistics.median(m.rate for m in ms)
+        cells = [spread([m.cpu_us.get(g, 0.0) for m in ms]) for g in groups]
+        lines.append(f"| {variant} | {spread([m.rate for m in ms])} | {rate / reference:.2f} | "
+                     + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=120_000)
+    parser.add_argument("--events", type=int, default=60_000, help="backlog each throughput run reads")
     parser.add_argument("--probe-seconds", type=float, default=90)
     parser.add_argument("--kills", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=2, help="throughput runs of each variant, alternating")
-    parser.add_argument("--passthrough-factor", type=int, default=5,
-                        help="the pass-through job reads this many times --events: Flink's REST metrics are "
-                             "refreshed every 10 s, so each run must last a minute or more to be measured")
+    parser.add_argument("--rounds", type=int, default=3, help="throughput runs of each variant, alternating")
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     args = parser.parse_args()
-    settings = load_settings()
-    print(environment(settings), flush=True)
+    stack_settings = load_settings()
+    print(environment(stack_settings), flush=True)
     print(f"run at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with {' '.join(sys.argv[1:]) or 'defaults'}", flush=True)
+    with bench_lake(stack_settings) as settings:
+        measures: list[Measure] = []
+        for round_number in range(args.rounds):
+            for variant in args.variants:
+                run = Run(settings, variant)
+                try:
+                    measures.append(throughput(settings, run, args.events))
+                finally:
+                    run.stop()
+                cpu = ", ".join(f"{k} {v:,.0f}" for k, v in measures[-1].cpu_us.items())
+                print(f"round {round_number + 1} {variant}: {measures[-1].rate:,.0f} records/s; CPU µs/record: {cpu}",
+                      flush=True)
+        python_rate = statistics.median(m.rate for m in measures if m.variant == "python") \
+            if "python" in args.variants else 0.0
+        fresh: list[float] = []
+        recovered: list[float] = []
+        if python_rate and (args.probe_seconds or args.kills):
+            with bench_trino(settings) as served:
+                python = Run(served, "python")
+                try:
+                    python.start()
+                    load = background_load(served, python, python_rate / 2,
+                                           args.probe_seconds + args.kills * 60 + 60)
+                    time.sleep(10)
+                    if args.probe_seconds:
+                        fresh = freshness(served, python, args.probe_seconds)
+                        print(f"freshness over {len(fresh)} probes: p50 {percentile(fresh, 0.5):.1f} s, "
+                              f"p99 {percentile(fresh, 0.99):.1f} s", flush=True)
+                    if args.kills:
+                        recovered = recovery(served, python, args.kills)
+                        print(f"recovery after TaskManager kills: {', '.join(f'{t:.1f}' for t in recovered)} s",
+                              flush=True)
+                    load.join()
+                finally:
+                    python.stop()
 
-    # Each variant --rounds times, alternating, on a fresh topic and job each: the best round of each counts,
-    # so that neither pays alone for a cold JVM (class loading, JIT) on the TaskManager.
-    rates: dict[str, list[float]] = {"passthrough": [], "python": []}
-    for _ in range(args.rounds):
-        for checks in rates:
-            run = Run(settings, checks)
-            try:
-                size = args.events * (args.passthrough_factor if checks == "passthrough" else 1)
-                rates[checks].append(throughput(settings, run, size))
-            finally:
-                run.stop()
-            print(f"{checks}: {rates[checks][-1]:,.0f} records/s", flush=True)
-    sql_rate, python_rate = max(rates["passthrough"]), max(rates["python"])
-    fresh: list[float] = []
-    recovered: list[float] = []
-    if args.probe_seconds or args.kills:
-        python = Run(settings, "python")
-        try:
-            python.start()
-            load = background_load(settings, python, python_rate / 2, args.probe_seconds + args.kills * 60 + 60)
-            time.sleep(10)
-            if args.probe_seconds:
-                fresh = freshness(settings, python, args.probe_seconds)
-                print(f"freshness over {len(fresh)} probes: p50 {percentile(fresh, 0.5):.1f} s, "
-                      f"p99 {percentile(fresh, 0.99):.1f} s", flush=True)
-            if args.kills:
-                recovered = recovery(settings, python, args.kills)
-                print(f"recovery after TaskManager kills: {', '.join(f'{t:.1f}' for t in recovered)} s", flush=True)
-            load.join()
-        finally:
-            python.stop()
-
-    interval = settings.checkpoint_interval_seconds
-    print("\n| measure | value | ratio |\n|---|---|---|")
-    print(f"| medallion job, Python UDF (records/s, best of {args.rounds}) | {python_rate:,.0f} | "
-          f"{python_rate / sql_rate:.2f} of pass-through |")
-    print(f"| same job, pass-through SQL (records/s, best of {args.rounds}) | {sql_rate:,.0f} | 1 |")
+    interval = stack_settings.checkpoint_interval_seconds
+    print(f"\nthroughput, {args.rounds} alternating rounds of {args.events:,} records each: median (min-max)\n")
+    print(report(measures))
+    if fresh or recovered:
+        print("\n| measure | value | ratio |\n|---|---|---|")
     if fresh:
         print(f"| freshness p50 at {python_rate / 2:,.0f} records/s (s) | {percentile(fresh, 0.5):.1f} | "
               f"{percentile(fresh, 0.5) / interval:.1f} checkpoint intervals |")
@@ -239,7 +371,7 @@ def main() -> None:
               "intervals |")
     if os.environ.get("BENCH_JSON"):
         Path(os.environ["BENCH_JSON"]).write_text(json.dumps(dict(
-            python=python_rate, passthrough=sql_rate, freshness=fresh, recovery=recovered)))
+            throughput=[m.__dict__ for m in measures], freshness=fresh, recovery=recovered)))
 
 
 if __name__ == "__main__":

@@ -19,8 +19,13 @@ if TYPE_CHECKING:
     from pyflink.table import StatementSet, TableEnvironment
 
 SILVER_TABLES = ("page_views", "add_to_carts", "orders", "payments", "support_messages")
-# How records are checked: the validation and masking UDF, or (benchmarks only) SQL that takes them as they are.
-CHECKS = {"python": "view_checked_events", "passthrough": "view_checked_events_passthrough"}
+# How records are checked: the validation and masking UDF, or (benchmarks only) SQL that takes them as
+# they are ("passthrough"), or an identity Python UDF into bronze alone ("bridge": what the Python
+# bridge allows by itself).
+CHECKS = {"python": "view_checked_events", "passthrough": "view_checked_events_passthrough",
+          "bridge": "view_checked_events_passthrough"}
+# The benchmark variants store records unmasked: only into a catalog of their own, whose name starts so.
+BENCH_CATALOG_PREFIX = "bench"
 VIEWS = ("view_distinct_events", "view_on_time_events", "view_gold_inputs",
          "view_gold_order_lines")
 INSERTS = ("insert_bronze_events", "insert_quarantine_events",
@@ -73,8 +78,10 @@ def arguments() -> argparse.ArgumentParser:
                              "from the gold tables): events before it are late even while the watermark is "
                              "unknown after a restart")
     parser.add_argument("--checks", choices=sorted(CHECKS), default="python",
-                        help="benchmarks only: 'passthrough' replaces the validation and masking UDF with SQL that "
-                             "takes every record as valid, unmasked, to measure what the Python UDF costs")
+                        help="benchmarks only, into a bench catalog (--catalog-name bench...): 'passthrough' "
+                             "replaces the validation and masking UDF with SQL that takes every record as valid, "
+                             "unmasked, to measure what the Python UDF costs; 'bridge' runs an identity Python UDF "
+                             "into bronze alone, the ceiling PyFlink's bridge allows")
     parser.add_argument("--poison-pill", default="",
                         help="fault injection for tests: the check_event UDF fails on every payload containing this "
                              "text, as a bug would; resubmit without it (flowlake submit ingest --resume) to recover")
@@ -91,10 +98,21 @@ def hash_key_fingerprint() -> str:
     return key_fingerprint(load_hash_key()) if records.needs_hash_key() else ""
 
 
+def refuse_unsafe(args: argparse.Namespace) -> None:
+    """A benchmark variant writes records as received (names, emails, card numbers) into silver and
+    gold: never into the lakehouse's tables, only into a bench catalog's."""
+    if args.checks != "python" and not args.catalog_name.startswith(BENCH_CATALOG_PREFIX):
+        sys.exit(f"flowlake ingest job not submitted: --checks {args.checks} stores records unmasked and is for "
+                 f"benchmarks only; its tables must be a bench catalog's (--catalog-name {BENCH_CATALOG_PREFIX}..., "
+                 f"as bench/pipeline_bench.py does), not {args.catalog_name!r}")
+
+
 def insert_statements(args: argparse.Namespace) -> list[str]:
     """The job's INSERTs, in the order that gives operators their uids."""
     from udfs import privacy
 
+    if args.checks == "bridge":
+        return [load_sql("bench_insert_bridge", catalog_name=args.catalog_name)]
     return [load_sql(insert, catalog_name=args.catalog_name, response_days=privacy.RESPONSE_DAYS) for insert in INSERTS]
 
 
@@ -129,7 +147,8 @@ def build(args: argparse.Namespace) -> tuple[TableEnvironment, StatementSet]:
         config.set("pipeline.jars", ";".join(jar.as_uri() for jar in _pipeline_jars(args.connector_jars)))
     t_env.execute_sql(catalog_sql(args))
     # masking policies per field: udfs/rules/events.toml
-    flink_udfs.register(t_env, key_fingerprint=hash_key_fingerprint(), poison_pill=args.poison_pill)
+    flink_udfs.register(t_env, key_fingerprint=hash_key_fingerprint(), poison_pill=args.poison_pill,
+                        identity=args.checks == "bridge")
     max_future = validation.load_rules().common["event_time"]["max_future_seconds"]
     topic = args.topic
     if args.source == "pulsar" and "://" not in topic:
@@ -155,6 +174,7 @@ def main() -> None:
     from udfs.masking import MissingHashKey
 
     args = parse(arguments())
+    refuse_unsafe(args)
     try:
         hash_key_fingerprint()
     except MissingHashKey as exc:

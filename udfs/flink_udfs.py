@@ -162,10 +162,21 @@ class CheckEventBatch(ScalarFunction):  # type: ignore[misc]
         return pd.DataFrame(rows, columns=["valid", "event_type", "failures", "record", "privacy", "user_token"])
 
 
+class IdentityBatch(ScalarFunction):  # type: ignore[misc]
+    """identity_bytes(payload BYTES): the payloads as they came, over an Arrow batch. Benchmarks only:
+    what crossing into Python and back costs by itself."""
+
+    def eval(self, payloads: pd.Series) -> pd.Series:
+        return payloads
+
+
 def register(t_env: Any, mask_policy: str = "redact", vectorised: bool = True, key_fingerprint: str = "",
-             poison_pill: str = "") -> None:
+             poison_pill: str = "", identity: bool = False) -> None:
     """Register flowlake's UDFs under their SQL names: check_event(payload, kafka_timestamp),
-    validate_event(payload), mask_pii(text)."""
+    validate_event(payload), mask_pii(text), and (benchmarks) identity_bytes(payload)."""
+    if identity:
+        t_env.create_temporary_function("identity_bytes", udf(IdentityBatch(), result_type=DataTypes.BYTES(),
+                                                              func_type="pandas"))
     check = CheckEventBatch(key_fingerprint, poison_pill.encode())
     t_env.create_temporary_function("check_event", udf(check, result_type=CHECK_RESULT, func_type="pandas"))
     if vectorised:

@@ -83,3 +83,30 @@ def test_every_insert_names_every_column_of_its_table_in_order() -> None:
         assert columns == specs[match.group(1)], insert
         select = sql[match.end():]
         assert select.lstrip().startswith("SELECT"), insert
+
+
+@pytest.mark.parametrize("checks", ["passthrough", "bridge"])
+def test_a_benchmark_variant_is_refused_on_the_lakehouse_tables(checks: str) -> None:
+    """Pass-through stores names, emails and card numbers as received: into a bench catalog only."""
+    from flink_jobs import ingest
+
+    base = ["--catalog-jdbc-url", "jdbc:postgresql://h/db", "--warehouse", "file:///w", "--checks", checks]
+    with pytest.raises(SystemExit, match="benchmarks only") as refused:
+        ingest.refuse_unsafe(ingest.arguments().parse_args(base))
+    assert "'lakehouse'" in str(refused.value)
+    ingest.refuse_unsafe(ingest.arguments().parse_args([*base, "--catalog-name", "bench"]))
+    ingest.refuse_unsafe(ingest.arguments().parse_args(base[:-2]))  # the real checks, anywhere
+
+
+def test_the_job_refuses_before_it_builds_anything() -> None:
+    """The job's own entry point exits with the reason before it needs PyFlink (not installed here)."""
+    import subprocess
+    import sys
+
+    from flink_jobs import ingest
+
+    result = subprocess.run([sys.executable, ingest.__file__, "--catalog-jdbc-url", "jdbc:postgresql://h/db",
+                             "--warehouse", "file:///w", "--checks", "passthrough"],
+                            capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 1
+    assert "not submitted: --checks passthrough stores records unmasked" in result.stderr
