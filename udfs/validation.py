@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -16,6 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import tomllib
+
+try:
+    import orjson as _orjson
+except ImportError:  # the stdlib parser alone gives the same results, slower
+    _orjson = None  # type: ignore[assignment]
 
 from udfs import pii
 from udfs.masking import Policy
@@ -136,20 +141,6 @@ def _parse_timestamp(value: str) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
-def _type_ok(value: Any, type_name: str) -> bool:
-    if type_name == "string" or type_name == "timestamp":
-        return isinstance(value, str)
-    if type_name == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if type_name == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if type_name == "boolean":
-        return isinstance(value, bool)
-    if type_name == "array":
-        return isinstance(value, list)
-    return isinstance(value, dict)
-
-
 @cache
 def _regex(pattern: str) -> re.Pattern[str]:
     """A rule's pattern as its author means it: \\d, \\w and \\s match ASCII only (not Arabic-Indic digits),
@@ -187,66 +178,185 @@ def _has_lone_surrogate(record: Any) -> bool:
     return False
 
 
-def _check_field(scope: str, name: str, spec: Mapping[str, Any], record: Mapping[str, Any],
-                 now: datetime, rules: Rules) -> list[Failure]:
+_Check = Callable[[Mapping[str, Any], datetime], list[Failure]]
+_TYPE_TESTS: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "timestamp": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v),
+    "boolean": lambda v: isinstance(v, bool),
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+}
+
+
+def _length_at_least(limit: int) -> Callable[[Any], bool]:
+    return lambda v: not len(v) < limit
+
+
+def _length_at_most(limit: int) -> Callable[[Any], bool]:
+    return lambda v: not len(v) > limit
+
+
+def _always(failure: Failure) -> Callable[[Any], Failure]:
+    return lambda _v: failure
+
+
+def _value_checks(rule: str, name: str, spec: Mapping[str, Any]) -> list[tuple[Callable[[Any], bool],
+                                                                                Callable[[Any], Failure]]]:
+    """(passes, failure) per check of a field's value once its type is right, in reporting order."""
+    checks: list[tuple[Callable[[Any], bool], Callable[[Any], Failure]]] = []
+    if "enum" in spec:
+        allowed = spec["enum"]
+        checks.append((lambda v: v in allowed,
+                       lambda v: Failure(f"{rule}.enum", name, f"{name}={v!r} is not one of {allowed}")))
+    if "min" in spec:
+        low = spec["min"]
+        checks.append((lambda v: not v < low, lambda v: Failure(f"{rule}.min", name, f"{name}={v} is below {low}")))
+    if "max" in spec:
+        high = spec["max"]
+        checks.append((lambda v: not v > high, lambda v: Failure(f"{rule}.max", name, f"{name}={v} is above {high}")))
+    for key, at_least, text in (("min_length", True, "is shorter than"), ("max_length", False, "is longer than"),
+                                ("min_items", True, "has fewer than"), ("max_items", False, "has more than")):
+        if key in spec:
+            limit, items = spec[key], " items" if key.endswith("items") else ""
+            failure = Failure(f"{rule}.{key}", name, f"{name} {text} {limit}{items}")
+            checks.append((_length_at_least(limit) if at_least else _length_at_most(limit), _always(failure)))
+    if "regex" in spec:
+        search = _regex(spec["regex"]).search
+        regex_failure = Failure(f"{rule}.regex", name, f"{name} does not match {spec['regex']}")
+        checks.append((lambda v: search(v) is not None, _always(regex_failure)))
+    if spec.get("pii") in pii.ENTITY_TYPES:
+        entity = spec["pii"]
+        pii_failure = Failure(f"{rule}.pii", name, f"{name} is not a valid {entity}")
+        checks.append((lambda v: pii.is_valid(entity, v), _always(pii_failure)))
+    return checks
+
+
+def _compile_field(scope: str, name: str, spec: Mapping[str, Any], rules: Rules) -> _Check:
+    """One field's rules as a function of (record, now), with the spec read once, not per record."""
     rule = f"{scope}.{name}"
-    if name not in record or record[name] is None:
-        return [Failure(f"{rule}.required", name, f"{name} is missing")] if spec.get("required") else []
-    value = record[name]
+    missing = [Failure(f"{rule}.required", name, f"{name} is missing")] if spec.get("required") else []
     type_name = spec["type"]
-    if not _type_ok(value, type_name):
-        return [Failure(f"{rule}.type", name, f"{name} must be {type_name}, got {type(value).__name__}")]
-    failures = []
-    if "enum" in spec and value not in spec["enum"]:
-        failures.append(Failure(f"{rule}.enum", name, f"{name}={value!r} is not one of {spec['enum']}"))
-    if "min" in spec and value < spec["min"]:
-        failures.append(Failure(f"{rule}.min", name, f"{name}={value} is below {spec['min']}"))
-    if "max" in spec and value > spec["max"]:
-        failures.append(Failure(f"{rule}.max", name, f"{name}={value} is above {spec['max']}"))
-    if "min_length" in spec and len(value) < spec["min_length"]:
-        failures.append(Failure(f"{rule}.min_length", name, f"{name} is shorter than {spec['min_length']}"))
-    if "max_length" in spec and len(value) > spec["max_length"]:
-        failures.append(Failure(f"{rule}.max_length", name, f"{name} is longer than {spec['max_length']}"))
-    if "min_items" in spec and len(value) < spec["min_items"]:
-        failures.append(Failure(f"{rule}.min_items", name, f"{name} has fewer than {spec['min_items']} items"))
-    if "max_items" in spec and len(value) > spec["max_items"]:
-        failures.append(Failure(f"{rule}.max_items", name, f"{name} has more than {spec['max_items']} items"))
-    if "regex" in spec and not _regex(spec["regex"]).search(value):
-        failures.append(Failure(f"{rule}.regex", name, f"{name} does not match {spec['regex']}"))
-    if spec.get("pii") in pii.ENTITY_TYPES and not pii.is_valid(spec["pii"], value):
-        failures.append(Failure(f"{rule}.pii", name, f"{name} is not a valid {spec['pii']}"))
-    if type_name == "timestamp":
-        failures += _check_timestamp(rule, name, value, spec, now)
-    if "each" in spec and not failures:
-        failures += _check_elements(rule, name, value, rules.elements[spec["each"]], now, rules)
-    return failures
+    type_ok = _TYPE_TESTS[type_name]
+    checks = _value_checks(rule, name, spec)
+    timestamp = _compile_timestamp(rule, name, spec) if type_name == "timestamp" else None
+    elements = _compile_elements(rule, name, rules.elements[spec["each"]], rules) if "each" in spec else None
+
+    def check(record: Mapping[str, Any], now: datetime) -> list[Failure]:
+        value = record.get(name)
+        if value is None:
+            return list(missing)
+        if not type_ok(value):
+            return [Failure(f"{rule}.type", name, f"{name} must be {type_name}, got {type(value).__name__}")]
+        failures = [failure(value) for passes, failure in checks if not passes(value)] if checks else []
+        if timestamp is not None:
+            failures += timestamp(value, now)
+        if elements is not None and not failures:
+            failures += elements(value, now)
+        return failures
+
+    return check
 
 
-def _check_elements(rule: str, name: str, elements: list[Any], fields: Mapping[str, Mapping[str, Any]],
-                    now: datetime, rules: Rules) -> list[Failure]:
+def _compile_fields(scope: str, fields: Mapping[str, Mapping[str, Any]], rules: Rules) -> _Check:
+    checks = [_compile_field(scope, name, spec, rules) for name, spec in fields.items()]
+
+    def check(record: Mapping[str, Any], now: datetime) -> list[Failure]:
+        failures: list[Failure] = []
+        for field_check in checks:
+            found = field_check(record, now)
+            if found:
+                failures += found
+        return failures
+
+    return check
+
+
+def _compile_elements(rule: str, name: str, fields: Mapping[str, Mapping[str, Any]],
+                      rules: Rules) -> Callable[[list[Any], datetime], list[Failure]]:
     """The first element that breaks a rule, with every failure it has (one bad line of a thousand
     makes one quarantine reason list, not a thousand)."""
-    for index, element in enumerate(elements):
-        where = f"{name}[{index}]"
-        if not isinstance(element, dict):
-            return [Failure(f"{rule}[].type", where, f"{where} must be object, got {type(element).__name__}")]
-        failures = [Failure(f.rule_id, f"{where}.{f.field}", f"{where}.{f.reason}")
-                    for field_name, spec in fields.items()
-                    for f in _check_field(f"{rule}[]", field_name, spec, element, now, rules)]
-        if failures:
-            return failures
-    return []
+    check_element = _compile_fields(f"{rule}[]", fields, rules)
+
+    def check(elements: list[Any], now: datetime) -> list[Failure]:
+        for index, element in enumerate(elements):
+            if not isinstance(element, dict):
+                where = f"{name}[{index}]"
+                return [Failure(f"{rule}[].type", where, f"{where} must be object, got {type(element).__name__}")]
+            failures = check_element(element, now)
+            if failures:
+                where = f"{name}[{index}]"
+                return [Failure(f.rule_id, f"{where}.{f.field}", f"{where}.{f.reason}") for f in failures]
+        return []
+
+    return check
 
 
-def _check_timestamp(rule: str, name: str, value: str, spec: Mapping[str, Any], now: datetime) -> list[Failure]:
-    parsed = _parse_timestamp(value)
-    if parsed is None:
-        return [Failure(f"{rule}.format", name, f"{name} is not RFC 3339 in UTC (2026-01-31T12:00:00.000Z)")]
-    if "max_future_seconds" in spec and parsed > now + timedelta(seconds=spec["max_future_seconds"]):
-        return [Failure(f"{rule}.future", name, f"{name} is more than {spec['max_future_seconds']}s in the future")]
-    if "not_before" in spec and parsed < datetime.fromisoformat(spec["not_before"].replace("Z", "+00:00")):
-        return [Failure(f"{rule}.past", name, f"{name} is before {spec['not_before']}")]
-    return []
+def _compile_timestamp(rule: str, name: str, spec: Mapping[str, Any]) -> Callable[[str, datetime], list[Failure]]:
+    future = timedelta(seconds=spec["max_future_seconds"]) if "max_future_seconds" in spec else None
+    not_before = datetime.fromisoformat(spec["not_before"].replace("Z", "+00:00")) if "not_before" in spec else None
+    bad_format = Failure(f"{rule}.format", name, f"{name} is not RFC 3339 in UTC (2026-01-31T12:00:00.000Z)")
+    too_late = Failure(f"{rule}.future", name, f"{name} is more than {spec.get('max_future_seconds')}s in the future")
+    too_early = Failure(f"{rule}.past", name, f"{name} is before {spec.get('not_before')}")
+
+    def check(value: str, now: datetime) -> list[Failure]:
+        parsed = _parse_timestamp(value)
+        if parsed is None:
+            return [bad_format]
+        if future is not None and parsed > now + future:
+            return [too_late]
+        if not_before is not None and parsed < not_before:
+            return [too_early]
+        return []
+
+    return check
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    rules: Rules  # kept so that its id is not reused while this entry lives
+    common: _Check
+    types: Mapping[str, _Check]
+
+
+_COMPILED: dict[int, _Compiled] = {}
+
+
+def _compiled(rules: Rules) -> _Compiled:
+    compiled = _COMPILED.get(id(rules))
+    if compiled is None or compiled.rules is not rules:
+        compiled = _Compiled(rules, _compile_fields("common", rules.common, rules),
+                             {name: _compile_fields(name, fields, rules) for name, fields in rules.types.items()})
+        if len(_COMPILED) > 16:
+            _COMPILED.clear()
+        _COMPILED[id(rules)] = compiled
+    return compiled
+
+
+# Nesting this deep may exceed the stdlib parser's recursion limit where orjson's (1024) does not:
+# such payloads go to the stdlib parser, whose verdict stays the reference.
+_FAST_MAX_BRACKETS = 200
+# orjson reads an integer beyond 64 bits as a float; the stdlib parser keeps it exact.
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+
+
+def _loads(text: str) -> Any:
+    """json.loads with duplicate keys refused (_DuplicateKey), fast. orjson keeps the last of
+    duplicate keys silently; a dropped pair shows as fewer colons when the parsed value is written
+    back (keys, and colons inside strings, are all that carry one) than in the text. Anything orjson
+    refuses or may read otherwise (an escaped colon, \\u003a, could hide the difference; very deep
+    nesting; integers past 64 bits) goes to the stdlib parser: same records, same errors as it gives."""
+    if (_orjson is not None and "\\u003" not in text and text.count("[") + text.count("{") <= _FAST_MAX_BRACKETS
+            and not _LONG_DIGITS.search(text)):
+        try:
+            record = _orjson.loads(text)
+        except _orjson.JSONDecodeError:
+            pass
+        else:
+            if _orjson.dumps(record).count(b":") == text.count(":"):
+                return record
+    return json.loads(text, object_pairs_hook=_object_without_duplicate_keys)
 
 
 def validate(payload: bytes | str | None, now: datetime | None = None, rules: Rules | None = None) -> Result:
@@ -266,7 +376,7 @@ def validate(payload: bytes | str | None, now: datetime | None = None, rules: Ru
             return Result(None, (Failure("payload.encoding", "", f"payload is not UTF-8: {exc.reason} "
                                                                    f"at byte {exc.start}"),))
     try:
-        record = json.loads(payload, object_pairs_hook=_object_without_duplicate_keys)
+        record = _loads(payload)
     except _DuplicateKey as exc:
         return Result(None, (Failure("payload.duplicate_key", "", f"key {str(exc)[:64]!r} occurs twice in an object"),))
     except (ValueError, RecursionError) as exc:
@@ -277,17 +387,15 @@ def validate(payload: bytes | str | None, now: datetime | None = None, rules: Ru
     if not isinstance(record, dict):
         return Result(None, (Failure("payload.object", "", f"payload is a JSON {type(record).__name__}, "
                                                              f"not an object"),))
-    failures: list[Failure] = []
-    for name, spec in rules.common.items():
-        failures += _check_field("common", name, spec, record, now, rules)
+    compiled = _compiled(rules)
+    failures = compiled.common(record, now)
     event_type = record.get("event_type")
     if isinstance(event_type, str):
-        type_rules = rules.types.get(event_type)
-        if type_rules is None:
+        check_type = compiled.types.get(event_type)
+        if check_type is None:
             failures.append(Failure("common.event_type.unknown", "event_type",
                                     f"unknown event type {event_type[:64]!r}"))
         else:
-            for name, spec in type_rules.items():
-                failures += _check_field(event_type, name, spec, record, now, rules)
+            failures += check_type(record, now)
     return Result(None if failures else record, tuple(failures),
                   event_type if isinstance(event_type, str) else None)
