@@ -7,10 +7,12 @@ Pure and standard library only; the Flink job calls it through udfs.records.chec
 from __future__ import annotations
 
 import re
+import re._parser as sre_parse  # the parse tree _needs reads (Python 3.11+, as tomllib)
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import tomllib
 
@@ -44,6 +46,8 @@ class _IntentRules:
     label: str
     patterns: tuple[_Pattern, ...]
     block: tuple[re.Pattern[str], ...]
+    # Text that every match of one of `patterns` contains (see _gate): a sentence without it has no hit.
+    gate: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,54 @@ def _expand(pattern: str, macros: dict[str, str]) -> str:
     return _MACRO.sub(replace, pattern)
 
 
+_Needs = frozenset[str] | None  # one of these strings is in every match; None: nothing known
+
+
+def _needs(items: Any) -> _Needs:
+    """Strings one of which every match of the parsed sequence `items` contains: its literal runs,
+    and what a group, alternation or repetition (at least once) inside it needs; the most selective."""
+    candidates: list[frozenset[str]] = []
+    run = ""
+    for op, arg in items:
+        if op is sre_parse.LITERAL:
+            run += chr(arg)
+            continue
+        if run:
+            candidates.append(frozenset((run,)))
+            run = ""
+        needed: _Needs = None
+        if op is sre_parse.SUBPATTERN:
+            needed = _needs(arg[3])
+        elif op is sre_parse.BRANCH:
+            alternatives = [_needs(alternative) for alternative in arg[1]]
+            if all(a is not None for a in alternatives):
+                needed = frozenset().union(*alternatives)  # type: ignore[arg-type]
+        elif op in (sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT) and arg[0] >= 1:
+            needed = _needs(arg[2])
+        elif op is sre_parse.IN and all(kind is sre_parse.LITERAL for kind, _ in arg):
+            needed = frozenset(chr(code) for _, code in arg)
+        if needed:
+            candidates.append(needed)
+    if run:
+        candidates.append(frozenset((run,)))
+    # Short words are in most sentences: the most selective set has long strings, then few of them.
+    return min(candidates, key=lambda c: (-min(5, *(len(t.strip()) for t in c)), len(c)), default=None)
+
+
+def _gate(patterns: tuple[_Pattern, ...]) -> re.Pattern[str] | None:
+    """One search that fails wherever all of `patterns` would: most sentences name none of an
+    intent's words, and one literal alternation costs a fraction of a hundred pattern searches."""
+    needed: set[str] = set()
+    for pattern in patterns:
+        if pattern.regex.flags & (re.IGNORECASE | re.VERBOSE):
+            return None
+        found = _needs(sre_parse.parse(pattern.regex.pattern))
+        if found is None:
+            return None
+        needed |= found
+    return re.compile("|".join(re.escape(text) for text in sorted(needed)))
+
+
 @lru_cache(maxsize=4)
 def load_lexicon(path: Path = RULES_FILE) -> Lexicon:
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -72,12 +124,12 @@ def load_lexicon(path: Path = RULES_FILE) -> Lexicon:
     unknown = set(raw["intents"]) - set(INTENTS)
     if unknown:
         raise ValueError(f"{path.name}: unknown intents {sorted(unknown)}; known: {', '.join(INTENTS)}")
-    intents = tuple(
-        _IntentRules(label,
-                     tuple(_Pattern(float(p["w"]), re.compile(_expand(p["re"], macros))) for p in spec["patterns"]),
-                     tuple(re.compile(_expand(b, macros)) for b in spec.get("block", ())))
-        for label, spec in raw["intents"].items())
-    return Lexicon(intents, float(raw["threshold"]), float(raw["corroboration"]))
+    intents = []
+    for label, spec in raw["intents"].items():
+        patterns = tuple(_Pattern(float(p["w"]), re.compile(_expand(p["re"], macros))) for p in spec["patterns"])
+        block = tuple(re.compile(_expand(b, macros)) for b in spec.get("block", ()))
+        intents.append(_IntentRules(label, patterns, block, _gate(patterns)))
+    return Lexicon(tuple(intents), float(raw["threshold"]), float(raw["corroboration"]))
 
 
 def normalise(text: str) -> str:
@@ -88,16 +140,26 @@ def normalise(text: str) -> str:
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(normalise(text)) if s.strip()]
+    return _split(normalise(text))
+
+
+def _split(normalised: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(normalised) if s.strip()]
 
 
 def _scores(text: str, lexicon: Lexicon) -> tuple[list[Intent], bool]:
     """The intents found, and whether a pattern hit only where a block pattern also matched."""
-    parts = sentences(text)
+    normalised = normalise(text)
+    parts = _split(normalised)
     found, blocked = [], False
     for rules in lexicon.intents:
         weights = []
+        # Every sentence is a piece of the normalised text: no gate text in it, none in a sentence.
+        if rules.gate is not None and rules.gate.search(normalised) is None:
+            continue
         for sentence in parts:
+            if rules.gate is not None and rules.gate.search(sentence) is None:
+                continue
             hits = [p.weight for p in rules.patterns if p.regex.search(sentence)]
             if hits and any(b.search(sentence) for b in rules.block):
                 blocked = True

@@ -105,3 +105,20 @@ def test_check_event_classifies_support_messages_and_tokenises_the_user(monkeypa
     assert "anna@example.com" not in (checked.record or "")  # classified on the raw text, stored masked
     plain = check_event(_support("Where is my parcel?"), NOW)
     assert plain.valid and plain.privacy == [] and plain.user_token is None
+
+
+def test_the_gate_only_skips_sentences_no_pattern_matches() -> None:
+    """Each intent's gate (literal text every match of its patterns contains) changes no result."""
+    from dataclasses import replace
+
+    lexicon = privacy.load_lexicon()
+    assert all(rules.gate is not None for rules in lexicon.intents)
+    ungated = replace(lexicon, intents=tuple(replace(rules, gate=None) for rules in lexicon.intents))
+    texts = [m.text for name in ("dev", "holdout") for m in load(name)]
+    texts += [template for template, _ in SUPPORT_TEXTS]
+    for text in texts:
+        for sentence in privacy.sentences(text):
+            for rules in lexicon.intents:
+                if any(p.regex.search(sentence) for p in rules.patterns):
+                    assert rules.gate is not None and rules.gate.search(sentence), (rules.label, sentence)
+        assert privacy._scores(text, lexicon) == privacy._scores(text, ungated)
