@@ -131,6 +131,9 @@ def build(args: argparse.Namespace) -> tuple[TableEnvironment, StatementSet]:
     if args.checkpoint_dir:
         config.set("state.checkpoints.dir", args.checkpoint_dir)
     config.set("table.exec.state.ttl", f"{args.dedup_ttl_hours} h")
+    # Chained operators hand records on without a defensive copy each: the SQL runtime's operators (and
+    # the Python operator, which copies what it keeps while Python works) never hold an input record.
+    config.set("pipeline.object-reuse", "true")
     config.set("table.exec.source.idle-timeout", f"{args.idle_timeout_seconds} s")
     # The views are shared by several sinks: optimise each shared view once, so that the Python UDF
     # and the deduplication run once per record, not once per sink that reads them.

@@ -117,7 +117,12 @@ CHECK_RESULT = DataTypes.ROW([
     DataTypes.FIELD("record", DataTypes.STRING()),
     DataTypes.FIELD("privacy", DataTypes.ARRAY(DataTypes.STRING())),
     DataTypes.FIELD("user_token", DataTypes.STRING()),
+    DataTypes.FIELD("order_lines", DataTypes.ARRAY(DataTypes.STRING())),
+    # The record's fields for the sinks, parsed once here (udfs.records.COLUMNS): strings, cast in SQL.
+    *(DataTypes.FIELD(name, DataTypes.STRING()) for name in records.COLUMNS),
 ])
+CHECK_COLUMNS = ["valid", "event_type", "failures", "record", "privacy", "user_token", "order_lines",
+                 *records.COLUMNS]
 
 
 class PoisonPill(RuntimeError):
@@ -158,8 +163,8 @@ class CheckEventBatch(ScalarFunction):  # type: ignore[misc]
             for item in checked.privacy:
                 self.privacy[item.split(":", 1)[0]].inc()
             rows.append((checked.valid, checked.event_type, checked.failures, checked.record, checked.privacy,
-                         checked.user_token))
-        return pd.DataFrame(rows, columns=["valid", "event_type", "failures", "record", "privacy", "user_token"])
+                         checked.user_token, checked.order_lines, *checked.columns))
+        return pd.DataFrame(rows, columns=CHECK_COLUMNS)
 
 
 class IdentityBatch(ScalarFunction):  # type: ignore[misc]

@@ -6,10 +6,12 @@ Pure and standard library only; the Flink job calls it through udfs.flink_udfs.C
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from udfs import privacy
 from udfs.masking import Policy, hash_token, load_hash_key, mask_text_with_findings, mask_value
@@ -18,6 +20,14 @@ from udfs.validation import Rules, load_rules, validate
 Fields = Mapping[str, Mapping[str, Any]]  # field name -> its rule spec
 PRIVACY_EVENT_TYPE = "support_message"  # whose `message` text is classified for privacy requests
 USER_ID = "USER_ID"  # the entity type of user ids in tokens: hash_token(user_id, USER_ID, key)
+# The columns the job's sinks read, by field name across the event types (udfs.flink_udfs.CHECK_RESULT),
+# so that no sink parses the record again: text as masked, numbers as their JSON text (cast in SQL),
+# arrays as JSON; item_count is the number of an order's lines.
+COLUMNS = ("event_id", "user_id", "country", "page", "session_id", "ip_address", "user_agent", "sku", "quantity",
+           "unit_price", "order_id", "items", "item_count", "total", "currency", "email", "shipping_name", "amount",
+           "method", "card_number", "card_token", "channel", "message")
+ORDER_TYPE = "order"  # whose `items` become order_lines, one "<category>|<quantity>|<unit_price>" each
+NO_COLUMNS: tuple[str | None, ...] = (None,) * len(COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +40,8 @@ class Checked:
     # "<intent>:<confidence>" per privacy request a support message makes (udfs.privacy), strongest first
     privacy: list[str] = field(default_factory=list)
     user_token: str | None = None  # the user's keyed hash, when the message makes a privacy request
+    columns: tuple[str | None, ...] = NO_COLUMNS  # the masked record's values by COLUMNS, when valid
+    order_lines: list[str] | None = None  # "<category>|<quantity>|<unit_price>" per line of an order
 
 
 def needs_hash_key(rules: Rules | None = None) -> bool:
@@ -53,16 +65,50 @@ def check_event(payload: bytes | str | None, received_at: datetime, key: bytes |
         return Checked(False, result.event_type, [str(f) for f in result.failures], None, [])
     fields = {**rules.common, **rules.types[result.event_type]}
     record, findings = mask_record(result.record, fields, key, rules.elements)
-    masked = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    masked, columns = to_json(record), to_columns(record)
+    lines = order_lines(record.get("items")) if result.event_type == ORDER_TYPE else None
     if result.event_type != PRIVACY_EVENT_TYPE:
-        return Checked(True, result.event_type, [], masked, findings)
+        return Checked(True, result.event_type, [], masked, findings, columns=columns, order_lines=lines)
     # Classified on the text as written: the intent is no personal data, and masking would hide cues.
     intents = privacy.classify(result.record.get("message"))
     if not intents:
-        return Checked(True, result.event_type, [], masked, findings)
+        return Checked(True, result.event_type, [], masked, findings, columns=columns)
     token = hash_token(str(result.record["user_id"]), USER_ID, key or load_hash_key())
     return Checked(True, result.event_type, [], masked, findings,
-                   [f"{intent.label}:{intent.confidence:.2f}" for intent in intents], token)
+                   [f"{intent.label}:{intent.confidence:.2f}" for intent in intents], token, columns)
+
+
+def to_json(value: Any) -> str:
+    """Compact JSON, non-ASCII as is (orjson; the standard library's for what orjson refuses, such as
+    integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return to_json(value)
+
+
+def to_columns(record: Mapping[str, Any]) -> tuple[str | None, ...]:
+    """The masked record's values in COLUMNS order (None where it has no such field)."""
+    values = [_text(record.get(name)) for name in COLUMNS]
+    items = record.get("items")
+    if isinstance(items, list):
+        values[COLUMNS.index("item_count")] = str(len(items))
+    return tuple(values)
+
+
+def order_lines(items: Sequence[Mapping[str, Any]] | None) -> list[str]:
+    """One "<category>|<quantity>|<unit_price>" per validated order line (categories cannot hold a |)."""
+    return [f"{line['category']}|{line['quantity']!r}|{line['unit_price']!r}" for line in items or ()]
 
 
 def mask_record(record: Mapping[str, Any], fields: Fields, key: bytes | None = None,

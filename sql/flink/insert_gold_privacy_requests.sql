@@ -10,7 +10,7 @@ SELECT
   user_token,
   SPLIT_INDEX(request, ':', 0),
   CAST(SPLIT_INDEX(request, ':', 1) AS DOUBLE),
-  JSON_VALUE(record, '$.channel'),
+  channel,
   CAST(event_time AS TIMESTAMP_LTZ(6)),
   CAST(TIMESTAMPADD(DAY, ${response_days}, event_time) AS TIMESTAMP_LTZ(6)),
   'OPEN',

@@ -2,7 +2,7 @@
 INSERT INTO silver_events_topic
   (`user_id`, `record`, `event_time`)
 SELECT
-  JSON_VALUE(record, '$.user_id'),
+  user_id,
   record,
   CAST(event_time AS TIMESTAMP_LTZ(3))
 FROM distinct_events

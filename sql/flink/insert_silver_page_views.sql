@@ -1,15 +1,15 @@
--- Silver page_views: typed columns out of the masked record (udfs.records), first occurrence only.
+-- Silver page_views: the masked record's columns (udfs.records.COLUMNS), first occurrence only.
 INSERT INTO ${catalog_name}.silver.page_views /*+ OPTIONS('uid-suffix' = 'silver-page-views') */
   (`event_id`, `event_time`, `user_id`, `country`, `page`, `session_id`, `ip_address`, `user_agent`, `source_partition`, `source_offset`, `source_message_id`, `processed_at`)
 SELECT
   event_id,
   CAST(event_time AS TIMESTAMP_LTZ(6)),
-  JSON_VALUE(record, '$.user_id'),
-  JSON_VALUE(record, '$.country'),
-  JSON_VALUE(record, '$.page'),
-  JSON_VALUE(record, '$.session_id'),
-  JSON_VALUE(record, '$.ip_address'),
-  JSON_VALUE(record, '$.user_agent'),
+  user_id,
+  country,
+  page,
+  session_id,
+  ip_address,
+  user_agent,
   source_partition,
   source_offset,
   source_message_id,

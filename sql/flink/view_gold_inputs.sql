@@ -3,6 +3,6 @@ CREATE TEMPORARY VIEW gold_inputs AS
 SELECT
   event_type,
   event_time,
-  JSON_VALUE(record, '$.user_id') AS user_id
+  user_id
 FROM on_time_events
 WHERE event_type IN ('page_view', 'add_to_cart', 'order')

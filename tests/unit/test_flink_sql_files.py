@@ -49,7 +49,8 @@ def test_the_pulsar_source_has_the_kafka_source_columns_and_watermark() -> None:
         assert "  event_time AS now()\n) WITH (" in source  # the shared columns_event_time.sql, last
     assert "'connector' = 'pulsar'" in pulsar and "'source.subscription-name' = 'g'" in pulsar
     shared = load_sql("columns_event_time", **SOURCE_VALUES)
-    assert "WATERMARK FOR event_time AS TIMESTAMPADD(SECOND, -30, event_time)" in shared
+    assert "TIMESTAMPADD(SECOND, -30, event_time))" in shared and "WATERMARK FOR event_time AS IF(" in shared
+    assert shared.count("JSON_VALUE") == 1  # the payload is parsed once per record for its event time
 
 
 def test_every_sql_file_has_only_known_placeholders() -> None:

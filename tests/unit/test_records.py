@@ -102,3 +102,47 @@ def test_no_generated_event_leaves_pii_in_what_silver_stores() -> None:
         assert checked.valid, checked.failures
         leftovers = [(s, detect(s)) for s in _strings(json.loads(checked.record or ""))]
         assert [x for x in leftovers if x[1]] == []
+
+
+def test_the_sinks_columns_come_out_of_the_masked_record_parsed_once() -> None:
+    from udfs.records import COLUMNS
+
+    checked = check_event(json.dumps(ORDER), NOW, KEY)
+    columns = dict(zip(COLUMNS, checked.columns, strict=True))
+    record = json.loads(checked.record or "")
+    assert columns["event_id"] == ORDER["event_id"] and columns["user_id"] == "U00042"
+    assert columns["email"] == record["email"] != ORDER["email"]  # masked, as in the record
+    assert json.loads(columns["items"] or "") == record["items"] and columns["item_count"] == "1"
+    assert columns["total"] == "10.5" and columns["page"] is None
+    assert checked.order_lines == ["kitchen|1|10.5"]
+
+
+def test_numbers_keep_their_value_through_the_text_columns() -> None:
+    from decimal import Decimal
+
+    from udfs.records import COLUMNS
+
+    order = {**ORDER, "total": 123456.78, "items": [{**ORDER["items"][0], "unit_price": 20, "quantity": 3},
+                                                     {**ORDER["items"][0], "unit_price": 0.1, "category": "garden"}]}
+    checked = check_event(json.dumps(order), NOW, KEY)
+    columns = dict(zip(COLUMNS, checked.columns, strict=True))
+    assert Decimal(columns["total"] or "") == Decimal("123456.78")
+    assert checked.order_lines == ["kitchen|3|20", "garden|1|0.1"]
+    assert columns["item_count"] == "2"
+
+
+def test_invalid_records_have_no_columns() -> None:
+    checked = check_event(b"{not json", NOW, KEY)
+    assert not checked.valid and set(checked.columns) == {None} and checked.order_lines is None
+
+
+def test_every_silver_column_is_a_column_of_the_check() -> None:
+    """The silver inserts read the check's columns by name: a silver column the check lacks would be a
+    SQL error at submit, caught here first."""
+    from iceberg.tables import SILVER_TABLES
+    from udfs.records import COLUMNS
+
+    computed = {"event_time", "source_partition", "source_offset", "source_message_id", "processed_at"}
+    for spec in SILVER_TABLES:
+        missing = {f.name for f in spec.schema.fields} - computed - set(COLUMNS)
+        assert not missing, f"{spec.identifier}: {missing}"
