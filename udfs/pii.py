@@ -229,8 +229,9 @@ def _find_numeric(text: str, digits: int, found: list[Finding]) -> None:
             continue
         if "+" in window:
             for m in _PHONE_INTL.finditer(text, pos, endpos):
-                if phone_ok(m.group()):
-                    found.append(Finding(m.start(), m.end(), PHONE_NUMBER, 0.9))
+                end = _valid_phone_end(m.group())
+                if end:
+                    found.append(Finding(m.start(), m.start() + end, PHONE_NUMBER, 0.9))
         if count < 9:
             continue
         if contexts is None:
@@ -262,7 +263,55 @@ def _find_numeric(text: str, digits: int, found: list[Finding]) -> None:
                 if card_shaped(m.group()):
                     valid = card_number_ok(_digits(m.group()))
                     found.append(Finding(m.start(), m.end(), CREDIT_CARD, 1.0 if valid else _SHAPE_ONLY))
+                elif " " in m.group():
+                    found += _cards_in_groups(text, m.start(), cluster.end())
 
+
+def _valid_phone_end(candidate: str) -> int:
+    """Where a valid international number that `candidate` starts with ends: all of it, else the
+    longest part before a space (a number right next to another: "+33 4 32 71 98 64 4226 1824 2598 1228").
+    0: none. National layouts are too loose for this: a date or an amount next to digits would pass."""
+    if phone_ok(candidate):
+        return len(candidate)
+    end = candidate.rfind(" ")
+    while end > 0:
+        if phone_ok(candidate[:end]):
+            return end
+        end = candidate.rfind(" ", 0, end)
+    return 0
+
+
+_DIGIT_GROUP = re.compile(r"(?a)\d+")
+_WORD_AFTER = re.compile(r"(?a)\w|-\d")  # _CARD's look-ahead, which a match cut at endpos cannot see
+
+
+def _cards_in_groups(text: str, start: int, end: int) -> list[Finding]:
+    """A valid card at the start or the end of the single-space separated digit groups from `start`: a
+    card candidate that swallowed digits of a neighbouring number ("5145055053757430 89.168.195.175")
+    is no card shape, but its first or last groups can be. Only unbroken layouts (4-4-4-4, 4-6-5, one
+    block): a short tail or a run in the middle of many groups passes Luhn by chance too often."""
+    groups: list[tuple[int, int]] = []
+    for m in _DIGIT_GROUP.finditer(text, start, end):
+        if groups and (m.start() != groups[-1][1] + 1 or text[groups[-1][1]] != " "):
+            break
+        groups.append((m.start(), m.end()))
+
+    def card(first: int, last: int) -> Finding | None:
+        lengths = [groups[k][1] - groups[k][0] for k in range(first, last + 1)]
+        if len(lengths) > 1 and (lengths[0] != 4 or not all(4 <= n <= 6 for n in lengths[1:])):
+            return None
+        begin, stop = groups[first][0], groups[last][1]
+        if (_CARD.fullmatch(text, begin, stop) and not _WORD_AFTER.match(text, stop)
+                and card_shaped(text[begin:stop]) and card_number_ok(_digits(text[begin:stop]))):
+            return Finding(begin, stop, CREDIT_CARD, 1.0)
+        return None
+
+    last = len(groups) - 1
+    prefix = next((f for j in range(last - 1, -1, -1) if (f := card(0, j))), None)
+    suffix = next((f for i in range(1, last + 1) if (f := card(i, last))), None)
+    if prefix and suffix and suffix.start < prefix.end:
+        suffix = None
+    return [f for f in (prefix, suffix) if f]
 
 def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
     """Keep the best of overlapping findings: the more specific type, then the longer span. Shapes

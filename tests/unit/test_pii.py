@@ -35,6 +35,15 @@ def found(text: str) -> list[tuple[str, str]]:
                                                ("+33 6 12 34 56 78", "PHONE_NUMBER")]),
     ("IN +91 98765 43210 / 98765 43210", [("+91 98765 43210", "PHONE_NUMBER"), ("98765 43210", "PHONE_NUMBER")]),
     ("E.164 +4915123456789", [("+4915123456789", "PHONE_NUMBER")]),
+    # A number one space from another: each found whole, neither swallowing the other's digits.
+    ("card 5145055053757430 89.168.195.175", [("5145055053757430", "CREDIT_CARD"),
+                                              ("89.168.195.175", "IP_ADDRESS")]),
+    ("+33 4 32 71 98 64 4226 1824 2598 1228", [("+33 4 32 71 98 64", "PHONE_NUMBER"),
+                                               ("4226 1824 2598 1228", "CREDIT_CARD")]),
+    ("from 203.0.113.7 4111111111111111", [("203.0.113.7", "IP_ADDRESS"), ("4111111111111111", "CREDIT_CARD")]),
+    ("+49 151 23456789 5500 0000 0000 0004", [("+49 151 23456789", "PHONE_NUMBER"),
+                                              ("5500 0000 0000 0004", "CREDIT_CARD")]),
+    ("06 12 34 56 78 3782 822463 10005", [("06 12 34 56 78", "PHONE_NUMBER"), ("3782 822463 10005", "CREDIT_CARD")]),
 ])
 def test_detects(text: str, expected: list[tuple[str, str]]) -> None:
     assert found(text) == expected
@@ -54,6 +63,8 @@ def test_detects(text: str, expected: list[tuple[str, str]]) -> None:
     "no area code 111-555-1234 nor N11 exchange 415-911-1234",
     "a bare 9 digit number 536228726 without context",
     "short numbers 12345 and 123-4567",
+    "card 4111 1111 1111 1112 300.168.195.175 fails Luhn next to a bad IP",
+    "ref 4111 1111 1111 1111abc 12",
 ])
 def test_look_alikes_are_not_pii(text: str) -> None:
     assert detect(text) == []
