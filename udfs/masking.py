@@ -63,13 +63,12 @@ def _normalise(value: str, entity_type: str) -> str:
     """The same person's value written differently hashes the same."""
     if entity_type == EMAIL_ADDRESS:
         return value.strip().lower()
-    digits = "".join(ch for ch in value if ch.isalnum())
-    return digits.upper()
+    return "".join(filter(str.isalnum, value)).upper()
 
 
 def hash_token(value: str, entity_type: str, key: bytes) -> str:
-    digest = hmac.new(key, f"{entity_type}\x00{_normalise(value, entity_type)}".encode(), hashlib.sha256)
-    return f"<{entity_type}#{digest.hexdigest()[:20].translate(_NIBBLE_LETTERS)}>"
+    digest = hmac.digest(key, f"{entity_type}\x00{_normalise(value, entity_type)}".encode(), "sha256")
+    return f"<{entity_type}#{digest.hex()[:20].translate(_NIBBLE_LETTERS)}>"
 
 
 def _mask_keep_last4(value: str, entity_type: str) -> str:

@@ -135,7 +135,8 @@ def load_lexicon(path: Path = RULES_FILE) -> Lexicon:
 def normalise(text: str) -> str:
     """Case folded, accents removed, plain quotes, single spaces: the form the patterns are written for."""
     folded = unicodedata.normalize("NFKD", text.translate(_QUOTES).casefold())
-    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    # No ASCII character is a combining mark: most texts need no pass over their characters.
+    plain = folded if folded.isascii() else "".join(c for c in folded if not unicodedata.combining(c))
     return _SPACES.sub(" ", plain)
 
 
