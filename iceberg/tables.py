@@ -30,7 +30,8 @@ class TableProperties:
     PARQUET_COMPRESSION_DEFAULT = "zstd"
     TARGET_FILE_SIZE_BYTES = "write.target-file-size-bytes"
     TARGET_FILE_SIZE_BYTES_DEFAULT = str(128 * 1024 * 1024)
-    # Rows of one partition go to one writer: one file per partition per checkpoint, not one per writer.
+    # Rows of one partition go to one writer: one file per partition per checkpoint, not one per writer
+    # (the gold tables; the streamed ones write without the shuffle, see _streamed).
     DISTRIBUTION_MODE = "write.distribution-mode"
     DISTRIBUTION_MODE_DEFAULT = "hash"
     # Several jobs (and compaction) commit to the same tables: retry on concurrent commits.
@@ -99,9 +100,13 @@ def _sorted_by(schema: Schema, *columns: str) -> SortOrder:
                        for c in columns))
 
 
-def _no_metrics(*columns: str) -> dict[str, str]:
-    """Properties for free-text or binary columns whose min/max statistics would only bloat manifests."""
-    return {**DEFAULT_PROPERTIES, **{TableProperties.METRICS_COLUMN_PREFIX + c: "none" for c in columns}}
+def _streamed(*no_metrics: str) -> dict[str, str]:
+    """Properties of the append-only tables every record reaches (bronze, quarantine, silver): each
+    Flink writer writes its own files, without a shuffle of every record by partition first (it cost
+    CPU per record and a network hop; compaction merges the extra files); no statistics for free-text
+    or binary columns, whose min/max would only bloat manifests."""
+    return {**DEFAULT_PROPERTIES, TableProperties.DISTRIBUTION_MODE: "none",
+            **{TableProperties.METRICS_COLUMN_PREFIX + c: "none" for c in no_metrics}}
 
 
 # Where a record came from, the same columns for a Kafka and a Pulsar source: a Kafka record is
@@ -130,7 +135,7 @@ _BRONZE = _fields(
 )
 BRONZE_EVENTS = TableSpec("bronze", "events", _BRONZE, _by_day(_BRONZE, "source_timestamp", "source_day"),
                           _sorted_by(_BRONZE, "source_partition", "source_offset"),
-                          _no_metrics("payload", "event_key", "source_message_id"))
+                          _streamed("payload", "event_key", "source_message_id"))
 
 # Quarantine: every record that failed validation, raw, with the rules it failed.
 _QUARANTINE = _fields(
@@ -144,7 +149,7 @@ _QUARANTINE = _fields(
 QUARANTINE_EVENTS = TableSpec("quarantine", "events", _QUARANTINE,
                               _by_day(_QUARANTINE, "source_timestamp", "source_day"),
                               _sorted_by(_QUARANTINE, "source_partition", "source_offset"),
-                              _no_metrics("payload", "source_message_id"))
+                              _streamed("payload", "source_message_id"))
 
 # Silver: one table per event type; parsed, typed, validated, PII masked, first occurrence of each
 # event_id only. The source coordinates lead back to the bronze record.
@@ -205,7 +210,7 @@ def _silver(name: str) -> TableSpec:
     schema = _fields(*_SILVER_COMMON, *_SILVER_COLUMNS[name], *_SILVER_TAIL)
     return TableSpec("silver", name, schema, _by_day(schema, "event_time", "event_day"),
                      _sorted_by(schema, "event_time"),
-                     _no_metrics("message", "items", "user_agent", "source_message_id"))
+                     _streamed("message", "items", "user_agent", "source_message_id"))
 
 
 SILVER_TABLES = tuple(_silver(name) for name in _SILVER_COLUMNS)
