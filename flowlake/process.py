@@ -13,6 +13,15 @@ from pathlib import Path
 import psutil
 
 
+def start_ticks(pid: int) -> int:
+    """When a process started, in clock ticks since boot (/proc/<pid>/stat, field 22). Unlike psutil's
+    create_time, which adds the boot time as the wall clock sees it now, it does not move when the clock
+    is adjusted: on a machine up for hours that drift passed a second, and live services were taken
+    for stale ones (their pid files removed, so they could be neither stopped nor killed)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
 def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
     """Wait until every process has exited; returns those still alive. A zombie counts as gone:
     it has exited, and only its parent (which may be another program) can reap it."""
@@ -47,12 +56,12 @@ class ManagedProcess:
     def process(self) -> psutil.Process | None:
         """The live process recorded in the pid file, or None (a stale pid file is removed)."""
         try:
-            pid_text, created_text = self.pid_file.read_text().split()
+            pid_text, started_text = self.pid_file.read_text().split()
             proc = psutil.Process(int(pid_text))
             # A reused pid has a different start time than the one we recorded.
-            if abs(proc.create_time() - float(created_text)) < 1 and proc.status() != psutil.STATUS_ZOMBIE:
+            if start_ticks(proc.pid) == int(started_text) and proc.status() != psutil.STATUS_ZOMBIE:
                 return proc
-        except (FileNotFoundError, ValueError, psutil.NoSuchProcess):
+        except (FileNotFoundError, ProcessLookupError, ValueError, psutil.NoSuchProcess):
             pass
         self.pid_file.unlink(missing_ok=True)
         return None
@@ -68,7 +77,7 @@ class ManagedProcess:
                 start_new_session=True, user=user, group=user, extra_groups=[] if user else None,
             )
         proc = psutil.Process(popen.pid)
-        self.pid_file.write_text(f"{proc.pid} {proc.create_time()}\n")
+        self.pid_file.write_text(f"{proc.pid} {start_ticks(proc.pid)}\n")
         return proc
 
     def exited_early(self) -> bool:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from flowlake.process import ManagedProcess
 
@@ -56,3 +57,16 @@ def test_log_captures_output(tmp_path: Path) -> None:
     proc.wait(10)
     assert "hello from the service" in managed.log_tail()
     assert managed.exited_early()
+
+
+def test_a_live_service_stays_ours_when_the_wall_clock_moves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pid file holds the start in clock ticks since boot: a wall-clock start time (psutil's
+    create_time) drifted past its tolerance on a long-running machine, and live services looked stale."""
+    managed = _proc(tmp_path)
+    proc = managed.start([sys.executable, "-c", "import time; time.sleep(30)"], dict(os.environ), cwd=tmp_path)
+    try:
+        monkeypatch.setattr(psutil.Process, "create_time", lambda self: 0.0)
+        found = managed.process()
+        assert found is not None and found.pid == proc.pid
+    finally:
+        managed.stop(timeout=5)
