@@ -28,6 +28,7 @@ COLUMNS = ("event_id", "user_id", "country", "page", "session_id", "ip_address",
            "method", "card_number", "card_token", "channel", "message")
 ORDER_TYPE = "order"  # whose `items` become order_lines, one "<category>|<quantity>|<unit_price>" each
 NO_COLUMNS: tuple[str | None, ...] = (None,) * len(COLUMNS)
+_ITEM_COUNT = COLUMNS.index("item_count")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +103,7 @@ def to_columns(record: Mapping[str, Any]) -> tuple[str | None, ...]:
     values = [_text(record.get(name)) for name in COLUMNS]
     items = record.get("items")
     if isinstance(items, list):
-        values[COLUMNS.index("item_count")] = str(len(items))
+        values[_ITEM_COUNT] = str(len(items))
     return tuple(values)
 
 
