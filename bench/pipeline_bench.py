@@ -62,11 +62,7 @@ from flowlake.trino_client import connect
 from iceberg.catalog import ensure_catalog, load_catalog
 
 BENCH_CATALOG = "bench"  # flink_jobs.ingest.BENCH_CATALOG_PREFIX: the only catalog pass-through may write
-# variant: the ingest job's --checks and its --python-execution-mode
-VARIANTS = {"python": ("python", "process"), "passthrough": ("passthrough", "process"),
-            "bridge": ("bridge", "process"), "python-thread": ("python", "thread"),
-            "bridge-thread": ("bridge", "thread")}
-DEFAULT_VARIANTS = ("python", "passthrough", "bridge")
+VARIANTS = ("python", "passthrough", "bridge")
 
 
 def environment(settings: Settings) -> str:
@@ -114,15 +110,13 @@ def bench_lake(settings: Settings) -> Iterator[Settings]:
 class Run:
     """A bench job of one variant on a topic of its own, writing to the bench catalog."""
 
-    def __init__(self, settings: Settings, variant: str) -> None:
+    def __init__(self, settings: Settings, checks: str) -> None:
         assert settings.catalog_name == BENCH_CATALOG
-        checks, mode = VARIANTS[variant]
-        self.settings, self.variant, self.topic = settings, variant, f"bench-{variant}-{uuid.uuid4().hex[:8]}"
+        self.settings, self.topic = settings, f"bench-{checks}-{uuid.uuid4().hex[:8]}"
         for name in (self.topic, f"{self.topic}.silver"):
             ensure_topic(settings, name, settings.events_partitions)
         self.args = ["--topic", self.topic, "--silver-topic", f"{self.topic}.silver", "--group-id",
-                     f"g-{self.topic}", "--job-name", f"bench-{self.topic}", "--checks", checks,
-                     "--python-execution-mode", mode]
+                     f"g-{self.topic}", "--job-name", f"bench-{self.topic}", "--checks", checks]
         self.job_id = ""
 
     def start(self) -> None:
@@ -211,7 +205,7 @@ def throughput(settings: Settings, run: Run, events: int) -> Measure:
             elapsed, done = time.monotonic() - first[0], seen - first[1]
             after = cpu_sample(settings)
             cpu_us = {k: (after[k] - first[2].get(k, 0.0)) / done * 1e6 for k in after}
-            return Measure(run.variant, done / max(elapsed, 1e-3), cpu_us)
+            return Measure(run.args[-1], done / max(elapsed, 1e-3), cpu_us)
     raise RuntimeError(f"{run.topic}: the job read {records_read(settings, run.job_id)} of {events} in 30 minutes")
 
 
@@ -320,7 +314,7 @@ def main() -> None:
     parser.add_argument("--probe-seconds", type=float, default=90)
     parser.add_argument("--kills", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3, help="throughput runs of each variant, alternating")
-    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(DEFAULT_VARIANTS))
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     args = parser.parse_args()
     stack_settings = load_settings()
     print(environment(stack_settings), flush=True)

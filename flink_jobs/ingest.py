@@ -82,9 +82,6 @@ def arguments() -> argparse.ArgumentParser:
                              "replaces the validation and masking UDF with SQL that takes every record as valid, "
                              "unmasked, to measure what the Python UDF costs; 'bridge' runs an identity Python UDF "
                              "into bronze alone, the ceiling PyFlink's bridge allows")
-    parser.add_argument("--python-execution-mode", choices=("process", "thread"), default="process",
-                        help="where the Python UDFs run: Python worker processes fed Arrow batches (process), or "
-                             "one interpreter inside the TaskManager's JVM, one record per call (thread)")
     parser.add_argument("--poison-pill", default="",
                         help="fault injection for tests: the check_event UDF fails on every payload containing this "
                              "text, as a bug would; resubmit without it (flowlake submit ingest --resume) to recover")
@@ -153,9 +150,8 @@ def build(args: argparse.Namespace) -> tuple[TableEnvironment, StatementSet]:
         config.set("pipeline.jars", ";".join(jar.as_uri() for jar in _pipeline_jars(args.connector_jars)))
     t_env.execute_sql(catalog_sql(args))
     # masking policies per field: udfs/rules/events.toml
-    config.set("python.execution-mode", args.python_execution_mode)
     flink_udfs.register(t_env, key_fingerprint=hash_key_fingerprint(), poison_pill=args.poison_pill,
-                        identity=args.checks == "bridge", vectorised=args.python_execution_mode == "process")
+                        identity=args.checks == "bridge")
     max_future = validation.load_rules().common["event_time"]["max_future_seconds"]
     topic = args.topic
     if args.source == "pulsar" and "://" not in topic:

@@ -280,8 +280,6 @@ class FlinkProcess(Service):
         env["FLINK_LOG_DIR"] = str(self.settings.data_dir / "flink" / "logs")
         env["FLINK_HOME"] = str(self.runtime.flink_home)
         env[HASH_KEY_ENV] = pii_hash_key(self.settings)
-        import glob
-        env["PYTHONPATH"] = glob.glob(str(self.runtime.job_venv / "lib" / "python3*" / "site-packages"))[0]
         return env
 
     def command(self) -> tuple[list[str], dict[str, str]]:

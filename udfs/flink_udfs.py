@@ -8,7 +8,6 @@ findings per entity type (rule and type as labels in Prometheus)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -152,42 +151,20 @@ class CheckEventBatch(ScalarFunction):  # type: ignore[misc]
         group = _flowlake_group(function_context)
         self.privacy = {i: group.add_group("intent", i).counter("privacy_requests") for i in privacy.INTENTS}
 
-    def _one(self, payload: bytes | None, received_at: datetime) -> tuple[Any, ...]:
-        if self.poison_pill and payload is not None and self.poison_pill in payload:
-            raise PoisonPill(f"poison pill {self.poison_pill!r} in a payload (fault injection: --poison-pill)")
-        checked = records.check_event(payload, received_at, self.key)
-        self.metrics.count(failure.split(":", 1)[0] for failure in checked.failures)
-        for entity_type in checked.findings:
-            self.findings[entity_type].inc()
-        for item in checked.privacy:
-            self.privacy[item.split(":", 1)[0]].inc()
-        return (checked.valid, checked.event_type, checked.failures, checked.record, checked.privacy,
-                checked.user_token, checked.order_lines, *checked.columns)
-
     def eval(self, payloads: pd.Series, received: pd.Series) -> pd.DataFrame:
-        rows = [self._one(payload, received_at.to_pydatetime())
-                for payload, received_at in zip(payloads, received, strict=True)]
+        rows = []
+        for payload, received_at in zip(payloads, received, strict=True):
+            if self.poison_pill and payload is not None and self.poison_pill in payload:
+                raise PoisonPill(f"poison pill {self.poison_pill!r} in a payload (fault injection: --poison-pill)")
+            checked = records.check_event(payload, received_at.to_pydatetime(), self.key)
+            self.metrics.count(failure.split(":", 1)[0] for failure in checked.failures)
+            for entity_type in checked.findings:
+                self.findings[entity_type].inc()
+            for item in checked.privacy:
+                self.privacy[item.split(":", 1)[0]].inc()
+            rows.append((checked.valid, checked.event_type, checked.failures, checked.record, checked.privacy,
+                         checked.user_token, checked.order_lines, *checked.columns))
         return pd.DataFrame(rows, columns=CHECK_COLUMNS)
-
-
-_ARRAY_POSITIONS = [CHECK_COLUMNS.index(name) for name in ("failures", "privacy", "order_lines")]
-
-
-class CheckEvent(CheckEventBatch):
-    """check_event one record per call: the form PyFlink's thread mode (Python inside the TaskManager's
-    JVM) runs; it takes no Pandas UDFs."""
-
-    def eval(self, payload: bytes | None, received_at: datetime) -> Any:
-        from pyflink.common import Row
-
-        # A naive datetime is the worker's local time (PyFlink's conversion of TIMESTAMP_LTZ).
-        row = list(self._one(payload, received_at.astimezone(UTC)))
-        # Thread mode's converter fails on a null array; every array is unnested or stored only when
-        # non-empty, so an empty one means the same.
-        for index in _ARRAY_POSITIONS:
-            if row[index] is None:
-                row[index] = []
-        return Row(*row)
 
 
 class IdentityBatch(ScalarFunction):  # type: ignore[misc]
@@ -198,27 +175,15 @@ class IdentityBatch(ScalarFunction):  # type: ignore[misc]
         return payloads
 
 
-class Identity(ScalarFunction):  # type: ignore[misc]
-    """identity_bytes(payload BYTES) one record per call (thread mode). Benchmarks only."""
-
-    def eval(self, payload: bytes | None) -> bytes | None:
-        return payload
-
-
 def register(t_env: Any, mask_policy: str = "redact", vectorised: bool = True, key_fingerprint: str = "",
              poison_pill: str = "", identity: bool = False) -> None:
     """Register flowlake's UDFs under their SQL names: check_event(payload, kafka_timestamp),
     validate_event(payload), mask_pii(text), and (benchmarks) identity_bytes(payload)."""
     if identity:
-        identity_udf = (udf(IdentityBatch(), result_type=DataTypes.BYTES(), func_type="pandas") if vectorised
-                        else udf(Identity(), result_type=DataTypes.BYTES()))
-        t_env.create_temporary_function("identity_bytes", identity_udf)
-    if vectorised:
-        check = udf(CheckEventBatch(key_fingerprint, poison_pill.encode()), result_type=CHECK_RESULT,
-                    func_type="pandas")
-    else:
-        check = udf(CheckEvent(key_fingerprint, poison_pill.encode()), result_type=CHECK_RESULT)
-    t_env.create_temporary_function("check_event", check)
+        t_env.create_temporary_function("identity_bytes", udf(IdentityBatch(), result_type=DataTypes.BYTES(),
+                                                              func_type="pandas"))
+    check = CheckEventBatch(key_fingerprint, poison_pill.encode())
+    t_env.create_temporary_function("check_event", udf(check, result_type=CHECK_RESULT, func_type="pandas"))
     if vectorised:
         validate_udf = udf(ValidateEventBatch(), result_type=VALIDATION_RESULT, func_type="pandas")
         mask_udf = udf(MaskTextBatch(mask_policy), result_type=DataTypes.STRING(), func_type="pandas")
