@@ -24,7 +24,7 @@ from flink_jobs.common import common_arguments, file_io_options, parse
 from iceberg.maintenance import (
     POLICY_FILE,
     ListedFile,
-    Policy,
+    MaintenancePolicy,
     SnapshotInfo,
     expire_before_ms,
     load_policies,
@@ -136,7 +136,7 @@ class Maintenance:
 
     # --- the four steps ---------------------------------------------------------------------------
 
-    def compact(self, identifier: str, policy: Policy, report: dict[str, Any]) -> None:
+    def compact(self, identifier: str, policy: MaintenancePolicy, report: dict[str, Any]) -> None:
         table = self.table(identifier)
         files = self.data_files(table)
         per_partition = Counter(partition for partition, _, _ in files)
@@ -194,7 +194,7 @@ class Maintenance:
             combined = condition if combined is None else getattr(expressions, "or")(combined, condition)
         return combined
 
-    def expire(self, identifier: str, policy: Policy, report: dict[str, Any]) -> None:
+    def expire(self, identifier: str, policy: MaintenancePolicy, report: dict[str, Any]) -> None:
         def run() -> tuple[int, int, int]:
             table = self.table(identifier)
             snapshots = self.snapshots(table)
@@ -208,7 +208,7 @@ class Maintenance:
         report.update(snapshots_before=before, snapshots_after=after, snapshots_expired=before - after,
                       writer_snapshots_kept=protected)
 
-    def orphans(self, identifier: str, policy: Policy, report: dict[str, Any]) -> None:
+    def orphans(self, identifier: str, policy: MaintenancePolicy, report: dict[str, Any]) -> None:
         table = self.table(identifier)
         util = self.jvm.org.apache.iceberg.ReachableFileUtil
         reachable = set(java_iterator(util.metadataFileLocations(table, True)))
@@ -239,7 +239,7 @@ class Maintenance:
         report.update(files_listed=len(listed), orphans_removed=len(orphans),
                       orphan_bytes_removed=sum(o.size for o in orphans))
 
-    def rewrite_manifests(self, identifier: str, policy: Policy, report: dict[str, Any]) -> None:
+    def rewrite_manifests(self, identifier: str, policy: MaintenancePolicy, report: dict[str, Any]) -> None:
         table = self.table(identifier)
         before = self.manifests(table)
         if before > policy.rewrite_manifests_above:
@@ -267,9 +267,9 @@ def running_jobs(args: argparse.Namespace) -> set[str]:
     return running
 
 
-def plan(args: argparse.Namespace) -> list[tuple[str, Policy]]:
+def plan(args: argparse.Namespace) -> list[tuple[str, MaintenancePolicy]]:
     if args.plan:
-        return [(item["table"], Policy.from_json(item["policy"])) for item in json.loads(args.plan)]
+        return [(item["table"], MaintenancePolicy.from_json(item["policy"])) for item in json.loads(args.plan)]
     default, tables = load_policies(Path(args.policy_file))
     names = [t for t in args.tables.split(",") if t]
     if not names:

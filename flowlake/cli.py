@@ -14,7 +14,7 @@ from rich.table import Table
 
 from flowlake.config import Settings, load_settings
 from flowlake.errors import FlowlakeError
-from udfs.masking import MissingHashKey, Policy
+from udfs.masking import Policy
 
 out = Console()
 err = Console(stderr=True)
@@ -398,7 +398,7 @@ def privacy_erase(user_id: str | None, request_id: str | None, yes: bool) -> Non
 def run() -> None:
     try:
         main(standalone_mode=False)
-    except (FlowlakeError, MissingHashKey) as exc:
+    except FlowlakeError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)  # the text as is: SQL, carets
         sys.exit(1)
     except click.exceptions.Abort:

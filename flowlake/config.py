@@ -8,8 +8,10 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from flowlake.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -223,4 +225,10 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    return Settings()
+    """The settings from the environment; a value flowlake cannot use is a ConfigError naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"FLOWLAKE_{'_'.join(str(p) for p in e['loc']).upper() or '<settings>'}: {e['msg']}"
+                             for e in exc.errors())
+        raise ConfigError(f"{problems} (unset the variable for the default, or give a valid value)") from None

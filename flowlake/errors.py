@@ -1,8 +1,13 @@
-"""flowlake's own exceptions. Each message names the fix."""
+"""flowlake's own exceptions on the control side. Each message names the fix. Their root,
+FlowlakeError, is in udfs.errors (shared with the job environment); the CLI catches it once."""
+
+from udfs.errors import FlowlakeError
+
+__all__ = ["ConfigError", "FlowlakeError", "InstallFailed", "JobFailed", "PrerequisiteMissing", "ServiceUnavailable"]
 
 
-class FlowlakeError(Exception):
-    """Base of every error flowlake raises on purpose; the CLI prints these without a traceback."""
+class ConfigError(FlowlakeError):
+    """A setting (FLOWLAKE_<FIELD> in the environment) has a value flowlake cannot use."""
 
 
 class PrerequisiteMissing(FlowlakeError):

@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_serv
 from flowlake.config import Settings
 from flowlake.errors import FlowlakeError
 from flowlake.flink import FlinkRest, failure_tail, run_attached
-from iceberg.maintenance import POLICY_FILE, Policy, check_orphan_safety, load_policies, next_run
+from iceberg.maintenance import POLICY_FILE, MaintenancePolicy, check_orphan_safety, load_policies, next_run
 
 log = logging.getLogger("flowlake.maintain")
 REPORT_PREFIX = "MAINTENANCE_REPORT "
@@ -26,7 +26,7 @@ TERMINAL_STATES = {"FINISHED", "CANCELED", "FAILED"}
 STEPS = ("compact", "expire", "orphans", "manifests")
 
 
-def policies(tables: list[str] | None = None, path: Path = POLICY_FILE) -> dict[str, Policy]:
+def policies(tables: list[str] | None = None, path: Path = POLICY_FILE) -> dict[str, MaintenancePolicy]:
     """Table -> policy, for every table of the lakehouse or the ones named."""
     from iceberg.tables import ALL_TABLES
 

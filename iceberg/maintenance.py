@@ -1,8 +1,8 @@
 """Table maintenance policy and the decisions made from it, as pure functions: which partitions to
 compact, up to when snapshots may expire, which files are orphans, when a schedule fires.
 
-Standard library only: the maintenance job (flink_jobs/maintain.py) imports this in the job
-environment, where PyIceberg is not installed."""
+Standard library (and the error root, udfs.errors) only: the maintenance job (flink_jobs/maintain.py)
+imports this in the job environment, where PyIceberg is not installed."""
 
 from __future__ import annotations
 
@@ -15,18 +15,20 @@ from urllib.parse import urlparse
 
 import tomllib
 
+from udfs.errors import FlowlakeError
+
 POLICY_FILE = Path(__file__).resolve().parent / "maintenance.toml"
 # Orphans younger than this many checkpoint intervals are never removed, whatever the policy says: a
 # writer's files stay unreferenced until the checkpoint that commits them completes.
 ORPHAN_SAFETY_CHECKPOINTS = 10
 
 
-class PolicyError(ValueError):
+class PolicyError(FlowlakeError, ValueError):
     pass
 
 
 @dataclass(frozen=True)
-class Policy:
+class MaintenancePolicy:
     schedule: str = "7 * * * *"
     target_file_size_mb: int = 128
     min_input_files: int = 5
@@ -44,12 +46,12 @@ class Policy:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, values: dict[str, Any]) -> Policy:
+    def from_json(cls, values: dict[str, Any]) -> MaintenancePolicy:
         return _policy(cls(), values, "policy")
 
 
-def _policy(base: Policy, values: dict[str, Any], where: str) -> Policy:
-    known = {f.name: f.type for f in fields(Policy)}
+def _policy(base: MaintenancePolicy, values: dict[str, Any], where: str) -> MaintenancePolicy:
+    known = {f.name: f.type for f in fields(MaintenancePolicy)}
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise PolicyError(f"{where}: unknown keys {unknown}; known: {sorted(known)}")
@@ -61,21 +63,27 @@ def _policy(base: Policy, values: dict[str, Any], where: str) -> Policy:
     return policy
 
 
-def load_policies(path: Path = POLICY_FILE) -> tuple[Policy, dict[str, Policy]]:
+def load_policies(path: Path = POLICY_FILE) -> tuple[MaintenancePolicy, dict[str, MaintenancePolicy]]:
     """The default policy and the per-table ones (identifier -> policy, defaults filled in)."""
-    data = tomllib.loads(path.read_text())
-    default = _policy(Policy(), data.get("default", {}), f"{path} [default]")
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise PolicyError(f"cannot read the maintenance policies {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{path} is not valid TOML ({exc}): fix the file, or restore it with "
+                          f"`git checkout {path.name}`") from None
+    default = _policy(MaintenancePolicy(), data.get("default", {}), f"{path} [default]")
     tables = {name: _policy(default, values, f"{path} [tables.{name!r}]")
               for name, values in data.get("tables", {}).items()}
     return default, tables
 
 
-def policy_for(identifier: str, path: Path = POLICY_FILE) -> Policy:
+def policy_for(identifier: str, path: Path = POLICY_FILE) -> MaintenancePolicy:
     default, tables = load_policies(path)
     return tables.get(identifier, default)
 
 
-def check_orphan_safety(policy: Policy, checkpoint_interval_seconds: float) -> None:
+def check_orphan_safety(policy: MaintenancePolicy, checkpoint_interval_seconds: float) -> None:
     floor = ORPHAN_SAFETY_CHECKPOINTS * checkpoint_interval_seconds
     if policy.orphan_min_age_hours * 3600 < floor:
         raise PolicyError(f"orphan_min_age_hours = {policy.orphan_min_age_hours} is below "
@@ -85,7 +93,7 @@ def check_orphan_safety(policy: Policy, checkpoint_interval_seconds: float) -> N
 
 # --- compaction ---------------------------------------------------------------------------------
 
-def partitions_to_compact(files_per_partition: dict[str, int], policy: Policy,
+def partitions_to_compact(files_per_partition: dict[str, int], policy: MaintenancePolicy,
                           partition_days: dict[str, datetime | None], now: datetime) -> list[str]:
     """Partitions with at least min_input_files files, within lookback_days of `now` when set (a
     partition without a day is always considered)."""
@@ -125,7 +133,7 @@ def writers_last_snapshots(snapshots: Iterable[SnapshotInfo], running_jobs: set[
     return {key: snapshot.snapshot_id for key, snapshot in last.items()}
 
 
-def expire_before_ms(snapshots: Iterable[SnapshotInfo], policy: Policy, now: datetime,
+def expire_before_ms(snapshots: Iterable[SnapshotInfo], policy: MaintenancePolicy, now: datetime,
                      protected: Iterable[int]) -> int:
     """The expiry cutoff (epoch ms): the policy's age, moved back so that no protected snapshot is
     older than it (expiry keeps every snapshot at or after the cutoff)."""
@@ -152,7 +160,7 @@ class ListedFile:
     modified_ms: int
 
 
-def select_orphans(listed: Iterable[ListedFile], reachable: Iterable[str], policy: Policy,
+def select_orphans(listed: Iterable[ListedFile], reachable: Iterable[str], policy: MaintenancePolicy,
                    now: datetime) -> list[ListedFile]:
     """Files under the table's location that no snapshot or metadata file references and that are
     older than orphan_min_age_hours."""

@@ -9,6 +9,7 @@ import os
 from collections.abc import Sequence
 from enum import Enum
 
+from udfs.errors import FlowlakeError
 from udfs.pii import EMAIL_ADDRESS, Finding, detect
 
 HASH_KEY_ENV = "FLOWLAKE_PII_HASH_KEY"
@@ -25,13 +26,13 @@ class Policy(str, Enum):
     DROP = "drop"  # removed
 
 
-class MissingHashKey(RuntimeError):
+class MissingHashKey(FlowlakeError, RuntimeError):
     def __init__(self) -> None:
         super().__init__(f"the hash policy needs a secret key in the environment variable {HASH_KEY_ENV} "
                          f"(e.g. `export {HASH_KEY_ENV}=$(openssl rand -hex 32)`); it is never read from code or files")
 
 
-class KeyMismatch(RuntimeError):
+class KeyMismatch(FlowlakeError, RuntimeError):
     def __init__(self, expected: str, found: str) -> None:
         super().__init__(f"this worker's {HASH_KEY_ENV} (fingerprint {found}) is not the key the job was submitted "
                          f"with (fingerprint {expected}): its tokens would not match the rest of the lakehouse. "

@@ -23,6 +23,7 @@ except ImportError:  # the stdlib parser alone gives the same results, slower
     _orjson = None  # type: ignore[assignment]
 
 from udfs import pii
+from udfs.errors import FlowlakeError
 from udfs.masking import Policy
 
 RULES_FILE = Path(__file__).resolve().parent / "rules" / "events.toml"
@@ -62,7 +63,7 @@ class Rules:
     elements: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
 
 
-class RulesError(ValueError):
+class RulesError(FlowlakeError, ValueError):
     """The rules file itself is wrong: found at load time, never per record."""
 
 
@@ -93,9 +94,21 @@ def _check_rule_file(rules: Rules) -> None:
 
 @cache
 def load_rules(path: Path = RULES_FILE) -> Rules:
-    raw = tomllib.loads(path.read_text())
-    rules = Rules(raw["limits"]["max_payload_bytes"], raw["common"], raw["types"], raw.get("elements", {}))
-    _check_rule_file(rules)
+    try:
+        raw = tomllib.loads(path.read_text())
+        rules = Rules(raw["limits"]["max_payload_bytes"], raw["common"], raw["types"], raw.get("elements", {}))
+    except OSError as exc:
+        raise RulesError(f"cannot read the validation rules {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RulesError(f"{path} is not valid TOML ({exc}): fix the file, or restore it with "
+                         f"`git checkout {path.name}`") from None
+    except KeyError as exc:
+        raise RulesError(f"{path}: the [{exc.args[0]}] section is missing (limits.max_payload_bytes, [common] "
+                         "and [types.<event type>] are required)") from None
+    try:
+        _check_rule_file(rules)
+    except RulesError as exc:
+        raise RulesError(f"{path}: {exc}") from None
     return rules
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from iceberg.maintenance import (
     ListedFile,
-    Policy,
+    MaintenancePolicy,
     PolicyError,
     SnapshotInfo,
     check_orphan_safety,
@@ -51,23 +51,24 @@ def test_policy_errors_name_the_key(tmp_path: Path) -> None:
     path.write_text('[default]\nschedule = "61 * * * *"\n')
     with pytest.raises(PolicyError, match="61"):
         load_policies(path)
-    assert Policy.from_json(Policy(min_input_files=3).to_json()) == Policy(min_input_files=3)
+    policy = MaintenancePolicy(min_input_files=3)
+    assert MaintenancePolicy.from_json(policy.to_json()) == policy
 
 
 def test_orphan_age_below_ten_checkpoints_is_refused() -> None:
-    check_orphan_safety(Policy(orphan_min_age_hours=1), checkpoint_interval_seconds=60)
+    check_orphan_safety(MaintenancePolicy(orphan_min_age_hours=1), checkpoint_interval_seconds=60)
     with pytest.raises(PolicyError, match="checkpoint"):
-        check_orphan_safety(Policy(orphan_min_age_hours=0.1), checkpoint_interval_seconds=60)
+        check_orphan_safety(MaintenancePolicy(orphan_min_age_hours=0.1), checkpoint_interval_seconds=60)
 
 
 def test_partitions_with_enough_files_within_the_lookback_are_compacted() -> None:
     files = {"day=2026-11-22": 9, "day=2026-11-10": 9, "day=2026-11-21": 2, "none": 5}
     days = {"day=2026-11-22": datetime(2026, 11, 22, tzinfo=UTC), "day=2026-11-10": datetime(2026, 11, 10, tzinfo=UTC),
             "day=2026-11-21": datetime(2026, 11, 21, tzinfo=UTC), "none": None}
-    assert partitions_to_compact(files, Policy(min_input_files=5), days, NOW) == ["day=2026-11-10", "day=2026-11-22",
-                                                                                  "none"]
-    assert partitions_to_compact(files, Policy(min_input_files=5, lookback_days=3), days, NOW) == ["day=2026-11-22",
-                                                                                                   "none"]
+    assert partitions_to_compact(files, MaintenancePolicy(min_input_files=5), days, NOW) == [
+        "day=2026-11-10", "day=2026-11-22", "none"]
+    assert partitions_to_compact(files, MaintenancePolicy(min_input_files=5, lookback_days=3), days, NOW) == [
+        "day=2026-11-22", "none"]
 
 
 def test_expiry_never_passes_a_running_writers_last_snapshot() -> None:
@@ -81,9 +82,10 @@ def test_expiry_never_passes_a_running_writers_last_snapshot() -> None:
     ]
     protected = writers_last_snapshots(snapshots, running_jobs={"job-a", "job-c"})
     assert protected == {("job-a", "op"): 1, ("job-c", "op"): 4}
-    assert expire_before_ms(snapshots, Policy(snapshot_max_age_hours=24), NOW, protected.values()) == ms(old)
+    assert expire_before_ms(snapshots, MaintenancePolicy(snapshot_max_age_hours=24), NOW, protected.values()) == ms(old)
     # Without a running writer far behind, the policy's age decides.
-    assert expire_before_ms(snapshots, Policy(snapshot_max_age_hours=24), NOW, [4]) == ms(NOW - timedelta(hours=24))
+    day = MaintenancePolicy(snapshot_max_age_hours=24)
+    assert expire_before_ms(snapshots, day, NOW, [4]) == ms(NOW - timedelta(hours=24))
 
 
 def test_orphans_are_unreferenced_and_old_enough() -> None:
@@ -93,7 +95,7 @@ def test_orphans_are_unreferenced_and_old_enough() -> None:
               ListedFile("file:/w/t/data/c.parquet", 10, young),    # unreferenced but young
               ListedFile("file:/w/t/metadata/v3.metadata.json", 10, old)]
     reachable = ["file:///w/t/data/a.parquet", "/w/t/metadata/v3.metadata.json"]
-    orphans = select_orphans(listed, reachable, Policy(orphan_min_age_hours=1), NOW)
+    orphans = select_orphans(listed, reachable, MaintenancePolicy(orphan_min_age_hours=1), NOW)
     assert [f.location for f in orphans] == ["file:///w/t/data/b.parquet"]
 
 
