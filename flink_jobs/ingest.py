@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flink_jobs.common import catalog_sql, common_arguments, load_sql, parse
+from flink_jobs.registry import INGEST
 
 if TYPE_CHECKING:
     from pyflink.table import StatementSet, TableEnvironment
@@ -58,7 +59,7 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--connector-jars", default="",
                         help="jars shipped with the job (pipeline.jars, ';'-separated paths): the Pulsar "
                              "connector, which is not in Flink's lib/")
-    parser.add_argument("--group-id", default="flowlake-ingest",
+    parser.add_argument("--group-id", default=INGEST.group_id,
                         help="Kafka consumer group or Pulsar subscription; also the prefix of the silver "
                              "topic's transactional ids")
     parser.add_argument("--silver-topic", default="events.silver",
@@ -124,7 +125,7 @@ def build(args: argparse.Namespace) -> tuple[TableEnvironment, StatementSet]:
 
     t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
     config = t_env.get_config()
-    config.set("pipeline.name", args.job_name or "flowlake-ingest")
+    config.set("pipeline.name", args.job_name or INGEST.pipeline_name)
     config.set("table.local-time-zone", "UTC")
     if args.checkpoint_interval_seconds:
         config.set("execution.checkpointing.interval", f"{args.checkpoint_interval_seconds} s")

@@ -23,6 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flink_jobs.common import catalog_sql, common_arguments, load_sql, parse
+from flink_jobs.registry import SESSIONS
 
 INSERTS = ("insert_gold_sessions", "insert_gold_alerts")
 
@@ -31,7 +32,7 @@ def arguments() -> argparse.ArgumentParser:
     parser = common_arguments(__doc__ or "sessions")
     parser.add_argument("--silver-topic", default="events.silver")
     parser.add_argument("--alerts-topic", default="alerts")
-    parser.add_argument("--group-id", default="flowlake-sessions",
+    parser.add_argument("--group-id", default=SESSIONS.group_id,
                         help="Kafka consumer group; also the prefix of the alerts sink's transactional ids")
     parser.add_argument("--session-gap-minutes", type=float, default=30, help="inactivity that ends a session")
     parser.add_argument("--out-of-orderness-seconds", type=int, default=30,
@@ -131,7 +132,7 @@ def main() -> None:
     for insert in INSERTS:
         statements.add_insert_sql(load_sql(insert, catalog_name=args.catalog_name))
     statements.attach_as_datastream()
-    env.execute(args.job_name or "flowlake-sessions")
+    env.execute(args.job_name or SESSIONS.pipeline_name)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from flink_jobs.registry import JOBS
 from flowlake.config import Settings, load_settings
 from flowlake.errors import FlowlakeError
 from udfs.masking import Policy
@@ -96,11 +97,11 @@ def status() -> None:
 
 
 def _print_jobs(settings: Settings, healthy: set[str]) -> None:
-    from flowlake.health import quarantine_rates, running_jobs
+    from flowlake.health import live_jobs_health, quarantine_rates
 
     rates = quarantine_rates(settings) if "prometheus" in healthy else {}
     table = Table("job", "state", "up", "checkpoint", "took", "failed", "restores", "quarantine")
-    for job in running_jobs(settings):
+    for job in live_jobs_health(settings):
         rate = rates.get(re.sub(r"[^A-Za-z0-9_]", "_", job.name))
         table.add_row(job.name, job.state if job.state == "RUNNING" else f"[red]{job.state}[/red]",
                       f"{job.uptime_seconds:.0f} s",
@@ -144,7 +145,7 @@ def generate(count: int | None, rate: float | None, duration: float | None, topi
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("job")
+@click.argument("job", type=click.Choice(sorted(JOBS)))
 @click.option("--from-savepoint", "savepoint", default=None, help="restore the job's state from this savepoint")
 @click.option("--allow-non-restored-state", is_flag=True,
               help="with --from-savepoint: drop the state of operators the changed job no longer has")
@@ -153,8 +154,8 @@ def generate(count: int | None, rate: float | None, duration: float | None, topi
 @click.argument("job_args", nargs=-1, type=click.UNPROCESSED)
 def submit(job: str, savepoint: str | None, allow_non_restored_state: bool, resume: bool,
            job_args: tuple[str, ...]) -> None:
-    """Submit JOB (ingest, sql) to the Flink session cluster; prints the Flink job id. Arguments after
-    JOB go to the job (`flowlake submit ingest -- --help`)."""
+    """Submit JOB (flink_jobs/registry.py) to the Flink session cluster; prints the Flink job id.
+    Arguments after JOB go to the job (`flowlake submit ingest -- --help`)."""
     from flowlake.flink import resume_point
     from flowlake.flink import submit as run_submit
 
@@ -178,10 +179,10 @@ def submit(job: str, savepoint: str | None, allow_non_restored_state: bool, resu
 def stop(job: str, savepoint: bool, savepoint_dir: str | None) -> None:
     """Stop JOB (a job name such as ingest, or a Flink job id); prints the savepoint path."""
     from flowlake.errors import JobFailed
-    from flowlake.flink import JOB_NAMES, FlinkRest
+    from flowlake.flink import FlinkRest, job_name
 
     rest = FlinkRest(load_settings())
-    job_id = job if re.fullmatch(r"[0-9a-f]{32}", job) else rest.running_job(JOB_NAMES.get(job, job))
+    job_id = job if re.fullmatch(r"[0-9a-f]{32}", job) else rest.running_job(job_name(job, []))
     if job_id is None:
         raise JobFailed(f"no running job named {job!r}: `flowlake status` lists the stack, the Flink UI the jobs")
     if not savepoint:

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from flowlake.config import Settings
 from flowlake.errors import FlowlakeError
-from flowlake.flink import JOB_NAMES, FlinkRest, submit
+from flowlake.flink import FlinkRest, job_name, submit
 from flowlake.generate import Mix, SteppingClock, generate
 from flowlake.trino_client import query
 
@@ -57,7 +57,7 @@ DEMO_QUERIES = (
 
 def run_demo(settings: Settings, count: int, timeout: float) -> None:
     before = bronze_count(settings)
-    job_id = FlinkRest(settings).running_job(JOB_NAMES["ingest"])
+    job_id = FlinkRest(settings).running_job(job_name("ingest", []))
     if job_id is None:
         console.print("[bold]==>[/bold] submitting the medallion job to Flink")
         job_id = submit(settings, "ingest")

@@ -15,21 +15,16 @@ from typing import Any
 
 import requests
 
+from flink_jobs.registry import JOBS
 from flowlake import storage
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import JobFailed, ServiceUnavailable
 from flowlake.runtime import Runtime
 from udfs.masking import HASH_KEY_ENV
 
-# The pipeline.name each job runs under: how `flowlake stop ingest` finds it.
-JOB_NAMES = {"ingest": "flowlake-ingest", "sessions": "flowlake-sessions"}
-JOBS = {
-    "ingest": REPO_ROOT / "flink_jobs" / "ingest.py",
-    "sessions": REPO_ROOT / "flink_jobs" / "sessions.py",
-    "sql": REPO_ROOT / "flink_jobs" / "sql_script.py",
-    "maintain": REPO_ROOT / "flink_jobs" / "maintain.py",
-}
 SHIPPED_PACKAGES = ("udfs", "flink_jobs")
+# States a Flink job does not leave; every other one (CREATED, RUNNING, RESTARTING, ...) is a live job.
+TERMINAL_STATES = frozenset({"FINISHED", "CANCELED", "FAILED"})
 
 
 @dataclass(frozen=True)
@@ -58,12 +53,13 @@ class FlinkRest:
     def completed_checkpoints(self, job_id: str) -> int:
         return int(self.checkpoints(job_id)["counts"]["completed"])
 
+    def live_jobs(self) -> list[dict[str, Any]]:
+        """The cluster's jobs that have not ended (running, restarting, about to run)."""
+        return [job for job in self.jobs() if job["state"] not in TERMINAL_STATES]
+
     def running_job(self, name: str) -> str | None:
-        """The id of the job of that name that is running (or about to), if any."""
-        for job in self.jobs():
-            if job["name"] == name and job["state"] in {"RUNNING", "CREATED", "INITIALIZING", "RESTARTING"}:
-                return str(job["jid"])
-        return None
+        """The id of the live job of that name, if any."""
+        return next((str(job["jid"]) for job in self.live_jobs() if job["name"] == name), None)
 
     def stop_with_savepoint(self, job_id: str, target_dir: str | None = None, timeout: float = 600) -> str:
         """Stop the job after a final savepoint (sources stop, every sink commits); returns its path."""
@@ -96,7 +92,7 @@ class FlinkRest:
             state = self.job(job_id)["state"]
             if state in states:
                 return str(state)
-            if state in {"FAILED", "CANCELED", "FINISHED"}:
+            if state in TERMINAL_STATES:
                 break
             time.sleep(1)
         exceptions = self.get(f"/jobs/{job_id}/exceptions").get("root-exception") or ""
@@ -144,13 +140,30 @@ def _source_arguments(settings: Settings, rt: Runtime, extra_args: list[str]) ->
         if not jars:
             raise JobFailed(f"no Pulsar connector jars in {rt.jar_dir('flink-pulsar')}: run `flowlake install`")
         ensure_subscription(settings, _option(extra_args, "--topic", settings.events_topic),
-                            _option(extra_args, "--group-id", "flowlake-ingest"))
+                            _option(extra_args, "--group-id", JOBS["ingest"].group_id))
         added += ["--pulsar-service-url", settings.pulsar_service_url, "--connector-jars", ";".join(jars)]
     return added
 
 
+def settings_arguments(settings: Settings, job: str, given: list[str]) -> list[str]:
+    """The job's arguments that come from the settings (the registry's settings_arguments), those not given."""
+    return [part for flag, field in JOBS[job].settings_arguments if flag not in given
+            for part in (flag, str(getattr(settings, field)))]
+
+
+def _ingest_arguments(settings: Settings, rt: Runtime, extra_args: list[str]) -> list[str]:
+    gold = [] if "--gold-written-until" in extra_args else _gold_written_until(settings)
+    return gold + _source_arguments(settings, rt, extra_args)
+
+
+# Arguments of a job that take more than a setting to fill in (the registry has those that don't).
+PREPARE = {"ingest": _ingest_arguments}
+
+
 def job_name(job: str, extra_args: list[str]) -> str:
-    return _option(extra_args, "--job-name", JOB_NAMES.get(job, f"flowlake-{job}"))
+    """The Flink job name a submission runs under (--job-name, else the registry's)."""
+    known = JOBS.get(job)
+    return _option(extra_args, "--job-name", known.pipeline_name if known and known.streaming else f"flowlake-{job}")
 
 
 def _submissions_dir(settings: Settings) -> Path:
@@ -210,14 +223,9 @@ def submit(settings: Settings, job: str, extra_args: list[str] | None = None, fr
     FlinkRest(settings).get("/overview")  # fails with the fix when Flink is down
     rt = Runtime(settings)
     extra_args = list(extra_args or [])
-    if job == "ingest" and "--gold-written-until" not in extra_args:
-        extra_args += _gold_written_until(settings)
-    if job == "ingest":
-        extra_args += _source_arguments(settings, rt, extra_args)
-    if job in ("ingest", "sessions") and "--silver-topic" not in extra_args:
-        extra_args += ["--silver-topic", settings.silver_events_topic]
-    if job == "sessions" and "--alerts-topic" not in extra_args:
-        extra_args += ["--alerts-topic", settings.alerts_topic]
+    extra_args += settings_arguments(settings, job, extra_args)
+    if job in PREPARE:
+        extra_args += PREPARE[job](settings, rt, extra_args)
     restore = ["--fromSavepoint", from_savepoint] if from_savepoint else []
     restore += ["--allowNonRestoredState"] if from_savepoint and allow_non_restored_state else []
     returncode, output = _flink_run(settings, rt, job, [*restore, "--detached"], extra_args, timeout=600)
@@ -258,7 +266,7 @@ def _flink_run(settings: Settings, rt: Runtime, job: str, run_options: list[str]
     with tempfile.TemporaryDirectory(prefix="pyfiles-", dir=settings.run_dir) as stage:
         cmd = [str(rt.flink_home / "bin" / "flink"), "run", *run_options,
                "--jobmanager", f"{settings.flink_host or settings.host}:{settings.flink_rest_port}",
-               "--python", str(JOBS[job]), "--pyExecutable", python, "--pyClientExecutable", python,
+               "--python", str(JOBS[job].path), "--pyExecutable", python, "--pyClientExecutable", python,
                "--pyFiles", str(stage_python_files(Path(stage))),
                *job_arguments(settings), *job_args]
         result = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO_ROOT, timeout=timeout)

@@ -43,11 +43,10 @@ def job_health(job: dict[str, Any], checkpoints: dict[str, Any], now_ms: float) 
         restarts=int(counts.get("restored", 0)))
 
 
-def running_jobs(settings: Settings) -> list[JobHealth]:
+def live_jobs_health(settings: Settings) -> list[JobHealth]:
     rest = FlinkRest(settings)
     now_ms = time.time() * 1000
-    return [job_health(job, rest.checkpoints(job["jid"]), now_ms) for job in rest.jobs()
-            if job["state"] not in ("FINISHED", "CANCELED", "FAILED")]
+    return [job_health(job, rest.checkpoints(job["jid"]), now_ms) for job in rest.live_jobs()]
 
 
 def lag_per_topic(settings: Settings) -> dict[tuple[str, str], int]:

@@ -17,12 +17,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_serv
 
 from flowlake.config import Settings
 from flowlake.errors import FlowlakeError
-from flowlake.flink import FlinkRest, failure_tail, run_attached
+from flowlake.flink import FlinkRest, failure_tail, job_name, run_attached
 from iceberg.maintenance import POLICY_FILE, MaintenancePolicy, check_orphan_safety, load_policies, next_run
 
 log = logging.getLogger("flowlake.maintain")
 REPORT_PREFIX = "MAINTENANCE_REPORT "
-TERMINAL_STATES = {"FINISHED", "CANCELED", "FAILED"}
 STEPS = ("compact", "expire", "orphans", "manifests")
 
 
@@ -36,10 +35,6 @@ def policies(tables: list[str] | None = None, path: Path = POLICY_FILE) -> dict[
     if unknown:
         raise FlowlakeError(f"unknown tables {unknown}: choose from {', '.join(known)}")
     return {name: overrides.get(name, default) for name in (tables or known)}
-
-
-def running_jobs(settings: Settings) -> list[str]:
-    return [job["jid"] for job in FlinkRest(settings).jobs() if job["state"] not in TERMINAL_STATES]
 
 
 def parse_reports(output: str) -> list[dict[str, Any]]:
@@ -58,8 +53,9 @@ def run_once(settings: Settings, tables: list[str] | None = None, steps: tuple[s
         except ValueError as error:
             raise FlowlakeError(f"{name}: {error}") from None
     plan = [{"table": name, "policy": policy.to_json()} for name, policy in chosen.items()]
-    args = ["--plan", json.dumps(plan), "--running-jobs", ",".join(running_jobs(settings)),
-            "--steps", ",".join(steps), "--job-name", "flowlake-maintain"]
+    writers = ",".join(job["jid"] for job in FlinkRest(settings).live_jobs())
+    args = ["--plan", json.dumps(plan), "--running-jobs", writers, "--steps", ",".join(steps),
+            "--job-name", job_name("maintain", [])]
     returncode, output = run_attached(settings, "maintain", args)
     reports = parse_reports(output)  # a failed table does not stop the others: each has its report
     record(settings, reports)

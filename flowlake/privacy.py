@@ -118,7 +118,7 @@ def erase(settings: Settings, user_id: str, request_ids: list[str] | None = None
           progress: Progress = print, writer_timeout: float | None = None) -> Erasure:
     """Erase one person from every layer (see the module doc); idempotent, so a run that stopped half
     way is finished by running it again."""
-    from flowlake.maintain import running_jobs
+    from flowlake.flink import FlinkRest
     from iceberg.catalog import load_catalog
 
     check_user_id(user_id)
@@ -141,7 +141,7 @@ def erase(settings: Settings, user_id: str, request_ids: list[str] | None = None
     # All tables rewritten first, then one wait: the writers of every table commit on the same checkpoints.
     timeout = writer_timeout or (MAX_EMPTY_COMMITS + 3) * settings.checkpoint_interval_seconds + 60
     _wait_for_writers({t: (partial(catalog.load_table, t), r.sequence_number or 0) for t, r in rewrites.items()},
-                      lambda: set(running_jobs(settings)), timeout, progress)
+                      lambda: {job["jid"] for job in FlinkRest(settings).live_jobs()}, timeout, progress)
     for table, rewrite in rewrites.items():
         expired, files = _expire_before(partial(catalog.load_table, table), rewrite.snapshot_id)
         erasure.snapshots_expired += expired

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from flink_jobs.registry import INGEST, JOBS, SESSIONS
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.runtime import TRINO_VERSION, pom_property
 from flowlake.services import LOCAL_CONFIGS, PROMETHEUS_CONFIG, render
@@ -279,7 +280,8 @@ def test_the_flink_deployments_carry_the_local_pins_and_configuration(
     flink = _requirement("apache-flink")
     job_python = re.search(r"FLOWLAKE_JOB_PYTHON=(\S+)", (DOCKER / "Dockerfile").read_text()).group(1)  # type: ignore[union-attr]
     deployments = _of_kind(docs, "FlinkDeployment")
-    assert set(deployments) == {"flowlake-ingest", "flowlake-sessions", "flowlake-maintenance"}
+    streaming = [job.pipeline_name for job in JOBS.values() if job.streaming]
+    assert set(deployments) == {*streaming, "flowlake-maintenance"}  # and a session cluster for the rest
     for deployment_name, deployment in deployments.items():
         spec = deployment["spec"]
         assert spec["image"].endswith(f"flink:{flink}") and spec["flinkVersion"] == "v" + "_".join(flink.split(".")[:2])
@@ -298,7 +300,7 @@ def test_the_flink_deployments_carry_the_local_pins_and_configuration(
                     value = value.get(part, {}) if isinstance(value, dict) else {}
                 if value != {} and key != "parallelism.default":
                     assert str(value) == local[key], (deployment_name, key)
-    for job in ("flowlake-ingest", "flowlake-sessions"):
+    for job in streaming:
         spec = deployments[job]["spec"]
         assert spec["job"]["jarURI"] == f"local:///opt/flink/opt/flink-python-{flink}.jar"
         assert spec["job"]["entryClass"] == "org.apache.flink.client.python.PythonDriver"
@@ -312,12 +314,13 @@ def test_the_jobs_arguments_parse_and_agree_with_the_config_map(overlay: tuple[s
     _, docs = overlay
     config = _of_kind(docs, "ConfigMap")["flowlake-config"]["data"]
     deployments = _of_kind(docs, "FlinkDeployment")
-    for job, module in (("flowlake-ingest", ingest), ("flowlake-sessions", sessions)):
-        spec = deployments[job]["spec"]
+    for job, module in ((INGEST, ingest), (SESSIONS, sessions)):
+        spec = deployments[job.pipeline_name]["spec"]
         py_flag, script, *job_args = spec["job"]["args"]
-        assert py_flag == "-py" and (REPO_ROOT / script.removeprefix("/opt/flowlake/")).is_file()
+        assert py_flag == "-py" and REPO_ROOT / script.removeprefix("/opt/flowlake/") == job.path
         args, unknown = module.arguments().parse_known_args(job_args)
         assert unknown == [], job
+        assert args.group_id == job.group_id and args.job_name in (None, job.pipeline_name)
         assert args.kafka_bootstrap == f"{config['FLOWLAKE_KAFKA_HOST']}:{config['FLOWLAKE_KAFKA_PORT']}"
         assert args.catalog_jdbc_url == (f"jdbc:postgresql://{config['FLOWLAKE_POSTGRES_HOST']}:"
                                          f"{config['FLOWLAKE_POSTGRES_PORT']}/iceberg_catalog")
@@ -330,7 +333,7 @@ def test_the_jobs_arguments_parse_and_agree_with_the_config_map(overlay: tuple[s
         bucket = args.warehouse.removeprefix("s3://").split("/")[0]
         assert spec["flinkConfiguration"]["state.checkpoints.dir"].startswith(f"s3://{bucket}/")
     writers = config["FLOWLAKE_WRITER_REST_URLS"].split(",")
-    assert writers == ["http://flowlake-ingest-rest:8081", "http://flowlake-sessions-rest:8081"]
+    assert writers == [f"http://{job.pipeline_name}-rest:8081" for job in JOBS.values() if job.streaming]
     assert config["FLOWLAKE_FLINK_HOST"] == "flowlake-maintenance-rest"  # the session cluster's REST service
 
 

@@ -1,0 +1,45 @@
+"""Every Flink job flowlake runs, described once. `flowlake submit`, `stop`, `status` and `--resume`, the
+jobs' own argument defaults and the Kubernetes manifests' checks (tests/unit/test_deployments.py) read
+it. Standard library only: the jobs import it in the job environment.
+
+A new job is its entry point in flink_jobs/ and an entry here; a streaming one also gets a
+FlinkDeployment in deploy/k8s/base/ named after its pipeline name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str  # `flowlake submit <name>`
+    entry: str  # its file in flink_jobs/
+    summary: str
+    # A streaming job runs until it is stopped: its Flink job name (how stop, status and --resume find it)
+    # and its Kafka consumer group (Pulsar subscription, prefix of its transactional ids). Batch jobs and
+    # drivers have neither.
+    pipeline_name: str = ""
+    group_id: str = ""
+    # Arguments `flowlake submit` fills from the settings when they are not given: (flag, Settings field).
+    settings_arguments: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def streaming(self) -> bool:
+        return bool(self.pipeline_name)
+
+    @property
+    def path(self) -> Path:
+        return Path(__file__).resolve().parent / self.entry
+
+
+INGEST = Job("ingest", "ingest.py", "the medallion job: events -> bronze, quarantine, silver, gold, the silver topic",
+             pipeline_name="flowlake-ingest", group_id="flowlake-ingest",
+             settings_arguments=(("--topic", "events_topic"), ("--silver-topic", "silver_events_topic")))
+SESSIONS = Job("sessions", "sessions.py", "sessions and alerts from the silver topic",
+               pipeline_name="flowlake-sessions", group_id="flowlake-sessions",
+               settings_arguments=(("--silver-topic", "silver_events_topic"), ("--alerts-topic", "alerts_topic")))
+SQL = Job("sql", "sql_script.py", "a Flink SQL script against the lakehouse catalog")
+MAINTAIN = Job("maintain", "maintain.py", "table maintenance: compaction, snapshot expiry, orphan files, manifests")
+
+JOBS = {job.name: job for job in (INGEST, SESSIONS, SQL, MAINTAIN)}
