@@ -55,8 +55,8 @@ bench-pii: $(UV)
 	taskset -c 0 $(BENCH_VENV)/bin/python bench/pii_bench.py
 
 bench-flink-udf: install
-	JAVA_HOME=$$($(VENV)/bin/python -c 'from flowlake.config import load_settings; from flowlake.runtime import Runtime; print(Runtime(load_settings()).java17_home)') \
-	  $$($(VENV)/bin/python -c 'from flowlake.config import load_settings; from flowlake.runtime import Runtime; print(Runtime(load_settings()).job_python)') \
+	JAVA_HOME=$$($(VENV)/bin/python -c 'from flowlake.config import load_settings; from flowlake.stack.runtime import Runtime; print(Runtime(load_settings()).java17_home)') \
+	  $$($(VENV)/bin/python -c 'from flowlake.config import load_settings; from flowlake.stack.runtime import Runtime; print(Runtime(load_settings()).job_python)') \
 	  bench/flink_udf_bench.py
 
 # The medallion job on the local stack: events/s through it, then (ARGS="--rate 200 --minutes 10")

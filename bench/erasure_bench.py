@@ -14,9 +14,9 @@ import platform
 import time
 from datetime import UTC, datetime
 
+from flowlake.clients.trino import query
 from flowlake.config import Settings, load_settings
 from flowlake.privacy import erase
-from flowlake.trino_client import query
 
 TOPIC = "bench-erasure"
 VICTIM = "U00042"

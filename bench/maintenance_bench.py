@@ -22,12 +22,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from flowlake.clients.flink import FlinkRest, submit
+from flowlake.clients.kafka import delete_topic, ensure_topic
+from flowlake.clients.trino import query
 from flowlake.config import load_settings
-from flowlake.flink import FlinkRest, submit
 from flowlake.generate import Mix, generate
-from flowlake.kafka import delete_topic, ensure_topic
 from flowlake.maintain import run_once
-from flowlake.trino_client import query
 
 TABLES = ("bronze.events", "silver.orders", "gold.revenue_per_minute")
 QUERIES = {

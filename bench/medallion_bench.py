@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from flowlake.catalog import load_catalog
+from flowlake.clients.flink import FlinkRest, submit
+from flowlake.clients.kafka import ensure_topic
+from flowlake.clients.trino import query
 from flowlake.config import load_settings
-from flowlake.flink import FlinkRest, submit
 from flowlake.generate import Mix, generate
-from flowlake.kafka import ensure_topic
-from flowlake.trino_client import query
-from iceberg.catalog import load_catalog
 from iceberg.tables import ALL_TABLES, SILVER_TABLE_OF
 
 

@@ -51,15 +51,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from confluent_kafka import Producer
 
 from flowlake import stack
+from flowlake.catalog import ensure_catalog, load_catalog
+from flowlake.clients.flink import FlinkRest, submit
+from flowlake.clients.kafka import delete_topic, ensure_topic
+from flowlake.clients.trino import connect
 from flowlake.config import REPO_ROOT, Settings, load_settings
-from flowlake.flink import FlinkRest, submit
 from flowlake.generate import Mix, generate
-from flowlake.kafka import delete_topic, ensure_topic
-from flowlake.process import ManagedProcess
-from flowlake.runtime import Runtime
-from flowlake.services import FlinkProcess, Trino
-from flowlake.trino_client import connect
-from iceberg.catalog import ensure_catalog, load_catalog
+from flowlake.stack.process import ManagedProcess
+from flowlake.stack.runtime import Runtime
+from flowlake.stack.services import FlinkProcess, Trino
 
 BENCH_CATALOG = "bench"  # flink_jobs.ingest.BENCH_CATALOG_PREFIX: the only catalog pass-through may write
 VARIANTS = ("python", "passthrough", "bridge")

@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from confluent_kafka import Producer
 
+from flowlake.clients.flink import FlinkRest, submit
+from flowlake.clients.kafka import delete_topic, ensure_topic
 from flowlake.config import Settings, load_settings
-from flowlake.flink import FlinkRest, submit
-from flowlake.kafka import delete_topic, ensure_topic
 
 
 def produce(settings: Settings, topic: str, users: int, start: datetime) -> int:

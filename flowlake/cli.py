@@ -29,7 +29,7 @@ def main() -> None:
 @main.command()
 def install() -> None:
     """Install what the local stack needs (job environment, jars, Trino, Debian packages)."""
-    from flowlake.install import install as run_install
+    from flowlake.stack.install import install as run_install
 
     run_install(load_settings())
 
@@ -156,8 +156,8 @@ def submit(job: str, savepoint: str | None, allow_non_restored_state: bool, resu
            job_args: tuple[str, ...]) -> None:
     """Submit JOB (flink_jobs/registry.py) to the Flink session cluster; prints the Flink job id.
     Arguments after JOB go to the job (`flowlake submit ingest -- --help`)."""
-    from flowlake.flink import resume_point
-    from flowlake.flink import submit as run_submit
+    from flowlake.clients.flink import resume_point
+    from flowlake.clients.flink import submit as run_submit
 
     if allow_non_restored_state and not (savepoint or resume):
         raise click.UsageError("--allow-non-restored-state goes with --from-savepoint or --resume")
@@ -178,8 +178,8 @@ def submit(job: str, savepoint: str | None, allow_non_restored_state: bool, resu
 @click.option("--savepoint-dir", default=None, help="where to write it (default: the cluster's savepoint dir)")
 def stop(job: str, savepoint: bool, savepoint_dir: str | None) -> None:
     """Stop JOB (a job name such as ingest, or a Flink job id); prints the savepoint path."""
+    from flowlake.clients.flink import FlinkRest, job_name
     from flowlake.errors import JobFailed
-    from flowlake.flink import FlinkRest, job_name
 
     rest = FlinkRest(load_settings())
     job_id = job if re.fullmatch(r"[0-9a-f]{32}", job) else rest.running_job(job_name(job, []))
@@ -203,8 +203,8 @@ def stop(job: str, savepoint: bool, savepoint_dir: str | None) -> None:
                                             "`flowlake trino-users` lists them")
 def query(sql: str, output_format: str, user: str | None) -> None:
     """Run SQL on Trino and print the result (a table, CSV or JSON lines)."""
-    from flowlake.trino_client import as_csv, as_json_lines
-    from flowlake.trino_client import query as run_query
+    from flowlake.clients.trino import as_csv, as_json_lines
+    from flowlake.clients.trino import query as run_query
 
     columns, rows = run_query(load_settings(), sql, user=user)
     if output_format == "csv":
@@ -254,7 +254,7 @@ def tables(ctx: click.Context) -> None:
     """List the lakehouse's Iceberg tables with snapshot, file and record counts."""
     if ctx.invoked_subcommand is not None:
         return
-    from iceberg.catalog import describe_tables, load_catalog
+    from flowlake.catalog import describe_tables, load_catalog
 
     table = Table("table", "snapshots", "data files", "records", "size")
     for info in describe_tables(load_catalog(load_settings())):
@@ -266,7 +266,7 @@ def tables(ctx: click.Context) -> None:
 @tables.command("create")
 def tables_create() -> None:
     """Create the namespaces and tables that are missing (idempotent)."""
-    from iceberg.catalog import ensure_catalog
+    from flowlake.catalog import ensure_catalog
 
     ensure_catalog(load_settings())
     err.print("[green]tables are in place[/green]")

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from rich.console import Console
 from rich.table import Table
 
+from flowlake.clients.flink import FlinkRest, job_name, submit
+from flowlake.clients.trino import query
 from flowlake.config import Settings
 from flowlake.errors import FlowlakeError
-from flowlake.flink import FlinkRest, job_name, submit
 from flowlake.generate import Mix, SteppingClock, generate
-from flowlake.trino_client import query
 
 console = Console()
 BRONZE = "lakehouse.bronze.events"

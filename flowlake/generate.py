@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from confluent_kafka import Producer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from flowlake.clients.kafka import require_kafka
 from flowlake.config import Settings
 from flowlake.errors import FlowlakeError
-from flowlake.kafka import require_kafka
 from udfs.pii import luhn_ok
 
 FIRST_NAMES = ("Anna", "Ben", "Chloé", "David", "Elif", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kavya", "Liam")
@@ -235,7 +235,7 @@ class _PulsarOut:
     def __init__(self, settings: Settings, topic: str) -> None:
         import pulsar
 
-        from flowlake.pulsar import client, require_pulsar, topic_url
+        from flowlake.clients.pulsar import client, require_pulsar, topic_url
 
         require_pulsar(settings)
         self.where = f"Pulsar at {settings.pulsar_service_url}"

@@ -11,10 +11,10 @@ from typing import Any
 
 import requests
 
+from flowlake.clients.flink import FlinkRest
 from flowlake.config import Settings
 from flowlake.errors import FlowlakeError
 from flowlake.exporter import KafkaLagCollector, lags
-from flowlake.flink import FlinkRest
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from flowlake import storage
 from flowlake import trino_security as security
+from flowlake.clients import storage
+from flowlake.clients.kafka import ensure_topic
 from flowlake.config import Settings
-from flowlake.kafka import ensure_topic
-from flowlake.services import write_trino_etc
+from flowlake.stack.services import write_trino_etc
 
 console = Console(stderr=True)
 
@@ -35,7 +35,7 @@ def write_trino_container_etc(settings: Settings, etc: Path, owner: tuple[int, i
 
 
 def init(settings: Settings, trino_etc: Path | None = None, owner: tuple[int, int] | None = None) -> None:
-    from iceberg.catalog import ensure_catalog
+    from flowlake.catalog import ensure_catalog
 
     if settings.uses_s3:
         console.print(f"[bold]==>[/bold] buckets: {', '.join(storage.ensure_buckets(settings))}")

@@ -15,9 +15,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
+from flowlake.clients.flink import FlinkRest, failure_tail, job_name, run_attached
 from flowlake.config import Settings
 from flowlake.errors import FlowlakeError
-from flowlake.flink import FlinkRest, failure_tail, job_name, run_attached
 from iceberg.maintenance import POLICY_FILE, MaintenancePolicy, check_orphan_safety, load_policies, next_run
 
 log = logging.getLogger("flowlake.maintain")

@@ -27,9 +27,9 @@ from string import Template
 from typing import Any
 
 from flink_jobs.common import split_statements, sql_string
+from flowlake.clients.trino import query
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import FlowlakeError
-from flowlake.trino_client import query
 from udfs.masking import hash_token
 from udfs.records import USER_ID
 
@@ -71,7 +71,7 @@ def check_user_id(user_id: str) -> str:
 
 
 def user_token(settings: Settings, user_id: str) -> str:
-    from flowlake.services import pii_hash_key
+    from flowlake.keys import pii_hash_key
 
     return hash_token(user_id, USER_ID, pii_hash_key(settings).encode())
 
@@ -118,8 +118,8 @@ def erase(settings: Settings, user_id: str, request_ids: list[str] | None = None
           progress: Progress = print, writer_timeout: float | None = None) -> Erasure:
     """Erase one person from every layer (see the module doc); idempotent, so a run that stopped half
     way is finished by running it again."""
-    from flowlake.flink import FlinkRest
-    from iceberg.catalog import load_catalog
+    from flowlake.catalog import load_catalog
+    from flowlake.clients.flink import FlinkRest
 
     check_user_id(user_id)
     erasure = Erasure(uuid.uuid4().hex, user_token(settings, user_id), list(request_ids or []), datetime.now(UTC))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flowlake.clients.trino import query
 from flowlake.config import REPO_ROOT, Settings
-from flowlake.trino_client import query
 
 VIEWS_DIR = REPO_ROOT / "sql" / "trino" / "views"
 SCHEMA = "analytics"

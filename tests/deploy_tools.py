@@ -105,7 +105,7 @@ def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
 
     import yaml
 
-    from flowlake.runtime import Runtime
+    from flowlake.stack.runtime import Runtime
 
     schemas: dict[tuple[str, str], dict[str, Any]] = {}
     jar = next(Runtime(load_settings()).jar_dir("k8s-schemas").glob("flink-kubernetes-operator-api-*.jar"), None)

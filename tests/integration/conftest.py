@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from flowlake import stack
+from flowlake.clients.flink import FlinkRest, submit
+from flowlake.clients.kafka import delete_topic, ensure_topic
 from flowlake.config import Settings
-from flowlake.flink import FlinkRest, submit
 from flowlake.generate import SteppingClock
-from flowlake.kafka import delete_topic, ensure_topic
 
 TEST_PORTS = {
     "FLOWLAKE_KAFKA_PORT": "19092",

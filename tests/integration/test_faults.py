@@ -26,17 +26,17 @@ import pytest
 from confluent_kafka import Producer
 
 from flowlake import stack
+from flowlake.clients.flink import FlinkRest, latest_checkpoint, resume_point, submit
+from flowlake.clients.kafka import delete_topic, ensure_topic
 from flowlake.config import Settings
-from flowlake.flink import FlinkRest, latest_checkpoint, resume_point, submit
 from flowlake.generate import Mix, SteppingClock, generate
-from flowlake.kafka import delete_topic, ensure_topic
-from flowlake.process import ManagedProcess
-from flowlake.runtime import Runtime
-from flowlake.services import FlinkProcess, Kafka
+from flowlake.stack.process import ManagedProcess
+from flowlake.stack.runtime import Runtime
+from flowlake.stack.services import FlinkProcess, Kafka
 from iceberg.tables import SILVER_TABLE_OF
 
 from .conftest import IngestJob, assert_each_once, wait_until
-from .test_medallion import LATENESS, _floor, assert_gold_matches, q, read_committed, tick
+from .lakehouse import LATENESS, assert_gold_matches, floor_to, q, read_committed, tick
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.faults]
 
@@ -95,7 +95,7 @@ class Sent:
         """The event time the next batch starts at. After a test that failed before it closed its batch,
         two hours later and without that batch's ticks: its events must not count in this one's gold."""
         if self.unchecked:
-            job.clock.start = _floor(job.clock.start, timedelta(hours=1)) + timedelta(hours=2)
+            job.clock.start = floor_to(job.clock.start, timedelta(hours=1)) + timedelta(hours=2)
             self.last_ticks = []
         self.unchecked = True
         return job.clock.start
@@ -133,7 +133,7 @@ def assert_every_layer_exact(settings: Settings, job: IngestJob, sent: Sent, bat
                              start: datetime) -> None:
     """Close the windows of the batch, then: bronze = everything sent once, quarantine = the bad records,
     silver and the silver topic = every valid event once, gold of the batch's hours = the reference."""
-    closing = _floor(job.clock.start, timedelta(hours=1)) + timedelta(hours=1) + 2 * LATENESS
+    closing = floor_to(job.clock.start, timedelta(hours=1)) + timedelta(hours=1) + 2 * LATENESS
     earlier_ticks = sent.last_ticks
     tick_ids = tick(settings, job, closing)
     sent.ticks += tick_ids
@@ -181,8 +181,8 @@ def maintain_in_background(settings: Settings, stop: threading.Event, done: list
     """Compaction (Trino's optimize) and snapshot expiry on the tables the job writes, over and over until
     stopped, by the maintenance safety rule: every snapshot older than the newest one of each running
     Flink writer is expired, never that one (a restored writer looks for it)."""
-    from flowlake.trino_client import query
-    from iceberg.catalog import load_catalog
+    from flowlake.catalog import load_catalog
+    from flowlake.clients.trino import query
     from iceberg.expiry import expire, snapshot_infos
     from iceberg.maintenance import writers_last_snapshots
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from flowlake.clients.flink import FlinkRest
 from flowlake.config import Settings
-from flowlake.flink import FlinkRest
 
 from .conftest import IngestJob, wait_until
 

@@ -15,15 +15,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from confluent_kafka import Producer
 
+from flowlake.clients.flink import FlinkRest, submit
+from flowlake.clients.kafka import delete_topic, ensure_topic
 from flowlake.config import Settings
-from flowlake.flink import FlinkRest, submit
 from flowlake.generate import SteppingClock, generate
-from flowlake.kafka import delete_topic, ensure_topic
 from iceberg.tables import SILVER_TABLE_OF
 from tests.hostile import corpus
 
 from .conftest import IngestJob, wait_until
-from .test_medallion import q
+from .lakehouse import q
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.faults]
 AFTER = 500  # ordinary events after the corpus

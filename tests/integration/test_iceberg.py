@@ -10,10 +10,10 @@ import pytest
 from pyiceberg.schema import Schema
 from pyiceberg.types import LongType, NestedField, StringType
 
+from flowlake.catalog import load_catalog
+from flowlake.clients.flink import FlinkRest, submit
+from flowlake.clients.trino import query
 from flowlake.config import Settings
-from flowlake.flink import FlinkRest, submit
-from flowlake.trino_client import query
-from iceberg.catalog import load_catalog
 
 pytestmark = pytest.mark.integration
 

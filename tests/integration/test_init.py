@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient
 
+from flowlake.catalog import load_catalog
 from flowlake.config import Settings
-from iceberg.catalog import load_catalog
 from iceberg.tables import ALL_TABLES, NAMESPACES
 
 pytestmark = [pytest.mark.integration]

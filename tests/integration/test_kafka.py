@@ -5,8 +5,8 @@ import uuid
 import pytest
 from confluent_kafka import Consumer, Producer
 
+from flowlake.clients.kafka import delete_topic, ensure_topic
 from flowlake.config import Settings
-from flowlake.kafka import delete_topic, ensure_topic
 
 pytestmark = pytest.mark.integration
 

@@ -18,15 +18,15 @@ import pytest
 import requests
 from confluent_kafka import Producer
 
+from flowlake.catalog import load_catalog
+from flowlake.clients.flink import FlinkRest
+from flowlake.clients.trino import query
 from flowlake.config import Settings
-from flowlake.flink import FlinkRest
 from flowlake.generate import generate
 from flowlake.maintain import history_file, run_once, schedule
-from flowlake.trino_client import query
-from iceberg.catalog import load_catalog
 
 from .conftest import IngestJob, wait_until
-from .test_medallion import page_view
+from .lakehouse import page_view
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 

@@ -17,17 +17,17 @@ from typing import Any
 
 import pytest
 
+from flowlake.clients.flink import FlinkRest, submit
+from flowlake.clients.kafka import delete_topic as delete_kafka_topic
+from flowlake.clients.kafka import ensure_topic as ensure_kafka_topic
+from flowlake.clients.pulsar import client, delete_topic, ensure_topic, topic_url
 from flowlake.config import Settings
-from flowlake.flink import FlinkRest, submit
 from flowlake.generate import Mix, SteppingClock, generate
-from flowlake.kafka import delete_topic as delete_kafka_topic
-from flowlake.kafka import ensure_topic as ensure_kafka_topic
-from flowlake.pulsar import client, delete_topic, ensure_topic, topic_url
 from iceberg.tables import SILVER_TABLE_OF
 from udfs.pii import detect
 
 from .conftest import IngestJob, assert_each_once, wait_until
-from .test_medallion import NO_MIX, Record, _floor, assert_gold_matches, page_view, q, read_committed
+from .lakehouse import NO_MIX, Record, assert_gold_matches, floor_to, page_view, q, read_committed
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -115,7 +115,7 @@ def test_ten_thousand_events_from_pulsar_match_the_reference(local_stack: Settin
     # job reads (and commits to bronze) every event first.
     wait_until(lambda: bronze(settings, job)[0] >= len(records), timeout=600, interval=5,
                what=f"{len(records)} in bronze before the tick")
-    closing = _floor(job.clock.start, timedelta(hours=1)) + timedelta(hours=1) + 2 * LATENESS
+    closing = floor_to(job.clock.start, timedelta(hours=1)) + timedelta(hours=1) + 2 * LATENESS
     job.clock.start = closing + timedelta(seconds=1)
     tick_ids = [e["event_id"] for e in tick(settings, job, closing)]
 

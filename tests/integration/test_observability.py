@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import requests
 
+from flowlake.clients.flink import FlinkRest, submit
 from flowlake.config import Settings
-from flowlake.flink import FlinkRest, submit
 from flowlake.generate import Mix, generate
 from tests.promql import dashboard_exprs, rules, series_parts
 

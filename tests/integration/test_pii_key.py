@@ -14,14 +14,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from confluent_kafka import Producer
 
+from flowlake.clients.flink import FlinkRest, submit
+from flowlake.clients.kafka import delete_topic, ensure_topic
 from flowlake.config import REPO_ROOT, Settings
-from flowlake.flink import FlinkRest, submit
-from flowlake.kafka import delete_topic, ensure_topic
-from flowlake.runtime import Runtime
+from flowlake.stack.runtime import Runtime
 from udfs.masking import HASH_KEY_ENV
 
 from .conftest import wait_until
-from .test_medallion import page_view, q
+from .lakehouse import page_view, q
 
 pytestmark = pytest.mark.integration
 

@@ -19,14 +19,14 @@ from urllib.parse import urlparse
 import pytest
 from confluent_kafka import Producer
 
+from flowlake.clients.flink import FlinkRest
 from flowlake.config import REPO_ROOT, Settings
-from flowlake.flink import FlinkRest
 from flowlake.generate import Mix, generate
 from flowlake.privacy import requests, user_token
 from iceberg.tables import SILVER_TABLE_OF
 
 from .conftest import IngestJob, wait_until
-from .test_medallion import bronze_count, page_view, q
+from .lakehouse import bronze_count, page_view, q
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 

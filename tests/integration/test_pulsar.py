@@ -8,8 +8,8 @@ import uuid
 import pytest
 import requests
 
+from flowlake.clients.pulsar import client, delete_topic, ensure_topic, topic_url
 from flowlake.config import Settings
-from flowlake.pulsar import client, delete_topic, ensure_topic, topic_url
 
 pytestmark = pytest.mark.integration
 

@@ -17,15 +17,16 @@ import pytest
 from pyarrow import fs
 from pydantic import SecretStr
 
-from flowlake import stack, storage
+from flowlake import stack
+from flowlake.catalog import ensure_catalog, load_catalog
+from flowlake.clients import storage
+from flowlake.clients.flink import FlinkRest, submit
+from flowlake.clients.kafka import delete_topic, ensure_topic
+from flowlake.clients.trino import query
 from flowlake.config import Settings
-from flowlake.flink import FlinkRest, submit
 from flowlake.generate import Mix, SteppingClock, generate
-from flowlake.kafka import delete_topic, ensure_topic
-from flowlake.runtime import Runtime
-from flowlake.services import Trino
-from flowlake.trino_client import query
-from iceberg.catalog import ensure_catalog, load_catalog
+from flowlake.stack.runtime import Runtime
+from flowlake.stack.services import Trino
 from iceberg.tables import SILVER_TABLE_OF
 
 from .conftest import wait_until

@@ -11,9 +11,9 @@ import subprocess
 import pytest
 
 from flink_jobs import ingest
+from flowlake.clients.flink import job_arguments
 from flowlake.config import REPO_ROOT, Settings
-from flowlake.flink import job_arguments
-from flowlake.runtime import Runtime
+from flowlake.stack.runtime import Runtime
 
 pytestmark = pytest.mark.integration
 

@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 from confluent_kafka import Producer
 
+from flowlake.clients.flink import FlinkRest, submit
+from flowlake.clients.kafka import delete_topic, ensure_topic
+from flowlake.clients.trino import query
 from flowlake.config import Settings
-from flowlake.flink import FlinkRest, submit
-from flowlake.kafka import delete_topic, ensure_topic
-from flowlake.trino_client import query
 
 from .conftest import wait_until
-from .test_medallion import read_committed
+from .lakehouse import read_committed
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 

@@ -17,15 +17,15 @@ from typing import Any
 import pytest
 import requests
 
+from flowlake.clients.trino import AuthenticationFailed, QueryRejected, query
 from flowlake.config import Settings
 from flowlake.generate import Mix, generate
-from flowlake.runtime import Runtime
-from flowlake.trino_client import AuthenticationFailed, QueryRejected, query
+from flowlake.stack.runtime import Runtime
 from flowlake.trino_security import certificate_file, password_for
 from udfs.pii import detect
 
 from .conftest import IngestJob, wait_until
-from .test_medallion import bronze_count, silver_ids
+from .lakehouse import bronze_count, silver_ids
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 

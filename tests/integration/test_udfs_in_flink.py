@@ -12,7 +12,7 @@ import pytest
 
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.generate import events
-from flowlake.runtime import Runtime
+from flowlake.stack.runtime import Runtime
 from udfs.masking import Policy, mask_text
 from udfs.validation import validate
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from flowlake.config import REPO_ROOT
-from flowlake.services import LOCAL_CONFIGS, PROMETHEUS_CONFIG, render
+from flowlake.stack.services import LOCAL_CONFIGS, PROMETHEUS_CONFIG, render
 
 
 def test_missing_placeholder_is_an_error(tmp_path: Path) -> None:

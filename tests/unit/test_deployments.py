@@ -12,8 +12,8 @@ import yaml
 
 from flink_jobs.registry import INGEST, JOBS, SESSIONS
 from flowlake.config import REPO_ROOT, Settings
-from flowlake.runtime import TRINO_VERSION, pom_property
-from flowlake.services import LOCAL_CONFIGS, PROMETHEUS_CONFIG, render
+from flowlake.stack.runtime import TRINO_VERSION, pom_property
+from flowlake.stack.services import LOCAL_CONFIGS, PROMETHEUS_CONFIG, render
 from tests.deploy_tools import compose_config, dockerfile_stages
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"

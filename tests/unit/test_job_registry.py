@@ -8,9 +8,9 @@ import importlib
 import pytest
 
 from flink_jobs.registry import JOBS
+from flowlake.clients.flink import job_name, settings_arguments, submit
 from flowlake.config import Settings
 from flowlake.errors import JobFailed
-from flowlake.flink import job_name, settings_arguments, submit
 
 
 @pytest.mark.parametrize("name", sorted(JOBS))

@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from flowlake.process import ManagedProcess
+from flowlake.stack.process import ManagedProcess
 
 # A parent that starts a child and both sleep: stop() must take the whole group down.
 PARENT_WITH_CHILD = "import subprocess, time; subprocess.Popen(['sleep', '300']); time.sleep(300)"

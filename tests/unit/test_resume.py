@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flowlake.clients.flink import job_name, latest_checkpoint, record_submission
 from flowlake.config import Settings
-from flowlake.flink import job_name, latest_checkpoint, record_submission
 
 
 def test_the_newest_checkpoint_with_metadata_wins(tmp_path: Path) -> None:

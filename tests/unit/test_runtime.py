@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flowlake.runtime import find_jdk, java_major_version
+from flowlake.stack.runtime import find_jdk, java_major_version
 
 
 def _fake_jdk(root: Path, name: str, version: str) -> Path:

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from flink_jobs.common import catalog_sql, common_arguments
-from flowlake import storage
+from flowlake.clients import storage
 from flowlake.config import Settings
 
 S3 = {"warehouse": "s3://lake/warehouse", "checkpoints": "s3://lake/checkpoints", "s3_enabled": True,
@@ -66,7 +66,7 @@ def test_without_keys_the_engines_use_the_aws_credential_chain(tmp_path: Path) -
 
 def test_the_flink_catalog_uses_s3fileio_for_an_s3_warehouse(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, **S3)
-    from flowlake.flink import job_arguments
+    from flowlake.clients.flink import job_arguments
 
     args: argparse.Namespace = common_arguments("t").parse_args(job_arguments(settings))
     for key, value in storage.job_env(settings).items():

@@ -10,7 +10,7 @@ from pyiceberg.partitioning import PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.types import BinaryType, LongType, NestedField, StringType
 
-from iceberg.catalog import IncompatibleTable, TableInfo, describe_tables, ensure_table
+from flowlake.catalog import IncompatibleTable, TableInfo, describe_tables, ensure_table
 from iceberg.tables import ALL_TABLES, BRONZE_EVENTS, NAMESPACES, TableProperties, TableSpec
 
 
@@ -97,7 +97,7 @@ def test_gold_written_until_is_the_newest_window_end_of_any_gold_window_table(tm
     from datetime import UTC, datetime
     from decimal import Decimal
 
-    from iceberg.catalog import gold_written_until
+    from flowlake.catalog import gold_written_until
     from iceberg.tables import GOLD_FUNNEL, GOLD_REVENUE
 
     catalog = SqlCatalog("t", uri=f"sqlite:///{tmp_path / 'catalog.db'}", warehouse=tmp_path.as_uri())

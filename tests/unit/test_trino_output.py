@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from trino.exceptions import TrinoUserError
 
-from flowlake.trino_client import as_csv, as_json_lines, explain
+from flowlake.clients.trino import as_csv, as_json_lines, explain
 
 ROWS = [[1, "a,b", Decimal("1.50"), datetime(2026, 11, 22, 12, 0, tzinfo=UTC), b"\x01\xff", ["x", "y"], None]]
 COLUMNS = ["n", "text", "amount", "at", "raw", "list", "missing"]

@@ -12,7 +12,7 @@ import pytest
 
 from flowlake.config import Settings
 from flowlake.errors import FlowlakeError
-from flowlake.services import LOCAL_CONFIGS, render
+from flowlake.stack.services import LOCAL_CONFIGS, render
 from flowlake.trino_security import (
     GROUP_OF_ROLE,
     ensure_passwords,

@@ -10,9 +10,9 @@ from rich.console import Console
 
 from flowlake.config import Settings
 from flowlake.errors import ServiceUnavailable
-from flowlake.process import ManagedProcess
-from flowlake.runtime import Runtime
-from flowlake.services import ObjectStore, Postgres, Service, all_services
+from flowlake.stack.process import ManagedProcess
+from flowlake.stack.runtime import Runtime
+from flowlake.stack.services import ObjectStore, Postgres, Service, all_services
 
 console = Console(stderr=True)
 
@@ -89,7 +89,7 @@ def stop_service(service: Service) -> None:
 
 
 def up(settings: Settings) -> None:
-    from iceberg.catalog import ensure_catalog  # needs PostgreSQL up, so imported late
+    from flowlake.catalog import ensure_catalog  # needs PostgreSQL up, so imported late
 
     runtime = Runtime(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def load_catalog(settings: Settings) -> SqlCatalog:
-    from flowlake.storage import pyiceberg_properties
+    from flowlake.clients.storage import pyiceberg_properties
 
     # init_catalog_tables creates the catalog's two tables in the JDBC catalog's V1 layout, the one
     # Flink (jdbc.schema-version=V1) and Trino expect; Trino never creates them itself.

@@ -18,7 +18,7 @@ from rich.console import Console
 
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import InstallFailed, PrerequisiteMissing
-from flowlake.runtime import JOB_REQUIREMENTS, POM, TRINO_VERSION, Runtime, find_jdk
+from flowlake.stack.runtime import JOB_REQUIREMENTS, POM, TRINO_VERSION, Runtime, find_jdk
 
 console = Console(stderr=True)
 READY = ".flowlake-ready"

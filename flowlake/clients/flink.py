@@ -16,10 +16,10 @@ from typing import Any
 import requests
 
 from flink_jobs.registry import JOBS
-from flowlake import storage
+from flowlake.clients import storage
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import JobFailed, ServiceUnavailable
-from flowlake.runtime import Runtime
+from flowlake.stack.runtime import Runtime
 from udfs.masking import HASH_KEY_ENV
 
 SHIPPED_PACKAGES = ("udfs", "flink_jobs")
@@ -118,7 +118,7 @@ def stage_python_files(stage: Path) -> Path:
 
 def _gold_written_until(settings: Settings) -> list[str]:
     """The ingest job's guard against reopening gold windows written before a restart."""
-    from iceberg.catalog import gold_written_until, load_catalog
+    from flowlake.catalog import gold_written_until, load_catalog
 
     until = gold_written_until(load_catalog(settings))
     return ["--gold-written-until", until.isoformat()] if until else []
@@ -131,7 +131,7 @@ def _option(args: list[str], name: str, default: str) -> str:
 def _source_arguments(settings: Settings, rt: Runtime, extra_args: list[str]) -> list[str]:
     """The ingest job's source (settings.events_source unless --source is given); for Pulsar, the
     service URL, the connector jars it ships (they are not in Flink's lib/) and its subscription."""
-    from flowlake.pulsar import ensure_subscription
+    from flowlake.clients.pulsar import ensure_subscription
 
     source = _option(extra_args, "--source", settings.events_source)
     added = [] if "--source" in extra_args else ["--source", source]
@@ -256,7 +256,7 @@ def _flink_run(settings: Settings, rt: Runtime, job: str, run_options: list[str]
     if not conf_dir.is_dir():
         conf_dir = rt.flink_home / "conf"
     if conf_dir == settings.data_dir / "flink" / "conf":
-        from flowlake.services import pii_hash_key
+        from flowlake.keys import pii_hash_key
 
         env[HASH_KEY_ENV] = pii_hash_key(settings)  # the key the local stack's TaskManagers have
     env.update(JAVA_HOME=str(rt.java17_home), FLINK_CONF_DIR=str(conf_dir),

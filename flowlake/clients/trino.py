@@ -12,9 +12,9 @@ import trino
 from trino.auth import BasicAuthentication
 from trino.exceptions import HttpError, TrinoQueryError
 
+from flowlake.clients.http import http_ok
 from flowlake.config import Settings
 from flowlake.errors import FlowlakeError, ServiceUnavailable
-from flowlake.services import http_ok
 from flowlake.trino_security import certificate_file, password_for
 
 

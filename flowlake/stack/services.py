@@ -7,7 +7,6 @@ import base64
 import json
 import os
 import pwd
-import secrets
 import shutil
 import subprocess
 import sys
@@ -16,14 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 
-import requests
 from rich.console import Console
 
-from flowlake import storage
 from flowlake import trino_security as security
+from flowlake.clients import storage
+from flowlake.clients.http import http_ok
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import ServiceUnavailable
-from flowlake.runtime import Runtime
+from flowlake.keys import pii_hash_key
+from flowlake.stack.runtime import Runtime
 from udfs.masking import HASH_KEY_ENV
 
 LOCAL_CONFIGS = REPO_ROOT / "deploy" / "local"
@@ -39,14 +39,6 @@ def render(template: Path, target: Path, **values: object) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     text = Template(template.read_text()).substitute({k: str(v) for k, v in values.items()})
     target.write_text(text)
-
-
-def http_ok(url: str, timeout: float = 2.0) -> requests.Response | None:
-    try:
-        response = requests.get(url, timeout=timeout)
-    except requests.RequestException:
-        return None
-    return response if response.ok else None
 
 
 def _run_checked(cmd: list[str], what: str, user: str | None = None) -> None:
@@ -215,29 +207,10 @@ class Kafka(Service):
         return bool(metadata.brokers)
 
     def after_start(self) -> None:
-        from flowlake.kafka import ensure_topic
+        from flowlake.clients.kafka import ensure_topic
 
         for topic in (self.settings.events_topic, self.settings.silver_events_topic, self.settings.alerts_topic):
             ensure_topic(self.settings, topic, self.settings.events_partitions)
-
-
-def pii_hash_key(settings: Settings) -> str:
-    """The PII key the local stack's jobs hash with: FLOWLAKE_PII_HASH_KEY, else the generated one."""
-    return os.environ.get(HASH_KEY_ENV) or local_hash_key(settings)
-
-
-def local_hash_key(settings: Settings) -> str:
-    """The local stack's PII hash key when FLOWLAKE_PII_HASH_KEY is not set: random, generated once
-    per data dir, readable by its owner only, never in the repository. Production sets the variable
-    (a Kubernetes Secret, a vault) for the TaskManagers."""
-    path = settings.data_dir / "secrets" / "pii-hash-key"
-    if not path.exists():
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
-        console.print(f"  generated a local PII hash key in {path} (set {HASH_KEY_ENV} to use your own)")
-    return path.read_text().strip()
 
 
 class FlinkProcess(Service):
@@ -331,7 +304,7 @@ class Trino(Service):
     def prepare(self) -> None:
         security.ensure_certificate(self.settings)
         write_trino_etc(self.settings, self.home / "etc", self.home / "data", security.keystore_file(self.settings))
-        from flowlake.install import ensure_trino_access_plugin
+        from flowlake.stack.install import ensure_trino_access_plugin
 
         ensure_trino_access_plugin(self.runtime)
 
@@ -348,8 +321,8 @@ class Trino(Service):
             return False
         # Started is not ready: until the coordinator has registered itself as a worker, queries that
         # read a table fail with "nodes is empty".
+        from flowlake.clients.trino import query
         from flowlake.errors import FlowlakeError
-        from flowlake.trino_client import query
 
         try:
             active = query(self.settings, "SELECT count(*) FROM system.runtime.nodes WHERE state = 'active'")[1]
@@ -418,7 +391,7 @@ class Pulsar(Service):
         return response is not None and response.text.strip() == "ok"
 
     def after_start(self) -> None:
-        from flowlake.pulsar import ensure_topic
+        from flowlake.clients.pulsar import ensure_topic
 
         ensure_topic(self.settings, self.settings.events_topic, self.settings.events_partitions)
 

@@ -1,0 +1,13 @@
+"""The one HTTP probe the health checks share."""
+
+from __future__ import annotations
+
+import requests
+
+
+def http_ok(url: str, timeout: float = 2.0) -> requests.Response | None:
+    try:
+        response = requests.get(url, timeout=timeout)
+    except requests.RequestException:
+        return None
+    return response if response.ok else None
