@@ -105,7 +105,10 @@ class Settings(BaseSettings):
     # pulsar also starts the Pulsar broker with the stack.
     events_source: Literal["kafka", "pulsar"] = "kafka"
     events_topic: str = "events"
-    events_partitions: int = 3
+    # A multiple of the job's parallelism (2), so that every source subtask and its Python worker get an
+    # equal share: with 3 partitions one of two took two thirds of the work (docs/benchmarks.md: 6
+    # partitions moved more records per second on less CPU per record than 3, in every paired round).
+    events_partitions: int = 6
     # What the medallion job publishes: each valid, masked, deduplicated event (exactly once), keyed
     # by user; the input of the sessions job. Same partition count as events_topic.
     silver_events_topic: str = "events.silver"
