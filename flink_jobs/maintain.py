@@ -107,7 +107,7 @@ class Maintenance:
         self.running_jobs = running_jobs(args)
 
     def table(self, identifier: str) -> Any:
-        return self.catalog.loadTable(self.jvm.org.apache.flowlake.catalog.TableIdentifier.parse(identifier))
+        return self.catalog.loadTable(self.jvm.org.apache.iceberg.catalog.TableIdentifier.parse(identifier))
 
     # --- what a table holds ---------------------------------------------------------------------
 
