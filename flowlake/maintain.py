@@ -53,7 +53,7 @@ def run_once(settings: Settings, tables: list[str] | None = None, steps: tuple[s
         except ValueError as error:
             raise FlowlakeError(f"{name}: {error}") from None
     plan = [{"table": name, "policy": policy.to_json()} for name, policy in chosen.items()]
-    writers = ",".join(job["jid"] for job in FlinkRest(settings).live_jobs())
+    writers = ",".join(sorted(FlinkRest(settings).live_job_ids()))
     args = ["--plan", json.dumps(plan), "--running-jobs", writers, "--steps", ",".join(steps),
             "--job-name", job_name("maintain", [])]
     returncode, output = run_attached(settings, "maintain", args)

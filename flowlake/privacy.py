@@ -141,7 +141,7 @@ def erase(settings: Settings, user_id: str, request_ids: list[str] | None = None
     # All tables rewritten first, then one wait: the writers of every table commit on the same checkpoints.
     timeout = writer_timeout or (MAX_EMPTY_COMMITS + 3) * settings.checkpoint_interval_seconds + 60
     _wait_for_writers({t: (partial(catalog.load_table, t), r.sequence_number or 0) for t, r in rewrites.items()},
-                      lambda: {job["jid"] for job in FlinkRest(settings).live_jobs()}, timeout, progress)
+                      FlinkRest(settings).live_job_ids, timeout, progress)
     for table, rewrite in rewrites.items():
         expired, files = _expire_before(partial(catalog.load_table, table), rewrite.snapshot_id)
         erasure.snapshots_expired += expired

@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import tomllib
-
-from udfs.errors import FlowlakeError
+from udfs.errors import FlowlakeError, read_toml
 
 POLICY_FILE = Path(__file__).resolve().parent / "maintenance.toml"
 # Orphans younger than this many checkpoint intervals are never removed, whatever the policy says: a
@@ -65,13 +63,7 @@ def _policy(base: MaintenancePolicy, values: dict[str, Any], where: str) -> Main
 
 def load_policies(path: Path = POLICY_FILE) -> tuple[MaintenancePolicy, dict[str, MaintenancePolicy]]:
     """The default policy and the per-table ones (identifier -> policy, defaults filled in)."""
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise PolicyError(f"cannot read the maintenance policies {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{path} is not valid TOML ({exc}): fix the file, or restore it with "
-                          f"`git checkout {path.name}`") from None
+    data = read_toml(path, PolicyError, "maintenance policies")
     default = _policy(MaintenancePolicy(), data.get("default", {}), f"{path} [default]")
     tables = {name: _policy(default, values, f"{path} [tables.{name!r}]")
               for name, values in data.get("tables", {}).items()}

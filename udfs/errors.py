@@ -7,5 +7,22 @@ control side), so that udfs/, iceberg/, flink_jobs/ and flowlake/ all raise the 
 importing upward. flowlake.errors holds the control side's kinds."""
 
 
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+
 class FlowlakeError(Exception):
     """Base of every error flowlake raises on purpose; its message names the fix."""
+
+
+def read_toml(path: Path, error: type[FlowlakeError], what: str) -> dict[str, Any]:
+    """A TOML file of flowlake's (rules, policies); a file that is missing or not TOML is `error`, naming it."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(f"cannot read the {what} {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path} is not valid TOML ({exc}): fix the file, or restore it with "
+                    f"`git checkout {path.name}`") from None

@@ -15,15 +15,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 try:
     import orjson as _orjson
 except ImportError:  # the stdlib parser alone gives the same results, slower
     _orjson = None  # type: ignore[assignment]
 
 from udfs import pii
-from udfs.errors import FlowlakeError
+from udfs.errors import FlowlakeError, read_toml
 from udfs.masking import Policy
 
 RULES_FILE = Path(__file__).resolve().parent / "rules" / "events.toml"
@@ -94,14 +92,9 @@ def _check_rule_file(rules: Rules) -> None:
 
 @cache
 def load_rules(path: Path = RULES_FILE) -> Rules:
+    raw = read_toml(path, RulesError, "validation rules")
     try:
-        raw = tomllib.loads(path.read_text())
         rules = Rules(raw["limits"]["max_payload_bytes"], raw["common"], raw["types"], raw.get("elements", {}))
-    except OSError as exc:
-        raise RulesError(f"cannot read the validation rules {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RulesError(f"{path} is not valid TOML ({exc}): fix the file, or restore it with "
-                         f"`git checkout {path.name}`") from None
     except KeyError as exc:
         raise RulesError(f"{path}: the [{exc.args[0]}] section is missing (limits.max_payload_bytes, [common] "
                          "and [types.<event type>] are required)") from None

@@ -57,6 +57,9 @@ class FlinkRest:
         """The cluster's jobs that have not ended (running, restarting, about to run)."""
         return [job for job in self.jobs() if job["state"] not in TERMINAL_STATES]
 
+    def live_job_ids(self) -> set[str]:
+        return {str(job["jid"]) for job in self.live_jobs()}
+
     def running_job(self, name: str) -> str | None:
         """The id of the live job of that name, if any."""
         return next((str(job["jid"]) for job in self.live_jobs() if job["name"] == name), None)

@@ -74,7 +74,7 @@ def fault_job(local_stack: Settings) -> Iterator[IngestJob]:
     # earlier test would hold back the concurrent snapshot expiry (its newest snapshot, and every one
     # after it, stay for its restore).
     rest = FlinkRest(local_stack)
-    for job_id in [job["jid"] for job in rest.live_jobs()]:
+    for job_id in rest.live_job_ids():
         rest.cancel(job_id)
         rest.wait_for_state(job_id, {"CANCELED"}, timeout=120)
     with own_ingest_job(local_stack, "faults", hours_back=14) as job:
@@ -195,7 +195,7 @@ def maintain_in_background(settings: Settings, stop: threading.Event, done: list
                     query(settings, f"ALTER TABLE lakehouse.{table} EXECUTE optimize")
                     current = catalog.load_table(table)
                     infos = snapshot_infos(current)
-                    protected = writers_last_snapshots(infos, {job["jid"] for job in FlinkRest(settings).live_jobs()})
+                    protected = writers_last_snapshots(infos, FlinkRest(settings).live_job_ids())
                     # No running writer has committed to it yet: everything before the current snapshot goes.
                     keep_from = min((s.timestamp_ms for s in infos if s.snapshot_id in protected.values()),
                                     default=current.current_snapshot().timestamp_ms)
