@@ -3,14 +3,22 @@
 checksum). Values are built from their definitions (check digits computed here, numbering plans
 written out), not with the detector's own code, so the corpus can disagree with the detector.
 
-`build(n, seed)` is deterministic; `HAND_LABELLED` adds sentences written by hand."""
+`build(n, seed)` is deterministic; `HAND_LABELLED` adds sentences written by hand. The test set is
+frozen in tests/data/pii/corpus.jsonl (`build(3000, seed=7)`, checksum in tests/data/SHA256SUMS):
+`load()` reads it. `python -m bench.corpus --write` writes it again, for a new test set only, never
+after tuning the detector on it."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 Span = tuple[int, int, str]
+FROZEN = Path(__file__).resolve().parents[1] / "tests" / "data" / "pii" / "corpus.jsonl"
+FROZEN_SIZE, FROZEN_SEED = 3000, 7
 
 
 @dataclass(frozen=True)
@@ -253,3 +261,27 @@ HAND_LABELLED = [
     _hand("IBAN DE89 3704 0044 0532 0130 00 5555 5555 5555 4444 both mine",
           ("DE89 3704 0044 0532 0130 00", "IBAN_CODE"), ("5555 5555 5555 4444", "CREDIT_CARD")),
 ]
+
+
+def load(path: Path = FROZEN) -> list[Sample]:
+    """The frozen test set: one JSON object per line, {"text": ..., "spans": [[start, end, type], ...]}."""
+    samples = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        samples.append(Sample(item["text"], tuple((start, end, kind) for start, end, kind in item["spans"])))
+    return samples
+
+
+def write(path: Path = FROZEN) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for sample in build(FROZEN_SIZE, seed=FROZEN_SEED):
+            out.write(json.dumps({"text": sample.text, "spans": [list(span) for span in sample.spans]},
+                                 ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--write", action="store_true", help=f"write {FROZEN} (a new test set only)")
+    if parser.parse_args().write:
+        write()
+        print(f"wrote {FROZEN}: update its line in tests/data/SHA256SUMS")

@@ -26,7 +26,8 @@ from flowlake.clients.kafka import ensure_topic
 from flowlake.clients.trino import query
 from flowlake.config import load_settings
 from flowlake.generate import Mix, generate
-from iceberg.tables import ALL_TABLES, SILVER_TABLE_OF
+from iceberg.registry import SILVER_TABLE_OF
+from iceberg.tables import ALL_TABLES
 
 
 def committed(topic: str) -> int:

@@ -4,8 +4,8 @@
 
 A message can carry several intents ("send me my data, then delete my account"): each label is
 scored over the set of labels per message. NONE is a label of its own: a message with no request,
-predicted with none. dev.tsv is what the lexicon is tuned on; holdout.tsv was written before tuning
-and is only measured."""
+predicted with none. The sets are in tests/data/privacy/: dev.tsv is what the lexicon is tuned on;
+holdout.tsv was written before tuning and is only measured (frozen: tests/data/SHA256SUMS)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pathlib import Path
 from bench.pii_eval import Score
 from udfs.privacy import INTENTS, NONE, classify
 
-SETS = Path(__file__).resolve().parent / "privacy"
+SETS = Path(__file__).resolve().parents[1] / "tests" / "data" / "privacy"
 LABELS = (*INTENTS, NONE)
 
 

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flink_jobs.common import catalog_sql, common_arguments, load_sql, parse
 from flink_jobs.registry import INGEST
+from iceberg import registry
 
 if TYPE_CHECKING:
     from pyflink.table import StatementSet, TableEnvironment
 
-SILVER_TABLES = ("page_views", "add_to_carts", "orders", "payments", "support_messages")
 # How records are checked: the validation and masking UDF, or (benchmarks only) SQL that takes them as
 # they are ("passthrough"), or an identity Python UDF into bronze alone ("bridge": what the Python
 # bridge allows by itself).
@@ -29,10 +29,20 @@ CHECKS = {"python": "view_checked_events", "passthrough": "view_checked_events_p
 BENCH_CATALOG_PREFIX = "bench"
 VIEWS = ("view_distinct_events", "view_on_time_events", "view_gold_inputs",
          "view_gold_order_lines")
-INSERTS = ("insert_bronze_events", "insert_quarantine_events",
-           *(f"insert_silver_{table}" for table in SILVER_TABLES),
-           "insert_gold_late_events", "insert_gold_revenue_per_minute", "insert_gold_funnel_hourly",
-           "insert_silver_events_topic", "insert_gold_privacy_requests")
+SILVER_TOPIC_INSERT = "insert_silver_events_topic"
+
+
+def inserts() -> tuple[str, ...]:
+    """The job's statements in the order that numbers its operators: one per table the registry says this
+    job writes, in the registry's order, and the silver topic's before the privacy requests, where it has
+    always been. A table appended to the registry appends its statement, and the operators of the others
+    keep their uids."""
+    tables = [table.insert for table in registry.written_by(INGEST.name)]
+    at = tables.index(registry.GOLD_PRIVACY_REQUESTS.insert)
+    return (*tables[:at], SILVER_TOPIC_INSERT, *tables[at:])
+
+
+INSERTS = inserts()
 
 
 def _utc(text: str) -> datetime:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flink_jobs.common import common_arguments, file_io_options, parse
+from iceberg import registry
 from iceberg.maintenance import (
     POLICY_FILE,
     ListedFile,
@@ -44,7 +45,9 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--plan", default=None,
                         help='JSON list of {"table": "<namespace>.<name>", "policy": {...}} (flowlake maintain); '
                              "without it, --tables with the policies of --policy-file")
-    parser.add_argument("--tables", default="", help="comma-separated tables, with --policy-file")
+    parser.add_argument("--tables", default="",
+                        help="comma-separated tables, with --policy-file (default: every table of the lakehouse, "
+                             "iceberg/registry.py)")
     parser.add_argument("--policy-file", default=str(POLICY_FILE))
     parser.add_argument("--running-jobs", default=None,
                         help="comma-separated ids of the Flink jobs running now: their writers' last snapshots stay")
@@ -271,9 +274,11 @@ def plan(args: argparse.Namespace) -> list[tuple[str, MaintenancePolicy]]:
     if args.plan:
         return [(item["table"], MaintenancePolicy.from_json(item["policy"])) for item in json.loads(args.plan)]
     default, tables = load_policies(Path(args.policy_file))
-    names = [t for t in args.tables.split(",") if t]
-    if not names:
-        raise SystemExit("give --plan, or --tables with --policy-file")
+    known = [table.identifier for table in registry.TABLES]
+    names = [t for t in args.tables.split(",") if t] or known
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise SystemExit(f"unknown tables {unknown}: choose from {', '.join(known)}")
     return [(name, tables.get(name, default)) for name in names]
 
 

@@ -24,8 +24,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flink_jobs.common import catalog_sql, common_arguments, load_sql, parse
 from flink_jobs.registry import SESSIONS
+from iceberg import registry
 
-INSERTS = ("insert_gold_sessions", "insert_gold_alerts")
+# In the registry's order, which numbers the operators: append only.
+INSERTS = tuple(table.insert for table in registry.written_by(SESSIONS.name))
 
 
 def arguments() -> argparse.ArgumentParser:

@@ -14,7 +14,8 @@ from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchTableError
 from pyiceberg.table import Table
 from pyiceberg.types import TimestamptzType
 
-from iceberg.tables import ALL_TABLES, GOLD_WINDOW_TABLES, NAMESPACES, RENAMED, TableProperties, TableSpec
+from iceberg.registry import NAMESPACES
+from iceberg.tables import ALL_TABLES, GOLD_WINDOW_TABLES, RENAMED, TableProperties, TableSpec
 from udfs.errors import FlowlakeError
 
 if TYPE_CHECKING:

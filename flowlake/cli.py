@@ -222,7 +222,8 @@ def query(sql: str, output_format: str, user: str | None) -> None:
 @click.option("--show-passwords", is_flag=True, help="print the passwords too")
 def trino_users(show_passwords: bool) -> None:
     """How to connect to the local Trino: its URL, the certificate to trust, and the users with their role."""
-    from flowlake.trino_security import certificate_file, password_for, passwords_file
+    from flowlake.keys import password_for, passwords_file
+    from flowlake.trino_security import certificate_file
 
     settings = load_settings()
     out.print(f"URL: {settings.trino_url} (TLS; trust {certificate_file(settings)})")

@@ -27,10 +27,10 @@ STEPS = ("compact", "expire", "orphans", "manifests")
 
 def policies(tables: list[str] | None = None, path: Path = POLICY_FILE) -> dict[str, MaintenancePolicy]:
     """Table -> policy, for every table of the lakehouse or the ones named."""
-    from iceberg.tables import ALL_TABLES
+    from iceberg import registry
 
     default, overrides = load_policies(path)
-    known = [spec.identifier for spec in ALL_TABLES]
+    known = [table.identifier for table in registry.TABLES]
     unknown = sorted(set(tables or []) - set(known))
     if unknown:
         raise FlowlakeError(f"unknown tables {unknown}: choose from {', '.join(known)}")

@@ -2,8 +2,9 @@
 (gold.privacy_requests), and erasure of a person from every layer, physically, with an audit row.
 
 Erasure, for one user_id:
-1. delete their rows through Trino, as an engineer (sql/trino/erase_user.sql: bronze and quarantine
-   by the user_id inside the raw payload, silver and person-keyed gold by column);
+1. delete their rows through Trino, as an engineer, from every table the registry (iceberg/registry.py)
+   says holds a person, the way it says to find them (sql/trino/erase/: bronze and quarantine by the
+   user_id inside the raw payload, silver and person-keyed gold by column, late events by event id);
 2. rewrite each touched table (Trino's optimize rewrites every data file with deletes), so that the
    current snapshot reaches no file holding the rows;
 3. wait until every running Flink writer of the table has committed after that rewrite: a writer
@@ -33,7 +34,7 @@ from flowlake.errors import FlowlakeError
 from udfs.masking import hash_token
 from udfs.records import USER_ID
 
-ERASE_SQL = REPO_ROOT / "sql" / "trino" / "erase_user.sql"
+ERASE_SQL = REPO_ROOT / "sql" / "trino" / "erase"
 REQUEST_ID = re.compile(r"^[0-9a-fA-F-]{36}/[A-Z_]+$")
 # A Flink Iceberg committer commits at least every this many checkpoints, data or not
 # (flink.max-continuous-empty-commits).
@@ -77,14 +78,22 @@ def user_token(settings: Settings, user_id: str) -> str:
 
 
 def erasure_statements(user_id: str, catalog: str) -> list[tuple[str, str]]:
-    """(table, DELETE statement) in the file's order, for this user and catalog."""
-    script = Template(ERASE_SQL.read_text()).substitute(user_id=check_user_id(user_id))
+    """(table, DELETE statement) for this user and catalog: every table that holds a person, those found
+    through silver's event ids first (while silver still has the person's rows), then the registry's order."""
+    from iceberg import registry
+
+    user_id = check_user_id(user_id)
+    event_ids = "\n  UNION ALL ".join(f"SELECT event_id FROM {catalog}.{table.identifier} WHERE user_id = '{user_id}'"
+                                      for table in registry.SILVER)
+    templates = {registry.BY_EVENT_ID: "by_event_id", registry.BY_RAW_PAYLOAD: "by_raw_payload",
+                 registry.BY_USER_ID: "by_user_id"}
+    erased = sorted((table for table in registry.TABLES if table.person in templates),
+                    key=lambda table: table.person != registry.BY_EVENT_ID)
     statements = []
-    for sql in split_statements(script):
-        match = re.match(r"DELETE FROM lakehouse\.(\w+\.\w+)\s", sql)
-        if not match:
-            raise ValueError(f"{ERASE_SQL.name}: every statement must be a DELETE FROM lakehouse.<table>: {sql[:60]}")
-        statements.append((match.group(1), sql.replace("lakehouse.", f"{catalog}.")))
+    for table in erased:
+        (sql,) = split_statements((ERASE_SQL / f"{templates[table.person]}.sql").read_text())
+        statements.append((table.identifier, Template(sql).substitute(
+            catalog=catalog, table=table.identifier, user_id=user_id, person_event_ids=event_ids)))
     return statements
 
 

@@ -20,15 +20,33 @@ from udfs.validation import Rules, load_rules, validate
 Fields = Mapping[str, Mapping[str, Any]]  # field name -> its rule spec
 PRIVACY_EVENT_TYPE = "support_message"  # whose `message` text is classified for privacy requests
 USER_ID = "USER_ID"  # the entity type of user ids in tokens: hash_token(user_id, USER_ID, key)
-# The columns the job's sinks read, by field name across the event types (udfs.flink_udfs.CHECK_RESULT),
-# so that no sink parses the record again: text as masked, numbers as their JSON text (cast in SQL),
-# arrays as JSON; item_count is the number of an order's lines.
-COLUMNS = ("event_id", "user_id", "country", "page", "session_id", "ip_address", "user_agent", "sku", "quantity",
-           "unit_price", "order_id", "items", "item_count", "total", "currency", "email", "shipping_name", "amount",
-           "method", "card_number", "card_token", "channel", "message")
 ORDER_TYPE = "order"  # whose `items` become order_lines, one "<category>|<quantity>|<unit_price>" each
+# What the sinks read from the source's own columns, not from the check.
+SOURCE_FIELDS = ("event_type", "event_time")
+
+
+def check_columns(rules: Rules) -> tuple[str, ...]:
+    """The columns the check hands to the job's sinks (udfs.flink_udfs.CHECK_RESULT), so that no sink parses
+    the record again: every field the rules name, in the file's order (common, then each event type's; a
+    field several types share, once), a field's token after it, an array's element count (`count =
+    "<column>"`) after it. Values are text as masked, numbers as their JSON text (cast in SQL), arrays
+    as JSON. A new field in the rules is a new column at the end: the check's row type grows, and the
+    job's existing operators keep their uids."""
+    names: list[str] = []
+    for fields in (rules.common, *rules.types.values()):
+        for name, spec in fields.items():
+            for column in (name, spec.get("token"), spec.get("count")):
+                if column and column not in names and column not in SOURCE_FIELDS:
+                    names.append(column)
+    return tuple(names)
+
+
+_RULES = load_rules()
+COLUMNS = check_columns(_RULES)
 NO_COLUMNS: tuple[str | None, ...] = (None,) * len(COLUMNS)
-_ITEM_COUNT = COLUMNS.index("item_count")
+# (column, array field) of every element count.
+_COUNTS = tuple((COLUMNS.index(spec["count"]), name) for fields in (_RULES.common, *_RULES.types.values())
+                for name, spec in fields.items() if "count" in spec)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +119,10 @@ def _text(value: Any) -> str | None:
 def to_columns(record: Mapping[str, Any]) -> tuple[str | None, ...]:
     """The masked record's values in COLUMNS order (None where it has no such field)."""
     values = [_text(record.get(name)) for name in COLUMNS]
-    items = record.get("items")
-    if isinstance(items, list):
-        values[_ITEM_COUNT] = str(len(items))
+    for column, array in _COUNTS:
+        items = record.get(array)
+        if isinstance(items, list):
+            values[column] = str(len(items))
     return tuple(values)
 
 

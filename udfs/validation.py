@@ -85,6 +85,9 @@ def _check_rule_file(rules: Rules) -> None:
                 raise RulesError(f"{scope}.{name}: mask needs pii = <entity type> (the hash and redact label)")
             if "token" in spec and ("mask" not in spec or spec["token"] in fields):
                 raise RulesError(f"{scope}.{name}: token = {spec['token']!r} needs mask and a name no field has")
+            if "count" in spec and (spec["type"] != "array" or spec["count"] in fields):
+                raise RulesError(f"{scope}.{name}: count = {spec['count']!r} needs type = \"array\" and a name no "
+                                 "field has")
             if "each" in spec and (spec["type"] != "array" or spec["each"] not in rules.elements):
                 raise RulesError(f"{scope}.{name}: each = {spec['each']!r} needs type = \"array\" and a "
                                  f"[elements.{spec['each']}] table; have {sorted(rules.elements)}")

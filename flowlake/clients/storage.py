@@ -3,23 +3,10 @@ from the one config object, and the buckets of the local S3-compatible server.""
 
 from __future__ import annotations
 
-import secrets
 from urllib.parse import urlparse
 
 from flowlake.config import Settings
-from flowlake.trino_security import write_private
-
-
-def s3_secret_key(settings: Settings) -> str:
-    """The configured secret key; for the local server without one, a key generated once and kept
-    private in the data dir. Empty: the engines fall back to AWS's default credential chain."""
-    configured = settings.s3_secret_key.get_secret_value()
-    if configured or not settings.s3_enabled:
-        return configured
-    path = settings.data_dir / "secrets" / "s3-secret-key"
-    if not path.exists():
-        write_private(path, secrets.token_urlsafe(24))
-    return path.read_text().strip()
+from flowlake.keys import s3_secret_key
 
 
 def _keys(settings: Settings) -> tuple[str, str]:

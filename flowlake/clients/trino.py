@@ -15,7 +15,8 @@ from trino.exceptions import HttpError, TrinoQueryError
 from flowlake.clients.http import http_ok
 from flowlake.config import Settings
 from flowlake.errors import FlowlakeError, ServiceUnavailable
-from flowlake.trino_security import certificate_file, password_for
+from flowlake.keys import password_for
+from flowlake.trino_security import certificate_file
 
 
 def connect(settings: Settings, user: str | None = None, password: str | None = None) -> Any:

@@ -17,12 +17,12 @@ from string import Template
 
 from rich.console import Console
 
+from flowlake import keys
 from flowlake import trino_security as security
 from flowlake.clients import storage
 from flowlake.clients.http import http_ok
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import ServiceUnavailable
-from flowlake.keys import pii_hash_key
 from flowlake.stack.runtime import Runtime
 from udfs.masking import HASH_KEY_ENV
 
@@ -252,7 +252,7 @@ class FlinkProcess(Service):
         env["FLINK_CONF_DIR"] = str(self.conf_dir)
         env["FLINK_LOG_DIR"] = str(self.settings.data_dir / "flink" / "logs")
         env["FLINK_HOME"] = str(self.runtime.flink_home)
-        env[HASH_KEY_ENV] = pii_hash_key(self.settings)
+        env[HASH_KEY_ENV] = keys.pii_hash_key(self.settings)
         return env
 
     def command(self) -> tuple[list[str], dict[str, str]]:
@@ -276,12 +276,12 @@ def write_trino_etc(settings: Settings, etc: Path, data_dir: Path, keystore: Pat
     render(src / "node.properties", etc / "node.properties", data_dir=data_dir)
     render(src / "jvm.config", etc / "jvm.config", heap=s.trino_heap)
     render(src / "config.properties", etc / "config.properties", host=s.trino_host or s.host, port=s.trino_port,
-           https_port=s.trino_https_port, keystore=keystore, etc=etc, internal_secret=security.internal_secret(s))
+           https_port=s.trino_https_port, keystore=keystore, etc=etc, internal_secret=keys.internal_secret(s))
     render(src / "log.properties", etc / "log.properties")
     # Users, groups and rules: Trino re-reads these files every few seconds.
     render(src / "password-authenticator.properties", etc / "password-authenticator.properties",
            password_file=etc / "password.db")
-    security.write_private(etc / "password.db", security.password_file_text(security.ensure_passwords(s)))
+    keys.write_private(etc / "password.db", security.password_file_text(keys.ensure_passwords(s)))
     render(src / "group-provider.properties", etc / "group-provider.properties", group_file=etc / "group.txt")
     (etc / "group.txt").write_text(security.group_file_text(dict(s.trino_users)))
     render(src / "access-control.properties", etc / "access-control.properties", rules_file=etc / "rules.json")
@@ -409,7 +409,7 @@ class ObjectStore(Service):
             raise ServiceUnavailable(f"MinIO is not built ({binary}): install Go >= 1.24 and run `flowlake install`")
         s = self.settings
         env = self.base_env()
-        env.update(MINIO_ROOT_USER=s.s3_access_key, MINIO_ROOT_PASSWORD=storage.s3_secret_key(s),
+        env.update(MINIO_ROOT_USER=s.s3_access_key, MINIO_ROOT_PASSWORD=keys.s3_secret_key(s),
                    MINIO_BROWSER="off", MINIO_UPDATE="off", MINIO_REGION=s.s3_region)
         return [str(binary), "server", "--quiet", "--address", f"{s.host}:{s.s3_port}", str(self.home / "data")], env
 

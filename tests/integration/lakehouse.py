@@ -18,7 +18,7 @@ from flowlake.clients.trino import query
 from flowlake.config import Settings
 from flowlake.generate import PRODUCTS, Mix, privacy_intents
 from flowlake.keys import pii_hash_key
-from iceberg.tables import SILVER_TABLE_OF
+from iceberg.registry import SILVER_TABLE_OF
 from udfs.masking import hash_token
 from udfs.privacy import INTENTS, RESPONSE_DAYS
 from udfs.records import USER_ID

@@ -33,7 +33,7 @@ from flowlake.generate import Mix, SteppingClock, generate
 from flowlake.stack.process import ManagedProcess
 from flowlake.stack.runtime import Runtime
 from flowlake.stack.services import FlinkProcess, Kafka
-from iceberg.tables import SILVER_TABLE_OF
+from iceberg.registry import SILVER_TABLE_OF
 
 from .conftest import IngestJob, assert_each_once, wait_until
 from .lakehouse import LATENESS, assert_gold_matches, floor_to, q, read_committed, tick

@@ -19,7 +19,7 @@ from flowlake.clients.flink import FlinkRest, submit
 from flowlake.clients.kafka import delete_topic, ensure_topic
 from flowlake.config import Settings
 from flowlake.generate import SteppingClock, generate
-from iceberg.tables import SILVER_TABLE_OF
+from iceberg.registry import SILVER_TABLE_OF
 from tests.hostile import corpus
 
 from .conftest import IngestJob, wait_until

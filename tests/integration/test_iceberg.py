@@ -57,7 +57,8 @@ def test_flink_sql_writes_rows_that_pyiceberg_and_trino_read(local_stack: Settin
 
 def test_sql_users_see_table_and_column_comments_in_trino(local_stack: Settings) -> None:
     """The lakehouse tables (created by `flowlake up`) carry their comments into Trino."""
-    from iceberg.tables import ALL_TABLES, NAMESPACES, TABLE_COMMENTS
+    from iceberg.registry import NAMESPACES
+    from iceberg.tables import ALL_TABLES, TABLE_COMMENTS
 
     schemas = ", ".join(f"'{namespace}'" for namespace in NAMESPACES)
     comments = dict(query(local_stack, "SELECT schema_name || '.' || table_name, comment "

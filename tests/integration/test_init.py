@@ -14,7 +14,8 @@ from confluent_kafka.admin import AdminClient
 
 from flowlake.catalog import load_catalog
 from flowlake.config import Settings
-from iceberg.tables import ALL_TABLES, NAMESPACES
+from iceberg.registry import NAMESPACES
+from iceberg.tables import ALL_TABLES
 
 pytestmark = [pytest.mark.integration]
 FLOWLAKE = str(Path(sys.executable).parent / "flowlake")

@@ -22,7 +22,7 @@ from confluent_kafka import Producer
 from flowlake.clients.flink import FlinkRest, submit
 from flowlake.config import Settings
 from flowlake.generate import Mix, generate
-from iceberg.tables import SILVER_TABLE_OF
+from iceberg.registry import SILVER_TABLE_OF
 from udfs.pii import detect
 
 from .conftest import IngestJob, assert_each_once, wait_until

@@ -23,7 +23,7 @@ from flowlake.clients.kafka import ensure_topic as ensure_kafka_topic
 from flowlake.clients.pulsar import client, delete_topic, ensure_topic, topic_url
 from flowlake.config import Settings
 from flowlake.generate import Mix, SteppingClock, generate
-from iceberg.tables import SILVER_TABLE_OF
+from iceberg.registry import SILVER_TABLE_OF
 from udfs.pii import detect
 
 from .conftest import IngestJob, assert_each_once, wait_until

@@ -23,7 +23,7 @@ from flowlake.clients.flink import FlinkRest
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.generate import Mix, generate
 from flowlake.privacy import requests, user_token
-from iceberg.tables import SILVER_TABLE_OF
+from iceberg.registry import SILVER_TABLE_OF
 
 from .conftest import IngestJob, wait_until
 from .lakehouse import bronze_count, page_view, q
@@ -31,7 +31,7 @@ from .lakehouse import bronze_count, page_view, q
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 VICTIM = "U04999"
-# How each table finds the victim's rows, written independently of sql/trino/erase_user.sql.
+# How each table finds the victim's rows, written independently of the erasure templates (sql/trino/erase/).
 RAW = f"(from_utf8(event_key) = '{VICTIM}' OR strpos(from_utf8(payload), '{VICTIM}') > 0)"
 FINDERS = {"bronze.events": RAW, "quarantine.events": RAW,
            **{f"silver.{t}": f"user_id = '{VICTIM}'" for t in SILVER_TABLE_OF.values()}}

@@ -17,7 +17,7 @@ import pytest
 from pyarrow import fs
 from pydantic import SecretStr
 
-from flowlake import stack
+from flowlake import keys, stack
 from flowlake.catalog import ensure_catalog, load_catalog
 from flowlake.clients import storage
 from flowlake.clients.flink import FlinkRest, submit
@@ -27,7 +27,7 @@ from flowlake.config import Settings
 from flowlake.generate import Mix, SteppingClock, generate
 from flowlake.stack.runtime import Runtime
 from flowlake.stack.services import Trino
-from iceberg.tables import SILVER_TABLE_OF
+from iceberg.registry import SILVER_TABLE_OF
 
 from .conftest import wait_until
 
@@ -45,7 +45,7 @@ def s3_lake(local_stack: Settings) -> Iterator[Settings]:
         "catalog_name": "lakehouse_s3", "warehouse": f"s3://{BUCKET}/warehouse",
         "checkpoints": f"s3://{BUCKET}/checkpoints", "savepoints": f"s3://{BUCKET}/savepoints",
         "trino_port": base.trino_port + 100, "trino_https_port": base.trino_https_port + 100, "trino_heap": "1G",
-        "s3_secret_key": SecretStr(storage.s3_secret_key(base))})
+        "s3_secret_key": SecretStr(keys.s3_secret_key(base))})
     assert storage.ensure_buckets(settings) == [BUCKET]
     ensure_catalog(settings)
     trino = Trino("trino-s3", settings, Runtime(settings))

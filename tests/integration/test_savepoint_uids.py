@@ -19,8 +19,12 @@ pytestmark = pytest.mark.integration
 
 # Transformations that are not operators (no state, no uid needed): how records are partitioned.
 VIRTUAL = {"PartitionTransformation", "UnionTransformation"}
-# A new gold aggregate appended to the job: a common code change.
+# The common code changes, appended to the job as a table appended to iceberg/registry.py appends its
+# statement: a new silver table (an event type, from the deduplicated events) and a new gold aggregate.
 NEW_STATEMENT = [
+    "CREATE TEMPORARY TABLE refunds (event_id STRING, user_id STRING, order_id STRING) "
+    "WITH ('connector' = 'blackhole')",
+    "INSERT INTO refunds SELECT event_id, user_id, order_id FROM distinct_events WHERE event_type = 'refund'",
     "CREATE TEMPORARY TABLE events_per_minute (window_start TIMESTAMP(3), events BIGINT) "
     "WITH ('connector' = 'blackhole')",
     "INSERT INTO events_per_minute SELECT window_start, COUNT(*) "
@@ -54,7 +58,7 @@ def test_every_operator_has_a_uid_and_a_changed_expression_keeps_them_all(local_
     assert operators(local_stack, "--allowed-lateness-seconds", "90") == before
 
 
-def test_an_appended_statement_keeps_offsets_udf_dedup_and_sinks(local_stack: Settings) -> None:
+def test_appended_tables_keep_offsets_udf_dedup_and_sinks(local_stack: Settings) -> None:
     before = operators(local_stack)
     after = operators(local_stack, *(arg for sql in NEW_STATEMENT for arg in ("--extra-sql", sql)))
     kept = {uid for uid, name in before.items() if after.get(uid) == name}

@@ -20,8 +20,9 @@ import requests
 from flowlake.clients.trino import AuthenticationFailed, QueryRejected, query
 from flowlake.config import Settings
 from flowlake.generate import Mix, generate
+from flowlake.keys import password_for
 from flowlake.stack.runtime import Runtime
-from flowlake.trino_security import certificate_file, password_for
+from flowlake.trino_security import certificate_file
 from udfs.pii import detect
 
 from .conftest import IngestJob, wait_until

@@ -1,10 +1,12 @@
 """The import arrows of docs/architecture.md hold: the pure core (udfs/) imports nothing above it, the
-job environment (flink_jobs/) and the table specs (iceberg/) import only the core, and no modules
-import each other, directly or round a loop (lazy imports inside functions included)."""
+job environment (flink_jobs/) and the table specs (iceberg/) import only the core and each other's
+standard-library modules, and no modules import each other, directly or round a loop (lazy imports
+inside functions included)."""
 
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 from flowlake.config import REPO_ROOT
@@ -38,6 +40,23 @@ def test_no_module_imports_a_layer_above_its_own() -> None:
     upward = [(name, target) for name, path in known.items() for target in imports(path, known)
               if LAYERS[target.split(".")[0]] > LAYERS[name.split(".")[0]]]
     assert upward == []
+
+
+def test_the_job_environment_reads_only_standard_library_table_modules() -> None:
+    """PyIceberg is not installed in the job environment: flink_jobs/ imports iceberg's registry and
+    maintenance policy, which use the standard library and the core only."""
+    known = modules()
+    for name, path in known.items():
+        if name.startswith("flink_jobs"):
+            assert {t for t in imports(path, known) if t.startswith("iceberg")} <= {"iceberg.registry",
+                                                                                  "iceberg.maintenance"}, name
+    for module in ("iceberg.registry", "iceberg.maintenance"):
+        tree = ast.parse(known[module].read_text())
+        imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                     if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
+        assert imported <= {*sys.stdlib_module_names, "udfs", "__future__"}, (module, imported)
 
 
 def test_no_import_loops() -> None:

@@ -338,7 +338,9 @@ def test_the_jobs_arguments_parse_and_agree_with_the_config_map(overlay: tuple[s
 
 
 def test_the_maintenance_cronjob_submits_to_the_session_cluster(overlay: tuple[str, list[dict[str, Any]]]) -> None:
-    from flink_jobs.maintain import arguments
+    from flink_jobs.maintain import arguments, plan
+    from iceberg.maintenance import load_policies
+    from iceberg.registry import TABLES
 
     _, docs = overlay
     container = _of_kind(docs, "CronJob")["flowlake-maintenance"]["spec"]["jobTemplate"]["spec"]["template"]["spec"][
@@ -349,6 +351,11 @@ def test_the_maintenance_cronjob_submits_to_the_session_cluster(overlay: tuple[s
     job_args = args[args.index("--python") + 2:]
     parsed, unknown = arguments().parse_known_args(job_args)
     assert unknown == [] and parsed.flink_rest_url == "$(FLOWLAKE_WRITER_REST_URLS)"
+    # Every table of the registry, each with its policy from the file baked into the image.
+    parsed.policy_file = str(REPO_ROOT / "iceberg" / "maintenance.toml")
+    default, overrides = load_policies(Path(parsed.policy_file))
+    assert plan(parsed) == [(t.identifier, overrides.get(t.identifier, default)) for t in TABLES]
+    assert overrides and set(overrides) < {t.identifier for t in TABLES}
     referenced = set(re.findall(r"\$\((\w+)\)", " ".join(args)))
     config = _of_kind(docs, "ConfigMap")["flowlake-config"]["data"]
     assert referenced <= set(config), referenced - set(config)

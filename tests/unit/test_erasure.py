@@ -17,7 +17,7 @@ from iceberg.tables import ALL_TABLES
 def test_every_table_that_holds_a_person_is_erased_bronze_and_quarantine_by_the_raw_payload() -> None:
     tables = [table for table, _ in erasure_statements("U00042", "lakehouse")]
     keyed = {spec.identifier for spec in ALL_TABLES if "user_id" in {f.name for f in spec.schema.fields}}
-    assert keyed <= set(tables), keyed - set(tables)  # a new person-keyed table must be added to erase_user.sql
+    assert keyed <= set(tables), keyed - set(tables)  # iceberg/registry.py: person
     assert {"bronze.events", "quarantine.events", "gold.late_events"} <= set(tables)
     assert tables.index("gold.late_events") < min(tables.index(t) for t in tables if t.startswith("silver."))
     statements = dict(erasure_statements("U00042", "lakehouse"))

@@ -180,7 +180,7 @@ def test_the_kubernetes_cronjob_runs_the_same_job_on_every_table() -> None:
     args = container["args"]
     assert args[args.index("--python") + 1] == "/opt/flowlake/flink_jobs/maintain.py"
     assert (repo / "flink_jobs" / "maintain.py").exists() and (repo / "iceberg" / "maintenance.toml").exists()
-    assert args[args.index("--tables") + 1].split(",") == [spec.identifier for spec in ALL_TABLES]
+    assert "--tables" not in args  # every table of the registry, so a new table needs no edit there
     cron_fields(cronjob["spec"]["schedule"])
     assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
     assert {"secretRef": {"name": "flowlake-secrets"}} in container["envFrom"]  # the catalog password

@@ -117,6 +117,21 @@ def test_the_sinks_columns_come_out_of_the_masked_record_parsed_once() -> None:
     assert checked.order_lines == ["kitchen|1|10.5"]
 
 
+def test_the_check_columns_follow_the_rules_file_released_ones_first() -> None:
+    """The columns are the check's row type in the job (udfs.flink_udfs.CHECK_RESULT): derived from the
+    rules, a new field appends one, and the released ones keep their places."""
+    from udfs.records import COLUMNS, check_columns
+    from udfs.validation import Rules
+
+    released = ("event_id", "user_id", "country", "page", "session_id", "ip_address", "user_agent", "sku",
+                "quantity", "unit_price", "order_id", "items", "item_count", "total", "currency", "email",
+                "shipping_name", "amount", "method", "card_number", "card_token", "channel", "message")
+    assert COLUMNS[:len(released)] == released
+    rules = Rules(10, {"event_id": {}, "event_type": {}, "event_time": {}},
+                  {"a": {"x": {}, "lines": {"count": "line_count"}}, "b": {"x": {}, "card": {"token": "card_token"}}})
+    assert check_columns(rules) == ("event_id", "x", "lines", "line_count", "card", "card_token")
+
+
 def test_numbers_keep_their_value_through_the_text_columns() -> None:
     from decimal import Decimal
 

@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from flink_jobs.common import catalog_sql, common_arguments
+from flowlake import keys
 from flowlake.clients import storage
 from flowlake.config import Settings
 
@@ -52,8 +53,8 @@ def test_s3_settings_in_each_engines_keys(tmp_path: Path) -> None:
 
 def test_the_local_servers_secret_is_generated_once_and_private(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, s3_enabled=True, warehouse="s3://lake/w")
-    first = storage.s3_secret_key(settings)
-    assert len(first) >= 24 and storage.s3_secret_key(settings) == first
+    first = keys.s3_secret_key(settings)
+    assert len(first) >= 24 and keys.s3_secret_key(settings) == first
     assert ((tmp_path / "secrets" / "s3-secret-key").stat().st_mode & 0o777) == 0o600
 
 

@@ -11,7 +11,8 @@ from pyiceberg.schema import Schema
 from pyiceberg.types import BinaryType, LongType, NestedField, StringType
 
 from flowlake.catalog import IncompatibleTable, TableInfo, describe_tables, ensure_table
-from iceberg.tables import ALL_TABLES, BRONZE_EVENTS, NAMESPACES, TableProperties, TableSpec
+from iceberg.registry import NAMESPACES
+from iceberg.tables import ALL_TABLES, BRONZE_EVENTS, TableProperties, TableSpec
 
 
 def test_bronze_keeps_source_coordinates() -> None:
@@ -98,14 +99,14 @@ def test_gold_written_until_is_the_newest_window_end_of_any_gold_window_table(tm
     from decimal import Decimal
 
     from flowlake.catalog import gold_written_until
-    from iceberg.tables import GOLD_FUNNEL, GOLD_REVENUE
+    from iceberg.tables import GOLD_WINDOW_TABLES
 
     catalog = SqlCatalog("t", uri=f"sqlite:///{tmp_path / 'catalog.db'}", warehouse=tmp_path.as_uri())
     catalog.create_namespace("gold")
     assert gold_written_until(catalog) is None  # no tables yet
     # Unpartitioned copies: PyIceberg writes into day partitions only with the optional pyiceberg-core.
     revenue, funnel = (ensure_table(catalog, replace(spec, partition_spec=PartitionSpec()))
-                       for spec in (GOLD_REVENUE, GOLD_FUNNEL))
+                       for spec in GOLD_WINDOW_TABLES)
     assert gold_written_until(catalog) is None  # empty tables
 
     def at(hour: int, minute: int = 0) -> datetime:

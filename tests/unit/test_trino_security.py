@@ -12,16 +12,9 @@ import pytest
 
 from flowlake.config import Settings
 from flowlake.errors import FlowlakeError
+from flowlake.keys import ensure_passwords, password_for, passwords_file
 from flowlake.stack.services import LOCAL_CONFIGS, render
-from flowlake.trino_security import (
-    GROUP_OF_ROLE,
-    ensure_passwords,
-    group_file_text,
-    password_file_text,
-    password_for,
-    password_line,
-    passwords_file,
-)
+from flowlake.trino_security import GROUP_OF_ROLE, group_file_text, password_file_text, password_line
 
 
 def test_password_line_is_pbkdf2_of_the_password_and_salt() -> None:

@@ -103,6 +103,8 @@ def test_slightly_future_time_is_tolerated() -> None:
     ('x = { type = "array", each = "line" }', r"\[elements.line\]"),
     ('x = { type = "string", pii = "CREDIT_CARD", token = "t" }', "token = 't' needs mask"),
     ('x = { type = "string", pii = "CREDIT_CARD", mask = "mask", token = "x" }', "a name no field has"),
+    ('x = { type = "string", count = "n" }', "count = 'n' needs type"),
+    ('x = { type = "array", count = "x" }', "count = 'x' needs type"),
 ])
 def test_bad_rules_file_is_rejected_at_load(tmp_path: Path, common: str, error: str) -> None:
     bad = tmp_path / "rules.toml"

@@ -1,0 +1,271 @@
+"""Every table of the lakehouse, described once: columns, partitioning, sort order, comment, which job
+writes it and with which insert, which event type feeds it, and how a person's rows are found in it.
+iceberg/tables.py makes the Iceberg specs from it; the ingest job's statement list, erasure,
+maintenance and the Kubernetes maintenance job read it. Standard library only: the jobs import it
+in the job environment, where PyIceberg is not installed.
+
+A new event type is its rules entry (udfs/rules/events.toml), a `_silver(...)` entry appended to
+TABLES and its insert (sql/flink/insert_silver_<table>.sql). **Append**: the order of the ingest
+job's tables is the order of its statements, which numbers its operators, and a savepoint maps state
+back to operators by those numbers (tests/integration/test_savepoint_uids.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Column: (name, type, required, doc). Types are Iceberg's: string, int, long, double, binary,
+# timestamptz, decimal(P, S), list<required|optional T>, map<K, required|optional V>.
+Column = tuple[str, str, bool, str]
+
+# How erasure (`flowlake privacy erase`) finds a person's rows in a table.
+BY_USER_ID = "user_id"  # the user_id column
+BY_RAW_PAYLOAD = "raw payload"  # the record key, or the user_id field inside the payload as received
+BY_EVENT_ID = "event_id"  # event ids of the person's silver rows
+KEPT = "kept"  # keyed tokens only, kept as the record of the person's requests and erasures
+NO_PERSON = ""  # aggregates: no row belongs to one person
+
+# Who writes a table: a job of flink_jobs/registry.py, or a CLI operation.
+INGEST = "ingest"
+SESSIONS = "sessions"
+ERASURE = "flowlake privacy erase"
+
+
+@dataclass(frozen=True)
+class Table:
+    namespace: str
+    name: str
+    comment: str  # what SQL users see (Trino: SHOW CREATE TABLE, information_schema)
+    columns: tuple[Column, ...]
+    partition: tuple[str, str] | None  # (timestamp column, partition name): by day of it
+    sort: tuple[str, ...]
+    writer: str
+    person: str
+    insert: str = ""  # its INSERT in sql/flink/, for a table a streaming job writes
+    event_type: str = ""  # silver: the event type its rows are
+    # Every record reaches it (bronze, quarantine, silver): each writer writes its own files, without a
+    # shuffle by partition first, and the free-text and binary columns named here get no statistics.
+    streamed: bool = False
+    no_metrics: tuple[str, ...] = ()
+
+    @property
+    def identifier(self) -> str:
+        return f"{self.namespace}.{self.name}"
+
+    def column_names(self) -> list[str]:
+        return [column[0] for column in self.columns]
+
+
+# Where a record came from, the same columns for a Kafka and a Pulsar source: a Kafka record is
+# (topic, partition, offset), a Pulsar message (partition topic, message id).
+_SOURCE: tuple[Column, ...] = (
+    ("source_topic", "string", True, "Kafka topic, or Pulsar partition topic (persistent://...-partition-N)"),
+    ("source_partition", "int", True, "Kafka partition, or the Pulsar topic's partition index"),
+    ("source_offset", "long", False, "Kafka offset (null for Pulsar)"),
+    ("source_message_id", "binary", False, "Pulsar message id, serialized (null for Kafka)"),
+    ("source_timestamp", "timestamptz", True, "Kafka record timestamp, or Pulsar publish time"),
+)
+
+# Bronze: every record as received, bytes untouched, with where it came from. (topic, partition,
+# offset) or (topic, message id) is unique. Nothing is ever filtered here.
+BRONZE_EVENTS = Table(
+    "bronze", "events",
+    "Every event as received from Kafka or Pulsar, raw bytes with source coordinates; nothing filtered. Holds "
+    "raw PII: engineers only.",
+    (("event_key", "binary", False, "record key, as received"),
+     ("payload", "binary", False, "record value, as received (from_utf8(payload) in Trino)"),
+     *_SOURCE,
+     ("ingested_at", "timestamptz", True, "when Flink read the record"),
+     ("headers", "map<string, optional binary>", False, "Kafka headers, or Pulsar message properties (UTF-8)")),
+    ("source_timestamp", "source_day"), ("source_partition", "source_offset"), INGEST, BY_RAW_PAYLOAD,
+    insert="insert_bronze_events", streamed=True, no_metrics=("payload", "event_key", "source_message_id"))
+
+# Quarantine: every record that failed validation, raw, with the rules it failed.
+QUARANTINE_EVENTS = Table(
+    "quarantine", "events",
+    "Every event that failed validation, raw, with the rules it failed. Holds raw PII: engineers only.",
+    (("event_key", "binary", False, "record key, as received"),
+     ("payload", "binary", False, "record value, as received"),
+     *_SOURCE,
+     ("event_type", "string", False, "when the payload parsed far enough to name one"),
+     ("failures", "list<required string>", True, "'<rule id>: <reason>' per failed rule"),
+     ("quarantined_at", "timestamptz", True, "when Flink wrote the row")),
+    ("source_timestamp", "source_day"), ("source_partition", "source_offset"), INGEST, BY_RAW_PAYLOAD,
+    insert="insert_quarantine_events", streamed=True, no_metrics=("payload", "source_message_id"))
+
+# Silver: one table per event type; parsed, typed, validated, PII masked, first occurrence of each
+# event_id only. The source coordinates lead back to the bronze record.
+_SILVER_HEAD: tuple[Column, ...] = (
+    ("event_id", "string", True, "the event's own id; silver keeps its first occurrence only"),
+    ("event_time", "timestamptz", True, "when the event happened (UTC), from the payload"),
+    ("user_id", "string", True, "the customer's account id (an internal id, not masked)"),
+    ("country", "string", False, "ISO 3166-1 alpha-2 country code"),
+)
+_SILVER_TAIL: tuple[Column, ...] = (
+    ("source_partition", "int", True, "Kafka partition or Pulsar partition index of the source record"),
+    ("source_offset", "long", False, "Kafka offset (null for Pulsar)"),
+    ("source_message_id", "binary", False, "Pulsar message id (null for Kafka)"),
+    ("processed_at", "timestamptz", True, "when Flink wrote the row"),
+)
+
+
+def _silver(event_type: str, name: str, comment: str, *columns: Column) -> Table:
+    """The silver table of an event type: the common columns, the type's own, where it came from."""
+    return Table("silver", name, comment, (*_SILVER_HEAD, *columns, *_SILVER_TAIL), ("event_time", "event_day"),
+                 ("event_time",), INGEST, BY_USER_ID, insert=f"insert_silver_{name}", event_type=event_type,
+                 streamed=True, no_metrics=("message", "items", "user_agent", "source_message_id"))
+
+
+SILVER_PAGE_VIEWS = _silver(
+    "page_view", "page_views", "Valid page views, deduplicated by event_id, PII masked (IP hashed).",
+    ("page", "string", True, "path of the page viewed"),
+    ("session_id", "string", True, "the visitor's browsing session"),
+    ("ip_address", "string", False, "hashed"),
+    ("user_agent", "string", False, "browser user agent as sent"))
+SILVER_ADD_TO_CARTS = _silver(
+    "add_to_cart", "add_to_carts", "Valid add-to-cart events, deduplicated by event_id.",
+    ("sku", "string", True, "product SKU"),
+    ("quantity", "int", True, "units added"),
+    ("unit_price", "decimal(12, 2)", True, "price of one unit"),
+    ("session_id", "string", False, "the visitor's browsing session"))
+SILVER_ORDERS = _silver(
+    "order", "orders", "Valid orders, deduplicated by event_id, PII masked (email and name hashed).",
+    ("order_id", "string", True, "order id (ORD-...)"),
+    ("items", "string", True, "JSON array of order lines (sku, name, category, quantity, unit_price); "
+     "names scanned for PII"),
+    ("item_count", "int", True, "number of order lines"),
+    ("total", "decimal(12, 2)", True, "order total as sent, in currency"),
+    ("currency", "string", True, "ISO 4217 currency code"),
+    ("email", "string", True, "hashed"),
+    ("shipping_name", "string", False, "hashed"))
+SILVER_PAYMENTS = _silver(
+    "payment", "payments", "Valid payments, deduplicated by event_id; card numbers masked to the last 4 digits, "
+    "card_token a keyed hash.",
+    ("order_id", "string", True, "the order paid"),
+    ("amount", "decimal(12, 2)", True, "amount paid, in currency"),
+    ("currency", "string", True, "ISO 4217 currency code"),
+    ("method", "string", True, "payment method (card, paypal, ...)"),
+    ("card_number", "string", False, "masked, last 4 digits kept"),
+    ("card_token", "string", False, "keyed hash of the whole card number: the same card, the same token"))
+SILVER_SUPPORT_MESSAGES = _silver(
+    "support_message", "support_messages", "Valid support messages, deduplicated by event_id, PII in the text "
+    "redacted.",
+    ("channel", "string", True, "where the message came in (email, chat, ...)"),
+    ("message", "string", True, "PII found in the text is redacted"))
+
+# Gold of the ingest job: event-time windows over on-time silver events, each written once when the
+# watermark passes its end; late events are listed in gold.late_events.
+GOLD_LATE_EVENTS = Table(
+    "gold", "late_events", "Valid events that arrived behind the watermark and so are in no gold window.",
+    (("event_id", "string", True, "the late event's id (its row is in silver)"),
+     ("event_type", "string", True, "page_view, add_to_cart, order, payment or support_message"),
+     ("event_time", "timestamptz", True, "when the event happened (UTC)"),
+     ("watermark", "timestamptz", True, "the job's event-time watermark when the event arrived"),
+     ("source_partition", "int", True, "Kafka partition or Pulsar partition index of the source record"),
+     ("source_offset", "long", False, "Kafka offset (null for Pulsar)"),
+     ("source_message_id", "binary", False, "Pulsar message id (null for Kafka)"),
+     ("detected_at", "timestamptz", True, "when Flink wrote the row")),
+    ("event_time", "event_day"), ("event_time",), INGEST, BY_EVENT_ID, insert="insert_gold_late_events")
+GOLD_REVENUE = Table(
+    "gold", "revenue_per_minute", "Orders, units and revenue per minute of event time, country, product category "
+    "and currency; each window written once when the watermark passes it.",
+    (("window_start", "timestamptz", True, "start of the one-minute event-time window (inclusive)"),
+     ("window_end", "timestamptz", True, "end of the window (exclusive)"),
+     ("country", "string", False, "ISO 3166-1 alpha-2 country code of the orders"),
+     ("category", "string", True, "product category of the order lines"),
+     ("currency", "string", True, "ISO 4217 currency code: revenue is never summed across currencies"),
+     ("orders", "long", True, "orders with at least one line in this category: do not add up across categories"),
+     ("units", "long", True, "sum of the lines' quantities"),
+     ("revenue", "decimal(18, 2)", True, "sum of quantity x unit price of the lines")),
+    ("window_start", "window_day"), ("window_start",), INGEST, NO_PERSON, insert="insert_gold_revenue_per_minute")
+GOLD_FUNNEL = Table(
+    "gold", "funnel_hourly", "Page views, add-to-carts and orders per hour of event time, with distinct visitors "
+    "and buyers.",
+    (("window_start", "timestamptz", True, "start of the one-hour event-time window (inclusive)"),
+     ("window_end", "timestamptz", True, "end of the window (exclusive)"),
+     ("page_views", "long", True, "page views in the hour"),
+     ("add_to_carts", "long", True, "add-to-cart events in the hour"),
+     ("orders", "long", True, "orders in the hour"),
+     ("visitors", "long", True, "distinct users with a page view"),
+     ("buyers", "long", True, "distinct users with an order")),
+    ("window_start", "window_day"), ("window_start",), INGEST, NO_PERSON, insert="insert_gold_funnel_hourly")
+# Privacy requests found in support messages by the ingest job (udfs.privacy); `flowlake privacy` lists
+# them and carries out erasure.
+GOLD_PRIVACY_REQUESTS = Table(
+    "gold", "privacy_requests", "Privacy requests (erasure, access, rectification, opt-out, unsubscribe) found in "
+    "support messages, with their 30-day due date and status.",
+    (("request_id", "string", True, "<event_id>/<intent>: one request per intent a message expresses"),
+     ("event_id", "string", True, "the support message (silver.support_messages.event_id)"),
+     ("user_token", "string", True, "keyed hash of the customer's user_id (flowlake privacy erase finds it)"),
+     ("intent", "string", True, "ERASURE, ACCESS, RECTIFICATION, OPT_OUT or UNSUBSCRIBE"),
+     ("confidence", "double", True, "the classifier's confidence, 0.5 to 0.99"),
+     ("channel", "string", False, "where the message came in (email, chat, ...)"),
+     ("received_at", "timestamptz", True, "when the customer sent the message (event time)"),
+     ("due_by", "timestamptz", True, "received_at + 30 days: the answer is late after this"),
+     ("status", "string", True, "OPEN until carried out (DONE, with the erasure in audit.erasures)"),
+     ("detected_at", "timestamptz", True, "when Flink wrote the row")),
+    ("received_at", "received_day"), ("received_at",), INGEST, KEPT, insert="insert_gold_privacy_requests")
+
+# Gold of the sessions job (flink_jobs/sessions.py), from the silver topic.
+GOLD_SESSIONS = Table(
+    "gold", "sessions", "User sessions (30 min inactivity gap) from the silver topic, written when they close.",
+    (("session_id", "string", True, "user_id and start in epoch ms: the same session, the same id"),
+     ("user_id", "string", True, "the customer's account id"),
+     ("session_start", "timestamptz", True, "event time of the first event"),
+     ("session_end", "timestamptz", True, "event time of the last event; the session closed a gap later"),
+     ("events", "long", True, "events of every type"),
+     ("page_views", "long", True, "page views in the session"),
+     ("cart_adds", "long", True, "add-to-cart events in the session"),
+     ("orders", "long", True, "orders in the session"),
+     ("revenue", "decimal(18, 2)", True, "sum of the orders' totals"),
+     ("closed_at", "timestamptz", True, "when Flink wrote the row")),
+    ("session_start", "session_day"), ("session_start",), SESSIONS, BY_USER_ID, insert="insert_gold_sessions")
+GOLD_ALERTS = Table(
+    "gold", "alerts", "Card velocity alerts: too many payments or too much amount per card in a time span.",
+    (("alert_id", "string", True, "rule and payment: one alert per payment and rule"),
+     ("rule", "string", True, "velocity"),
+     ("card_token", "string", True, "keyed hash of the card number (silver.payments.card_token)"),
+     ("user_id", "string", True, "the customer's account id"),
+     ("payment_event_id", "string", True, "the payment that crossed a limit"),
+     ("payment_time", "timestamptz", True, "when the payment happened (event time)"),
+     ("window_start", "timestamptz", True, "the earliest payment of the card inside the span"),
+     ("payments", "long", True, "payments of the card inside the span, this one included"),
+     ("amount", "decimal(18, 2)", True, "their amount"),
+     ("reasons", "list<optional string>", False, "limits crossed"),
+     ("detected_at", "timestamptz", True, "when Flink wrote the row")),
+    ("payment_time", "payment_day"), ("payment_time",), SESSIONS, BY_USER_ID, insert="insert_gold_alerts")
+
+# One row per erasure `flowlake privacy erase` carried out.
+AUDIT_ERASURES = Table(
+    "audit", "erasures", "Every erasure of a person's data: who, when, which tables, rows removed, snapshots "
+    "expired. Engineers only.",
+    (("erasure_id", "string", True, "a random id"),
+     ("user_token", "string", True, "keyed hash of the erased user_id: the audit keeps no raw id"),
+     ("request_ids", "list<required string>", True, "the privacy requests carried out (gold.privacy_requests)"),
+     ("requested_by", "string", True, "who ran the erasure (operating-system user)"),
+     ("started_at", "timestamptz", True, "when the erasure began"),
+     ("finished_at", "timestamptz", True, "when the last step ended"),
+     ("tables", "list<required string>", True, "every table rows were deleted from"),
+     ("rows_removed", "map<string, required long>", True, "rows deleted per table"),
+     ("files_rewritten", "long", True, "data files rewritten without the rows"),
+     ("snapshots_expired", "long", True, "snapshots expired so that time travel cannot return the rows")),
+    None, ("started_at",), ERASURE, KEPT)
+
+# Append only (see the module's doc): the ingest job's statements follow this order, its Kafka silver
+# topic between the funnel and the privacy requests, where it has always been (flink_jobs/ingest.py).
+TABLES = (BRONZE_EVENTS, QUARANTINE_EVENTS, SILVER_PAGE_VIEWS, SILVER_ADD_TO_CARTS, SILVER_ORDERS, SILVER_PAYMENTS,
+          SILVER_SUPPORT_MESSAGES, GOLD_LATE_EVENTS, GOLD_REVENUE, GOLD_FUNNEL, GOLD_PRIVACY_REQUESTS,
+          GOLD_SESSIONS, GOLD_ALERTS, AUDIT_ERASURES)
+NAMESPACES = ("bronze", "silver", "quarantine", "gold", "audit")
+SILVER = tuple(table for table in TABLES if table.event_type)
+# Silver table name per event type.
+SILVER_TABLE_OF = {table.event_type: table.name for table in SILVER}
+# Gold tables of event-time windows: `flowlake submit` reads the newest window end from them.
+GOLD_WINDOWS = (GOLD_REVENUE, GOLD_FUNNEL)
+
+
+def written_by(job: str) -> tuple[Table, ...]:
+    return tuple(table for table in TABLES if table.writer == job)
+
+
+def by_identifier(identifier: str) -> Table:
+    return next(table for table in TABLES if table.identifier == identifier)

@@ -1,0 +1,25 @@
+"""The labelled test sets are frozen: the detector and the classifier are measured on them, never tuned
+on them, so a change to one must be deliberate (a new test set, with its new checksum in
+tests/data/SHA256SUMS and the reason in the commit)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from flowlake.config import REPO_ROOT
+
+DATA = REPO_ROOT / "tests" / "data"
+
+
+def test_the_frozen_test_sets_are_unchanged() -> None:
+    lines = [line.split() for line in (DATA / "SHA256SUMS").read_text().splitlines() if line.strip()]
+    assert {name for _, name in lines} == {"pii/corpus.jsonl", "privacy/holdout.tsv"}
+    for digest, name in lines:
+        assert hashlib.sha256((DATA / name).read_bytes()).hexdigest() == digest, f"{name} changed"
+
+
+def test_the_frozen_pii_corpus_is_the_generators_output() -> None:
+    """The file is what bench/corpus.py builds: the generator and the file do not drift apart unnoticed."""
+    from bench.corpus import FROZEN_SEED, FROZEN_SIZE, build, load
+
+    assert load() == build(FROZEN_SIZE, seed=FROZEN_SEED)
