@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flink_jobs.common import common_arguments, file_io_options, parse
+from flink_jobs.registry import TERMINAL_STATES
 from iceberg import registry
 from iceberg.maintenance import (
     POLICY_FILE,
@@ -266,7 +267,7 @@ def running_jobs(args: argparse.Namespace) -> set[str]:
     for url in filter(None, args.flink_rest_url.split(",")):
         with urllib.request.urlopen(f"{url.strip().rstrip('/')}/jobs/overview", timeout=30) as response:
             jobs = json.load(response)["jobs"]
-        running |= {job["jid"] for job in jobs if job["state"] not in {"FINISHED", "CANCELED", "FAILED"}}
+        running |= {job["jid"] for job in jobs if job["state"] not in TERMINAL_STATES}
     return running
 
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+# Flink job states after which a job runs no more (its writers commit nothing).
+TERMINAL_STATES = frozenset({"FINISHED", "CANCELED", "FAILED"})
+
 
 @dataclass(frozen=True)
 class Job:

@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from flink_jobs.registry import JOBS
+from flink_jobs.registry import JOBS, TERMINAL_STATES
 from flowlake.clients import storage
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import JobFailed, ServiceUnavailable
@@ -24,7 +24,6 @@ from udfs.masking import HASH_KEY_ENV
 
 SHIPPED_PACKAGES = ("udfs", "flink_jobs")
 # States a Flink job does not leave; every other one (CREATED, RUNNING, RESTARTING, ...) is a live job.
-TERMINAL_STATES = frozenset({"FINISHED", "CANCELED", "FAILED"})
 
 
 @dataclass(frozen=True)
