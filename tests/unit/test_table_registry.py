@@ -21,8 +21,9 @@ RELEASED_INGEST = ("insert_bronze_events", "insert_quarantine_events", "insert_s
                    "insert_gold_funnel_hourly", "insert_silver_events_topic", "insert_gold_privacy_requests")
 RELEASED_SESSIONS = ("insert_gold_sessions", "insert_gold_alerts")
 SQL = REPO_ROOT / "sql" / "flink"
-# A new event type, as a maintainer would add it.
-REFUNDS = registry._silver("refund", "refunds", "Valid refunds.", ("order_id", "string", True, "the order refunded"))
+# A new event type, as a maintainer would add it (a name no real one has).
+APPENDED = registry._silver("test_appended", "test_appended", "Appended by a test.",
+                            ("order_id", "string", True, "the order"))
 
 
 def _without_docs(value: object) -> object:
@@ -54,7 +55,7 @@ def test_column_types_are_checked() -> None:
     from iceberg.tables import spec
 
     with pytest.raises(ValueError, match="unknown column type 'varchar'"):
-        spec(replace(REFUNDS, columns=(("note", "varchar", False, ""),)))
+        spec(replace(APPENDED, columns=(("note", "varchar", False, ""),)))
 
 
 def test_the_jobs_statements_are_the_registrys_tables_in_its_order_released_ones_first() -> None:
@@ -72,13 +73,14 @@ def test_an_appended_table_appends_its_statement_and_reaches_erasure_and_mainten
     from flowlake.maintain import policies
     from flowlake.privacy import erasure_statements
 
-    monkeypatch.setattr(registry, "TABLES", (*TABLES, REFUNDS))
-    monkeypatch.setattr(registry, "SILVER", (*registry.SILVER, REFUNDS))
-    assert ingest.inserts() == (*RELEASED_INGEST, "insert_silver_refunds")
+    before = ingest.inserts()
+    monkeypatch.setattr(registry, "TABLES", (*TABLES, APPENDED))
+    monkeypatch.setattr(registry, "SILVER", (*registry.SILVER, APPENDED))
+    assert ingest.inserts() == (*before, "insert_silver_test_appended")
     erased = dict(erasure_statements("U00042", "lakehouse"))
-    assert erased["silver.refunds"] == "DELETE FROM lakehouse.silver.refunds WHERE user_id = 'U00042'"
-    assert "SELECT event_id FROM lakehouse.silver.refunds WHERE user_id = 'U00042'" in erased["gold.late_events"]
-    assert "silver.refunds" in policies()
+    assert erased["silver.test_appended"] == "DELETE FROM lakehouse.silver.test_appended WHERE user_id = 'U00042'"
+    assert "FROM lakehouse.silver.test_appended WHERE user_id = 'U00042'" in erased["gold.late_events"]
+    assert "silver.test_appended" in policies()
 
 
 @pytest.mark.parametrize("table", [t for t in TABLES if t.insert], ids=lambda t: t.identifier)
