@@ -1,4 +1,5 @@
-"""The Trino SQL files: views named after their files, described, never exposing raw payloads."""
+"""The Trino SQL files: views named after their files, described, never exposing raw payloads, reading
+only tables the registry has."""
 
 from __future__ import annotations
 
@@ -28,3 +29,14 @@ def test_no_view_selects_raw_payloads_or_keys() -> None:
 def test_views_follow_the_configured_catalog_name() -> None:
     sql = view_sql(view_files()[0], "shop")
     assert "lakehouse." not in sql and "shop.analytics." in sql
+
+
+def test_the_trino_sql_reads_only_tables_of_the_registry_and_views() -> None:
+    """A table renamed or dropped in iceberg/registry.py cannot leave a view or an example reading it."""
+    from flowlake.config import REPO_ROOT
+    from iceberg.registry import TABLES
+
+    known = {t.identifier for t in TABLES} | {f"{SCHEMA}.{path.stem.split('_', 1)[1]}" for path in view_files()}
+    files = sorted((REPO_ROOT / "sql" / "trino").rglob("*.sql"))
+    read = {name for path in files for name in re.findall(r"lakehouse\.(\w+\.\w+)", path.read_text())}
+    assert len(read) > 5 and read <= known, read - known
