@@ -31,16 +31,21 @@ class Message:
 
 
 def load(name: str) -> list[Message]:
+    """A labelled set: tests/data/privacy/<name>.tsv, or every .tsv file of the folder <name>/."""
+    paths = [SETS / f"{name}.tsv"] if (SETS / f"{name}.tsv").exists() else sorted((SETS / name).glob("*.tsv"))
+    if not paths:
+        raise FileNotFoundError(f"no labelled set {name!r} in {SETS}")
     messages = []
-    for number, line in enumerate((SETS / f"{name}.tsv").read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        labels, language, text = line.split("\t", 2)
-        wanted = frozenset(label for label in labels.split(",") if label != NONE)
-        unknown = wanted - set(INTENTS)
-        if unknown:
-            raise ValueError(f"{name}.tsv line {number}: unknown labels {sorted(unknown)}")
-        messages.append(Message(text, language, wanted))
+    for path in paths:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            labels, language, text = line.split("\t", 2)
+            wanted = frozenset(label for label in labels.split(",") if label != NONE)
+            unknown = wanted - set(INTENTS)
+            if unknown:
+                raise ValueError(f"{path.name} line {number}: unknown labels {sorted(unknown)}")
+            messages.append(Message(text, language, wanted))
     return messages
 
 
@@ -79,7 +84,7 @@ def texts_per_second(messages: list[Message], seconds: float = 2.0) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--set", choices=("dev", "holdout"), action="append",
+    parser.add_argument("--set", choices=("dev", "holdout", "test", "train"), action="append",
                         help="the labelled set(s) to score (default: both)")
     parser.add_argument("--errors", action="store_true", help="list every false positive and negative")
     args = parser.parse_args()

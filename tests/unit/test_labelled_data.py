@@ -13,7 +13,8 @@ DATA = REPO_ROOT / "tests" / "data"
 
 def test_the_frozen_test_sets_are_unchanged() -> None:
     lines = [line.split() for line in (DATA / "SHA256SUMS").read_text().splitlines() if line.strip()]
-    assert {name for _, name in lines} == {"pii/corpus.jsonl", "privacy/holdout.tsv"}
+    assert {name for _, name in lines} == {"pii/corpus.jsonl", "privacy/holdout.tsv",
+                                           *(f"privacy/test/{language}.tsv" for language in ("de", "en", "es", "fr"))}
     for digest, name in lines:
         assert hashlib.sha256((DATA / name).read_bytes()).hexdigest() == digest, f"{name} changed"
 
@@ -23,3 +24,16 @@ def test_the_frozen_pii_corpus_is_the_generators_output() -> None:
     from bench.corpus import FROZEN_SEED, FROZEN_SIZE, build, load
 
     assert load() == build(FROZEN_SIZE, seed=FROZEN_SEED)
+
+
+def test_the_privacy_test_set_has_what_its_scenarios_promise() -> None:
+    """110 messages per language, 44 of them NONE, every intent at least 12 times (SCENARIOS.md)."""
+    from bench.privacy_eval import load
+    from udfs.privacy import INTENTS
+
+    messages = load("test")
+    for language in ("de", "en", "es", "fr"):
+        mine = [m for m in messages if m.language == language]
+        assert len(mine) == 110 and sum(not m.labels for m in mine) == 44, language
+        assert all(sum(intent in m.labels for m in mine) >= 12 for intent in INTENTS), language
+    assert len({m.text for m in messages}) == len(messages)
