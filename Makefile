@@ -9,7 +9,7 @@ PYTHON ?= $(shell python3 -c 'import sys; print(sys.executable)')
 VENV := .venv
 FLOWLAKE := $(VENV)/bin/flowlake
 
-.PHONY: bootstrap install up down demo test lint unit clean bench-pii bench-flink-udf bench-medallion bench-sessions bench-maintenance bench-pipeline bench-privacy bench-erasure
+.PHONY: bootstrap install up down demo test lint unit clean bench-pii bench-flink-udf bench-medallion bench-sessions bench-maintenance bench-pipeline bench-privacy bench-erasure train-privacy
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -83,6 +83,14 @@ bench-pipeline: up
 # Precision and recall per label of the privacy-intent classifier on its labelled sets, and texts/s.
 bench-privacy: bootstrap
 	taskset -c 0 $(VENV)/bin/python -m bench.privacy_eval $(ARGS)
+
+# The privacy-intent model's weights (udfs/models/privacy_intents.json) from tests/data/privacy/train/
+# and dev.tsv, with scikit-learn in a venv of its own: scoring needs none of it.
+TRAIN_VENV := $(CACHE)/venvs/train
+train-privacy: $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(TRAIN_VENV)
+	$(UV) pip install --quiet --python $(TRAIN_VENV)/bin/python -r bench/requirements-train.txt
+	$(TRAIN_VENV)/bin/python bench/train_privacy.py $(ARGS)
 
 # Erasure of one person on a bronze table of a million rows (ARGS="--rows 1000000").
 bench-erasure: up

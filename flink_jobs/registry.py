@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-# Flink job states after which a job runs no more (its writers commit nothing).
+# States a Flink job does not leave; every other one (CREATED, RUNNING, RESTARTING, ...) is a live job.
 TERMINAL_STATES = frozenset({"FINISHED", "CANCELED", "FAILED"})
 
 

@@ -33,12 +33,14 @@ _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u00b4": "'", "`": "'", 
 class Intent:
     label: str
     confidence: float
+    by: str = ""  # what decided it: "rule:<intent>.<n>" (the n-th pattern of the intent), or "model:<version>"
 
 
 @dataclass(frozen=True, slots=True)
 class _Pattern:
     weight: float
     regex: re.Pattern[str]
+    rule_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +128,8 @@ def load_lexicon(path: Path = RULES_FILE) -> Lexicon:
         raise ValueError(f"{path.name}: unknown intents {sorted(unknown)}; known: {', '.join(INTENTS)}")
     intents = []
     for label, spec in raw["intents"].items():
-        patterns = tuple(_Pattern(float(p["w"]), re.compile(_expand(p["re"], macros))) for p in spec["patterns"])
+        patterns = tuple(_Pattern(float(p["w"]), re.compile(_expand(p["re"], macros)), f"{label}.{n}")
+                         for n, p in enumerate(spec["patterns"], start=1))
         block = tuple(re.compile(_expand(b, macros)) for b in spec.get("block", ()))
         intents.append(_IntentRules(label, patterns, block, _gate(patterns)))
     return Lexicon(tuple(intents), float(raw["threshold"]), float(raw["corroboration"]))
@@ -161,14 +164,15 @@ def _scores(text: str, lexicon: Lexicon) -> tuple[list[Intent], bool]:
         for sentence in parts:
             if rules.gate is not None and rules.gate.search(sentence) is None:
                 continue
-            hits = [p.weight for p in rules.patterns if p.regex.search(sentence)]
+            hits = [(p.weight, p.rule_id) for p in rules.patterns if p.regex.search(sentence)]
             if hits and any(b.search(sentence) for b in rules.block):
                 blocked = True
             elif hits:
                 weights += hits
-        if weights and max(weights) >= lexicon.threshold:
-            confidence = min(0.99, max(weights) + lexicon.corroboration * (len(weights) - 1))
-            found.append(Intent(rules.label, round(confidence, 2)))
+        best, rule_id = max(weights, default=(0.0, ""))
+        if best >= lexicon.threshold:
+            confidence = min(0.99, best + lexicon.corroboration * (len(weights) - 1))
+            found.append(Intent(rules.label, round(confidence, 2), f"rule:{rule_id}"))
     return sorted(found, key=lambda intent: -intent.confidence), blocked
 
 

@@ -22,8 +22,8 @@ from flowlake.errors import JobFailed, ServiceUnavailable
 from flowlake.stack.runtime import Runtime
 from udfs.masking import HASH_KEY_ENV
 
-SHIPPED_PACKAGES = ("udfs", "flink_jobs")
-# States a Flink job does not leave; every other one (CREATED, RUNNING, RESTARTING, ...) is a live job.
+# flink_jobs reads the table registry (iceberg/registry.py): a worker that imports a job module needs it too.
+SHIPPED_PACKAGES = ("udfs", "flink_jobs", "iceberg")
 
 
 @dataclass(frozen=True)

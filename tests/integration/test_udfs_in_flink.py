@@ -47,3 +47,22 @@ def test_udfs_match_the_pure_functions(mode: str, tmp_path: Path) -> None:
         assert rows[i]["masked"] == mask_text(payload, Policy.REDACT)
     assert sum(r["valid"] for r in rows.values()) == 40
     assert rows[41]["masked"] == "not json at all, call <PHONE_NUMBER>"
+
+
+def test_the_privacy_model_loads_in_the_job_environment_from_the_shipped_files_alone(tmp_path: Path) -> None:
+    """A Python worker has what `flowlake submit` ships (udfs/ with its weights) and the job environment's
+    packages, and no network: the model loads and scores there as on the control side."""
+    from flowlake.clients.flink import stage_python_files
+    from udfs.privacy_model import load_model
+
+    stage = stage_python_files(tmp_path / "stage")
+    runtime = Runtime(Settings())
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(stage), "HOME": str(tmp_path)}
+    script = ("from udfs.privacy_model import load_model; m = load_model(); "
+              "print(m.version, sorted((i.label, i.by) for i in m.classify('Bitte loeschen Sie mein Konto')))")
+    result = subprocess.run(["unshare", "--net", str(runtime.job_python), "-c", script], capture_output=True,
+                            text=True, env=env, cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    model = load_model()
+    expected = sorted((i.label, i.by) for i in model.classify("Bitte loeschen Sie mein Konto"))
+    assert result.stdout.strip() == f"{model.version} {expected}" and expected

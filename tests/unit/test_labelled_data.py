@@ -37,3 +37,29 @@ def test_the_privacy_test_set_has_what_its_scenarios_promise() -> None:
         assert len(mine) == 110 and sum(not m.labels for m in mine) == 44, language
         assert all(sum(intent in m.labels for m in mine) >= 12 for intent in INTENTS), language
     assert len({m.text for m in messages}) == len(messages)
+
+
+def _shingles(text: str) -> set[str]:
+    from udfs.privacy import normalise
+
+    words = normalise(text).split()
+    return {" ".join(words[i:i + 4]) for i in range(max(1, len(words) - 3))}
+
+
+def test_no_training_message_is_a_test_message() -> None:
+    """The model is trained on train/ and dev.tsv: none of their messages may be (nearly) one of the test
+    set's, or the test set would measure memory. Near: more than half of their 4-word runs shared."""
+    from bench.privacy_eval import load
+
+    test = [_shingles(m.text) for m in load("test")]
+    index: dict[str, list[int]] = {}
+    for i, shingles in enumerate(test):
+        for shingle in shingles:
+            index.setdefault(shingle, []).append(i)
+    leaks = []
+    for message in [*load("train"), *load("dev")]:
+        mine = _shingles(message.text)
+        for i in {i for shingle in mine for i in index.get(shingle, ())}:
+            if len(mine & test[i]) / len(mine | test[i]) > 0.5:
+                leaks.append(message.text)
+    assert leaks == []
