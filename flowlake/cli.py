@@ -373,6 +373,28 @@ def privacy_requests(overdue: bool, include_done: bool) -> None:
     out.print(f"{len(rows)} requests ({kind})")
 
 
+@privacy.command("classify")
+@click.argument("text_or_file")
+def privacy_classify(text_or_file: str) -> None:
+    """Which privacy requests a message makes, how sure, and what decided it (a rule of
+    udfs/rules/privacy_intents.toml or the model): TEXT, or a FILE with one message per line."""
+    from udfs.privacy_model import STRONG_RULE, decide, load_model
+
+    path = Path(text_or_file)
+    texts = path.read_text(encoding="utf-8").splitlines() if path.is_file() else [text_or_file]
+    table = Table("message", "intent", "confidence", "decided by")
+    for text in (t for t in texts if t.strip()):
+        decided = decide(text) or []
+        shown = escape(text if len(text) <= 80 else text[:77] + "...")
+        if not decided:
+            table.add_row(shown, "NONE", "", "")
+        for i, intent in enumerate(decided):
+            table.add_row(shown if i == 0 else "", intent.label, f"{intent.confidence:.2f}", intent.by)
+    out.print(table)
+    out.print(f"model {load_model().version}; rule hits of confidence >= {STRONG_RULE} stand alone, weaker ones need "
+              "the model")
+
+
 @privacy.command("erase")
 @click.option("--user", "user_id", help="the customer's user_id")
 @click.option("--request", "request_id", help="a request id from `flowlake privacy requests` (its user is erased)")

@@ -89,6 +89,16 @@ def bronze(settings: Settings, job: IngestJob) -> list[Any]:
                        f"WHERE source_topic LIKE '{topic_url(job.topic)}-partition-%'")[0]
 
 
+def duplicated_messages(settings: Settings, job: IngestJob) -> list[Any]:
+    """Where each message that is in bronze twice came from: its partition, when each copy was read and
+    the data file each copy is in, with the snapshot that added the file (to tell a source that read a
+    message twice from a committer that committed a file twice)."""
+    return q(settings, "SELECT source_partition, to_hex(source_message_id), array_agg(ingested_at), "
+                       "array_agg(\"$path\"), array_agg(\"$file_modified_time\") FROM lakehouse.bronze.events "
+                       f"WHERE source_topic LIKE '{topic_url(job.topic)}-partition-%' "
+                       "GROUP BY 1, 2 HAVING count(*) > 1 LIMIT 20")
+
+
 def silver_ids(settings: Settings) -> Counter[str]:
     """Event ids of the silver rows read from Pulsar (the Kafka job's rows have no message id)."""
     union = " UNION ALL ".join(f"SELECT event_id FROM lakehouse.silver.{t} WHERE source_message_id IS NOT NULL"
@@ -170,7 +180,7 @@ def test_pulsar_job_resumes_from_a_savepoint_without_loss_or_duplicates(
     total = already + len(batches)
     wait_until(lambda: bronze(settings, job)[0] >= total, timeout=600, interval=5, what=f"{total} in bronze")
     time.sleep(2 * settings.checkpoint_interval_seconds)  # a duplicate would come with a later commit
-    assert bronze(settings, job)[:2] == [total, total]
+    assert bronze(settings, job)[:2] == [total, total], duplicated_messages(settings, job)
     expected = set(already_silver) | {e["event_id"] for e in events(batches, "valid")}
     ids = wait_until(lambda: (found := silver_ids(settings)) and expected <= set(found) and found, timeout=300,
                      interval=5, what="the new events in silver")

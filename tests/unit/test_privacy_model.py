@@ -6,6 +6,7 @@ policy, near misses, the four languages, and each decision says what made it."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -87,3 +88,18 @@ def test_a_weak_rule_hit_alone_is_not_a_request() -> None:
     assert hits and all(i.confidence < STRONG_RULE for i in hits)
     model_says = {i.label for i in load_model().classify(weak)}
     assert labels(weak) == model_says & {i.label for i in hits} | model_says
+
+
+def test_support_staff_can_check_messages_by_hand(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from flowlake.cli import main
+
+    result = CliRunner().invoke(main, ["privacy", "classify", "Please delete my account"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert re.search(r"ERASURE\s+│\s+0\.\d\d\s+│\s+rule:ERASURE\.\d+", result.output)
+    messages = tmp_path / "messages.txt"
+    messages.write_text("Where is my parcel?\nDejen de usar mis datos para publicidad personalizada.\n")
+    result = CliRunner().invoke(main, ["privacy", "classify", str(messages)], terminal_width=200)
+    assert result.exit_code == 0 and "NONE" in result.output
+    assert re.search(rf"OPT_OUT\s+│\s+0\.\d\d\s+│\s+model:{load_model().version}", result.output)
