@@ -95,15 +95,22 @@ def best_threshold(p: np.ndarray, want: np.ndarray, beta: float) -> tuple[float,
 def report_combinations(messages: list[Message], oof: np.ndarray, thresholds: list[float]) -> None:
     """Rules alone, the model alone (out of fold) and ways to combine them, on the training data: how
     udfs.privacy_model.decide combines them is chosen here, never on the test set."""
-    from udfs.privacy import classify
+    from udfs.privacy import assess
 
-    rules = [frozenset(i.label for i in classify(m.text)) for m in messages]
-    strong = [frozenset(i.label for i in classify(m.text) if i.confidence >= STRONG_RULE) for m in messages]
+    assessed = [assess(m.text) for m in messages]
+    rules = [frozenset(i.label for i in found) for found, _ in assessed]
+    strong = [frozenset(i.label for i in found if i.confidence >= STRONG_RULE) for found, _ in assessed]
+    blocked = [was_blocked for _, was_blocked in assessed]
     model = [frozenset(intent for j, intent in enumerate(INTENTS) if oof[i, j] >= thresholds[j])
              for i in range(len(messages))]
-    ways = {"rules": rules, "model": model, "union": [r | m for r, m in zip(rules, model, strict=True)],
-            "rules, else model": [r or m for r, m in zip(rules, model, strict=True)],
-            f"rules >= {STRONG_RULE} + model": [s | m for s, m in zip(strong, model, strict=True)]}
+    pairs = list(zip(rules, model, strict=True))
+    ways = {"rules": rules, "model": model, "union": [r | m for r, m in pairs],
+            "rules, else model": [r or m for r, m in pairs],
+            "rules, else model unless blocked": [r or (frozenset() if b else m) for (r, m), b in
+                                                 zip(pairs, blocked, strict=True)],
+            f"rules >= {STRONG_RULE} + model": [s | m for s, m in zip(strong, model, strict=True)],
+            f"rules >= {STRONG_RULE} + model unless blocked (decide)": [s | (frozenset() if b else m) for s, m, b in
+                                                             zip(strong, model, blocked, strict=True)]}
     print("  on the training data (model out of fold): accuracy (exact label set), then F1 per intent")
     for name, predicted in ways.items():
         exact = sum(p == m.labels for p, m in zip(predicted, messages, strict=True)) / len(messages)

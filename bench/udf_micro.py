@@ -22,7 +22,7 @@ from typing import Any
 from bench.corpus import build
 from bench.privacy_eval import load
 from flowlake.generate import Mix, SteppingClock, records
-from udfs import pii, privacy
+from udfs import pii, privacy, privacy_model
 from udfs.records import check_event
 from udfs.validation import load_rules, validate
 
@@ -77,6 +77,8 @@ def measures(count: int) -> dict[str, tuple[Callable[[], Any], int]]:
         "records.check_event": (run_check_event, len(mix)),
         "privacy.classify (generated messages)": (run(privacy.classify, messages), len(messages)),
         "privacy.classify (dev+holdout)": (run(privacy.classify, labelled), len(labelled)),
+        "privacy_model.decide (generated messages)": (run(privacy_model.decide, messages), len(messages)),
+        "privacy_model.decide (dev+holdout)": (run(privacy_model.decide, labelled), len(labelled)),
         "pii.detect (generated free texts)": (run(pii.detect, texts), len(texts)),
         "pii.detect (labelled corpus)": (run(pii.detect, corpus), len(corpus)),
     }

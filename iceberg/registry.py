@@ -197,12 +197,15 @@ GOLD_PRIVACY_REQUESTS = Table(
      ("event_id", "string", True, "the support message (silver.support_messages.event_id)"),
      ("user_token", "string", True, "keyed hash of the customer's user_id (flowlake privacy erase finds it)"),
      ("intent", "string", True, "ERASURE, ACCESS, RECTIFICATION, OPT_OUT or UNSUBSCRIBE"),
-     ("confidence", "double", True, "the classifier's confidence, 0.5 to 0.99"),
+     ("confidence", "double", True, "how sure the deciding part is (a rule's weight, or the model's "
+      "probability), up to 0.99"),
      ("channel", "string", False, "where the message came in (email, chat, ...)"),
      ("received_at", "timestamptz", True, "when the customer sent the message (event time)"),
      ("due_by", "timestamptz", True, "received_at + 30 days: the answer is late after this"),
      ("status", "string", True, "OPEN until carried out (DONE, with the erasure in audit.erasures)"),
-     ("detected_at", "timestamptz", True, "when Flink wrote the row")),
+     ("detected_at", "timestamptz", True, "when Flink wrote the row"),
+     ("decided_by", "string", False, "what found the request: rule:<intent>.<n> (the n-th pattern of the intent in "
+      "udfs/rules/privacy_intents.toml) or model:<version> (udfs/models/); null in rows written before 2026-12")),
     ("received_at", "received_day"), ("received_at",), INGEST, KEPT, insert="insert_gold_privacy_requests")
 
 # Gold of the sessions job (flink_jobs/sessions.py), from the silver topic.

@@ -176,6 +176,12 @@ def _scores(text: str, lexicon: Lexicon) -> tuple[list[Intent], bool]:
     return sorted(found, key=lambda intent: -intent.confidence), blocked
 
 
+def assess(text: str | None, lexicon: Lexicon | None = None) -> tuple[list[Intent], bool]:
+    """The intents found, strongest first, and whether a request phrase was there but negated or blocked
+    ("please don't delete my account", "I deleted it by accident")."""
+    return _scores(text, lexicon or load_lexicon()) if text else ([], False)
+
+
 def classify(text: str | None, lexicon: Lexicon | None = None) -> list[Intent]:
     """Every privacy intent the text expresses, strongest first; empty when it expresses none."""
     return _scores(text, lexicon or load_lexicon())[0] if text else []

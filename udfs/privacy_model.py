@@ -13,12 +13,12 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from udfs.privacy import INTENTS, Intent, classify, normalise
+from udfs.privacy import INTENTS, Intent, assess, normalise
 
 MODEL_FILE = Path(__file__).resolve().parent / "models" / "privacy_intents.json"
 _WORD = re.compile(r"\w+")
@@ -32,10 +32,15 @@ def features(text: str) -> set[str]:
     found = {f"w:{word}" for word in words}
     found.update(f"p:{a} {b}" for a, b in pairwise(words))
     for word in set(words):
-        padded = f" {word} "
-        for n in CHAR_NGRAMS:
-            found.update(f"c:{padded[i:i + n]}" for i in range(len(padded) - n + 1))
+        found.update(_word_grams(word))
     return found
+
+
+@lru_cache(maxsize=1 << 16)
+def _word_grams(word: str) -> tuple[str, ...]:
+    """A word's character n-grams, computed once per word: support messages share most of their words."""
+    padded = f" {word} "
+    return tuple(f"c:{padded[i:i + n]}" for n in CHAR_NGRAMS for i in range(len(padded) - n + 1))
 
 
 @dataclass(frozen=True)
@@ -50,13 +55,12 @@ class Model:
         """Per intent, the probability that the text makes that request. The n-grams form a binary
         vector scaled to unit length, as in training."""
         grams = features(text)
-        found = [self.weights[f] for f in grams if f in self.weights]
+        weights = self.weights
+        found = [weights[gram] for gram in grams if gram in weights]
         scale = 1 / math.sqrt(len(grams) or 1)
-        scores = list(self.bias)
-        for weights in found:
-            for i, weight in enumerate(weights):
-                scores[i] += weight * scale
-        return {intent: 1 / (1 + math.exp(-score)) for intent, score in zip(self.intents, scores, strict=True)}
+        sums = [sum(column) for column in zip(*found, strict=True)] if found else [0.0] * len(self.bias)
+        return {intent: 1 / (1 + math.exp(-(bias + total * scale)))
+                for intent, bias, total in zip(self.intents, self.bias, sums, strict=True)}
 
     def classify(self, text: str | None) -> list[Intent]:
         """The intents whose probability reaches their threshold, strongest first."""
@@ -89,12 +93,16 @@ STRONG_RULE = 0.9
 def decide(text: str | None, model: Model | None = None) -> list[Intent]:
     """The privacy intents of a message, each with what decided it (Intent.by): the rules' sure hits
     (precise, explainable: "rule:<intent>.<n>"), and what the model finds ("model:<version>"), which
-    generalises where the rules are silent. The combination was chosen on the training data's
-    out-of-fold predictions (bench/train_privacy.py), never on the test set."""
+    generalises where the rules are silent; but nothing of the model's where the rules saw a request
+    phrase negated or blocked ("don't delete my account", "I deleted it by accident"). This combination
+    was chosen on the training data's out-of-fold predictions (bench/train_privacy.py), never on the
+    test set."""
     if not text:
         return []
-    model = model or load_model()
-    decided = {i.label: i for i in classify(text) if i.confidence >= STRONG_RULE}
-    for found in model.classify(text):
-        decided.setdefault(found.label, Intent(found.label, found.confidence, f"model:{model.version}"))
+    found, blocked = assess(text)
+    decided = {i.label: i for i in found if i.confidence >= STRONG_RULE}
+    if not blocked:
+        model = model or load_model()
+        for intent in model.classify(text):
+            decided.setdefault(intent.label, Intent(intent.label, intent.confidence, f"model:{model.version}"))
     return sorted(decided.values(), key=lambda intent: -intent.confidence)

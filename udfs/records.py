@@ -56,7 +56,8 @@ class Checked:
     failures: list[str]  # "<rule id>: <reason>", empty when valid
     record: str | None  # the masked record as JSON, when valid
     findings: list[str]  # entity type of every masked value or finding, for metrics
-    # "<intent>:<confidence>" per privacy request a support message makes (udfs.privacy), strongest first
+    # "<intent>:<confidence>:<decided by>" per privacy request a support message makes (udfs.privacy: the rules,
+    # "rule:<intent>.<n>"), strongest first. The learned model (udfs.privacy_model) is not in the job yet.
     privacy: list[str] = field(default_factory=list)
     user_token: str | None = None  # the user's keyed hash, when the message makes a privacy request
     columns: tuple[str | None, ...] = NO_COLUMNS  # the masked record's values by COLUMNS, when valid
@@ -94,7 +95,7 @@ def check_event(payload: bytes | str | None, received_at: datetime, key: bytes |
         return Checked(True, result.event_type, [], masked, findings, columns=columns)
     token = hash_token(str(result.record["user_id"]), USER_ID, key or load_hash_key())
     return Checked(True, result.event_type, [], masked, findings,
-                   [f"{intent.label}:{intent.confidence:.2f}" for intent in intents], token, columns)
+                   [f"{intent.label}:{intent.confidence:.2f}:{intent.by}" for intent in intents], token, columns)
 
 
 def to_json(value: Any) -> str:

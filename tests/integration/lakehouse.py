@@ -5,6 +5,7 @@ are checked against (computed here in Python from the same events)."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -21,6 +22,7 @@ from flowlake.keys import pii_hash_key
 from iceberg.registry import SILVER_TABLE_OF
 from udfs.masking import hash_token
 from udfs.privacy import INTENTS, RESPONSE_DAYS
+from udfs.privacy_model import load_model
 from udfs.records import USER_ID
 
 from .conftest import IngestJob, wait_until
@@ -169,12 +171,15 @@ def assert_privacy_requests(settings: Settings, events: list[dict[str, Any]]) ->
                 for e in events if e["event_type"] == "support_message" for intent in privacy_intents(e["message"])}
     assert {intent for *_, intent, _, _ in expected.values()} == set(INTENTS)  # the generator makes every kind
     ids = ", ".join(f"'{event_id}'" for event_id, *_ in expected.values())
-    sql = ("SELECT request_id, event_id, user_token, intent, received_at, due_by, status, confidence "
+    sql = ("SELECT request_id, event_id, user_token, intent, received_at, due_by, status, confidence, decided_by "
            f"FROM lakehouse.gold.privacy_requests WHERE event_id IN ({ids})")
     rows = wait_until(lambda: (r := q(settings, sql)) and len(r) >= len(expected) and r, timeout=120, interval=5,
                       what="every privacy request in gold")
     assert {r[0]: tuple(r[1:6]) for r in rows} == expected and len(rows) == len(expected)
-    assert {r[6] for r in rows} == {"OPEN"} and all(0.5 <= r[7] <= 0.99 for r in rows)
+    assert {r[6] for r in rows} == {"OPEN"} and all(0 < r[7] <= 0.99 for r in rows)
+    # Each says what found it: a rule (its intent and number) or the model (its version).
+    decided = re.compile(rf"rule:([A-Z_]+)\.\d+|model:{re.escape(load_model().version)}")
+    assert all((m := decided.fullmatch(r[8] or "")) and m.group(1) in (None, r[3]) for r in rows), rows[:3]
     # No request from the messages that make none (negations, accidents, order questions).
     support_ids = ", ".join(f"'{e['event_id']}'" for e in events if e["event_type"] == "support_message")
     assert q(settings, "SELECT count(*) FROM lakehouse.gold.privacy_requests "

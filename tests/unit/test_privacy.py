@@ -4,6 +4,7 @@ matter (negation, several intents, the four languages), and its use in check_eve
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -100,7 +101,9 @@ def _support(message: str, user_id: str = "U00042") -> bytes:
 def test_check_event_classifies_support_messages_and_tokenises_the_user(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(HASH_KEY_ENV, "test-key")
     checked = check_event(_support("Please delete my account. Mail me at anna@example.com"), NOW)
-    assert checked.valid and checked.privacy == ["ERASURE:0.92"]
+    assert checked.valid and len(checked.privacy) == 1
+    assert re.fullmatch(r"ERASURE:0\.92:rule:ERASURE\.\d+", checked.privacy[0])  # intent, confidence, decided by
+
     assert checked.user_token == hash_token("U00042", USER_ID, b"test-key")
     assert "anna@example.com" not in (checked.record or "")  # classified on the raw text, stored masked
     plain = check_event(_support("Where is my parcel?"), NOW)

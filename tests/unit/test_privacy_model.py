@@ -103,3 +103,18 @@ def test_support_staff_can_check_messages_by_hand(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["privacy", "classify", str(messages)], terminal_width=200)
     assert result.exit_code == 0 and "NONE" in result.output
     assert re.search(rf"OPT_OUT\s+│\s+0\.\d\d\s+│\s+model:{load_model().version}", result.output)
+
+
+def test_a_request_phrase_the_rules_saw_negated_is_not_the_models_to_overrule() -> None:
+    """The rules know negations ("don't delete my account"); where they blocked a request phrase, the
+    model's guess does not count. Here a model that takes every message for an erasure request."""
+    from udfs.privacy import assess
+    from udfs.privacy_model import Model
+
+    eager = Model("eager", INTENTS, (5.0, -5.0, -5.0, -5.0, -5.0), (0.5,) * 5, {})
+    for text in ("Don't delete my data, I am still a customer!", "Ne supprimez pas mon compte, je l'utilise encore.",
+                 "No borren mi cuenta por favor, la sigo usando."):
+        found, blocked = assess(text)
+        assert found == [] and blocked, text
+        assert decide(text, eager) == [], text
+    assert [(i.label, i.by) for i in decide("Where is my parcel?", eager)] == [("ERASURE", "model:eager")]
