@@ -365,7 +365,7 @@ def privacy_requests(overdue: bool, include_done: bool) -> None:
 
     rows = requests(load_settings(), overdue, include_done)
     table = Table("request", "intent", "confidence", "received", "due by", "status", "user token")
-    for request_id, intent, confidence, received, due, status, token in rows:
+    for request_id, intent, confidence, received, due, status, token, _decided_by in rows:
         table.add_row(request_id, intent, f"{confidence:.2f}", f"{received:%Y-%m-%d %H:%M}", f"{due:%Y-%m-%d}",
                       status, token)
     out.print(table)

@@ -113,12 +113,14 @@ def user_of_request(settings: Settings, request_id: str) -> str:
 
 
 def requests(settings: Settings, overdue: bool = False, include_done: bool = False) -> list[list[Any]]:
-    """Privacy requests, the oldest due first: request id, intent, confidence, received, due, status."""
+    """Privacy requests, the oldest due first: request id, intent, confidence, received, due, status, user
+    token, and what decided it (a rule or the model)."""
     where = [] if include_done else ["status = 'OPEN'"]
     if overdue:
         where.append("due_by < current_timestamp")
     clause = f"WHERE {' AND '.join(where)} " if where else ""
-    return query(settings, "SELECT request_id, intent, confidence, received_at, due_by, status, user_token "
+    return query(settings, "SELECT request_id, intent, confidence, received_at, due_by, status, user_token, "
+                           "decided_by "
                            f"FROM {settings.catalog_name}.gold.privacy_requests {clause}"
                            "ORDER BY due_by, request_id")[1]
 

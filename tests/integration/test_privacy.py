@@ -143,6 +143,7 @@ def test_requests_are_found_and_a_person_is_erased_from_every_layer(local_stack:
     assert listed[request_id][1] == "ERASURE" and listed[request_id][5] == "OPEN"
     assert listed[request_id][4] - listed[request_id][3] == timedelta(days=30)
     assert listed[request_id][6] == user_token(settings, VICTIM)
+    assert listed[request_id][7].startswith("rule:ERASURE.")  # what found it
     overdue = [r[0] for r in requests(settings, overdue=True)]
     assert f"{old_access['event_id']}/ACCESS" in overdue and request_id not in overdue
     shown = flowlake("privacy", "requests", "--overdue")
