@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -35,6 +36,20 @@ def write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
+def generated_secret(settings: Settings, name: str, make: Callable[[], str], announce: str = "") -> str:
+    """<data dir>/secrets/<name>: made once, readable by its owner only; later calls read it. `announce`,
+    when given, is printed the time it is made ({path} stands for the file)."""
+    path = secrets_dir(settings) / name
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(make())
+        if announce:
+            console.print("  " + announce.format(path=path))
+    return path.read_text().strip()
+
+
 def pii_hash_key(settings: Settings) -> str:
     """The PII key the local stack's jobs hash with: FLOWLAKE_PII_HASH_KEY, else the generated one."""
     return os.environ.get(HASH_KEY_ENV) or local_hash_key(settings)
@@ -44,14 +59,8 @@ def local_hash_key(settings: Settings) -> str:
     """The local stack's PII hash key when FLOWLAKE_PII_HASH_KEY is not set: random, generated once
     per data dir, readable by its owner only, never in the repository. Production sets the variable
     (a Kubernetes Secret, a vault) for the TaskManagers."""
-    path = secrets_dir(settings) / "pii-hash-key"
-    if not path.exists():
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
-        console.print(f"  generated a local PII hash key in {path} (set {HASH_KEY_ENV} to use your own)")
-    return path.read_text().strip()
+    return generated_secret(settings, "pii-hash-key", lambda: secrets.token_hex(32),
+                            f"generated a local PII hash key in {{path}} (set {HASH_KEY_ENV} to use your own)")
 
 
 def _generated_passwords(settings: Settings) -> dict[str, str]:
@@ -83,10 +92,7 @@ def password_for(settings: Settings, user: str) -> str:
 
 def internal_secret(settings: Settings) -> str:
     """The shared secret Trino nodes sign their internal requests with (required with authentication)."""
-    path = secrets_dir(settings) / "trino-internal-secret"
-    if not path.exists():
-        write_private(path, secrets.token_urlsafe(48))
-    return path.read_text().strip()
+    return generated_secret(settings, "trino-internal-secret", lambda: secrets.token_urlsafe(48))
 
 
 def s3_secret_key(settings: Settings) -> str:
@@ -95,7 +101,4 @@ def s3_secret_key(settings: Settings) -> str:
     configured = settings.s3_secret_key.get_secret_value()
     if configured or not settings.s3_enabled:
         return configured
-    path = secrets_dir(settings) / "s3-secret-key"
-    if not path.exists():
-        write_private(path, secrets.token_urlsafe(24))
-    return path.read_text().strip()
+    return generated_secret(settings, "s3-secret-key", lambda: secrets.token_urlsafe(24))
