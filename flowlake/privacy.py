@@ -87,14 +87,14 @@ def erasure_statements(user_id: str, catalog: str) -> list[tuple[str, str]]:
                                       for table in registry.SILVER)
     templates = {registry.BY_EVENT_ID: "by_event_id", registry.BY_RAW_PAYLOAD: "by_raw_payload",
                  registry.BY_USER_ID: "by_user_id"}
+    sql = {}
+    for person, name in templates.items():
+        (statement,) = split_statements((ERASE_SQL / f"{name}.sql").read_text())  # one DELETE per template
+        sql[person] = Template(statement)
     erased = sorted((table for table in registry.TABLES if table.person in templates),
                     key=lambda table: table.person != registry.BY_EVENT_ID)
-    statements = []
-    for table in erased:
-        (sql,) = split_statements((ERASE_SQL / f"{templates[table.person]}.sql").read_text())
-        statements.append((table.identifier, Template(sql).substitute(
-            catalog=catalog, table=table.identifier, user_id=user_id, person_event_ids=event_ids)))
-    return statements
+    return [(table.identifier, sql[table.person].substitute(catalog=catalog, table=table.identifier, user_id=user_id,
+                                                            person_event_ids=event_ids)) for table in erased]
 
 
 def user_of_request(settings: Settings, request_id: str) -> str:

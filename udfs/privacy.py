@@ -184,12 +184,10 @@ def assess(text: str | None, lexicon: Lexicon | None = None) -> tuple[list[Inten
 
 def classify(text: str | None, lexicon: Lexicon | None = None) -> list[Intent]:
     """Every privacy intent the text expresses, strongest first; empty when it expresses none."""
-    return _scores(text, lexicon or load_lexicon())[0] if text else []
+    return assess(text, lexicon)[0]
 
 
 def primary(text: str | None, lexicon: Lexicon | None = None) -> Intent:
     """The strongest intent; else NONE, less sure (0.6) where a request phrase was negated or blocked."""
-    if not text:
-        return Intent(NONE, 0.95)
-    intents, blocked = _scores(text, lexicon or load_lexicon())
+    intents, blocked = assess(text, lexicon)
     return intents[0] if intents else Intent(NONE, 0.6 if blocked else 0.95)
