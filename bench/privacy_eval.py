@@ -1,6 +1,6 @@
 """Precision, recall and F1 of the privacy-intent classifiers per label and per language, with 95 %
 intervals, a confusion matrix and texts/s on one core: the rules (udfs.privacy), the learned model
-(udfs.privacy_model) and both combined (udfs.privacy_model.decide, what the job runs).
+(udfs.privacy_model) and both combined (udfs.privacy_model.decide; the job runs the rules alone).
 
     python -m bench.privacy_eval [--set test|train|dev|holdout] [--errors]   (make bench-privacy)
 
@@ -127,28 +127,31 @@ def report(name: str, messages: list[Message], errors: bool) -> None:
     languages = sorted({m.language for m in messages})
     print(f"\n## {name}: {len(messages)} messages ({', '.join(languages)})")
     for classifier, predict in predictors().items():
-        hits, total = exact(messages, predict)
+        predicted = {m.text: predict(m.text) for m in messages}  # each message classified once for the tables
+        hits, total = exact(messages, predicted.__getitem__)
         low, high = wilson(hits, total)
         print(f"\n### {classifier}: accuracy {hits / total:.3f} [{low:.3f}, {high:.3f}], "
               f"{texts_per_second(messages, predict):,.0f} texts/s on one core")
         print(f"{'label':<14} {'lang':<4} {'support':>7} {'precision':>16} {'recall':>16} {'F1':>5}")
+        by_language = {language: evaluate(messages if language == "all" else
+                                          [m for m in messages if m.language == language], predicted.__getitem__)
+                       for language in ("all", *languages)}
         for label in LABELS:
             for language in ("all", *languages):
-                chosen = messages if language == "all" else [m for m in messages if m.language == language]
-                score = evaluate(chosen, predict)[label]
+                score = by_language[language][label]
                 p_low, p_high = wilson(score.tp, score.tp + score.fp)
                 r_low, r_high = wilson(score.tp, score.tp + score.fn)
                 print(f"{label:<14} {language:<4} {score.tp + score.fn:>7} "
                       f"{score.precision:>5.2f} [{p_low:.2f},{p_high:.2f}] "
                       f"{score.recall:>5.2f} [{r_low:.2f},{r_high:.2f}] {f1(score):>5.2f}")
-        matrix = confusion(messages, predict)
-        predicted = sorted({got for _, got in matrix})
+        matrix = confusion(messages, predicted.__getitem__)
+        columns = sorted({got for _, got in matrix})
         print("confusion (rows: wanted, one label or none; columns: predicted):")
-        print(" " * 14 + " ".join(f"{p[:13]:>13}" for p in predicted))
+        print(" " * 14 + " ".join(f"{p[:13]:>13}" for p in columns))
         for label in LABELS:
-            print(f"{label:<14}" + " ".join(f"{matrix.get((label, p), 0):>13}" for p in predicted))
+            print(f"{label:<14}" + " ".join(f"{matrix.get((label, p), 0):>13}" for p in columns))
         if errors:
-            for label, score in evaluate(messages, predict).items():
+            for label, score in by_language["all"].items():
                 for error in score.errors:
                     print(f"  {label}: {error}")
 

@@ -129,7 +129,8 @@ def check_parity(messages: list[Message], grams: Grams, vocab: dict[str, int], m
     from udfs.privacy_model import model_from_json
 
     scorer = model_from_json(model)
-    expected = np.column_stack([m.predict_proba(matrix(grams, vocab))[:, 1] for m in models])
+    x = matrix(grams, vocab)
+    expected = np.column_stack([m.predict_proba(x)[:, 1] for m in models])
     got = np.array([[scorer.probabilities(m.text)[intent] for intent in INTENTS] for m in messages])
     worst = float(np.abs(expected - got).max())
     if worst > 0.01:
