@@ -384,7 +384,7 @@ def privacy_classify(text_or_file: str) -> None:
     texts = path.read_text(encoding="utf-8").splitlines() if path.is_file() else [text_or_file]
     table = Table("message", "intent", "confidence", "decided by")
     for text in (t for t in texts if t.strip()):
-        decided = decide(text) or []
+        decided = decide(text)
         shown = escape(text if len(text) <= 80 else text[:77] + "...")
         if not decided:
             table.add_row(shown, "NONE", "", "")
