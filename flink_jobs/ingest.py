@@ -167,6 +167,7 @@ def build(args: argparse.Namespace) -> tuple[TableEnvironment, StatementSet]:
     topic = args.topic
     if args.source == "pulsar" and "://" not in topic:
         topic = f"persistent://public/default/{topic}"
+    t_env.execute_sql(load_sql("function_event_time"))
     event_time_columns = load_sql("columns_event_time", max_future_seconds=max_future,
                                   allowed_lateness_seconds=args.allowed_lateness_seconds)
     t_env.execute_sql(load_sql(f"source_{args.source}_events", topic=topic, bootstrap=args.kafka_bootstrap,

@@ -24,6 +24,8 @@ console = Console(stderr=True)
 READY = ".flowlake-ready"
 TRINO_ACCESS_PLUGIN_SOURCE = REPO_ROOT / "deploy" / "trino-access" / "src"
 TRINO_ACCESS_PLUGIN = "flowlake-access"
+FLINK_FUNCTIONS_SOURCE = REPO_ROOT / "deploy" / "flink-functions" / "src"
+FLINK_FUNCTIONS_JAR = "flowlake-flink-functions.jar"
 MAVEN_PROFILES = ("flink-lib", "flink-plugin-s3", "flink-pulsar", "kafka", "trino", "pulsar", "k8s-schemas")
 MINIO_MODULE = "github.com/minio/minio"
 
@@ -143,9 +145,7 @@ def ensure_trino_access_plugin(rt: Runtime) -> Path:
     Trino's plugin dir, beside the plugin toolkit and Guava jars of Trino's own
     password-authenticators plugin (the same versions Trino ships). Rebuilt when the source changes."""
     target = rt.trino_home / "plugin" / TRINO_ACCESS_PLUGIN
-    sources = sorted(p for p in TRINO_ACCESS_PLUGIN_SOURCE.rglob("*") if p.is_file())
-    digest = hashlib.sha256(b"".join(p.relative_to(TRINO_ACCESS_PLUGIN_SOURCE).as_posix().encode() + p.read_bytes()
-                                     for p in sources)).hexdigest()
+    sources, digest = _source_digest(TRINO_ACCESS_PLUGIN_SOURCE)
     stamp = target / ".source-sha256"
     if stamp.exists() and stamp.read_text() == digest:
         return target
@@ -165,14 +165,48 @@ def ensure_trino_access_plugin(rt: Runtime) -> Path:
               *[p for p in sources if p.suffix == ".java"]], "javac (Trino access-control plugin)")
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
-        with zipfile.ZipFile(target / "flowlake-trino-access.jar", "w") as jar:
-            for path in sorted(Path(build).rglob("*.class")):
-                jar.write(path, path.relative_to(build).as_posix())
+        _jar(Path(build), target / "flowlake-trino-access.jar")
+        with zipfile.ZipFile(target / "flowlake-trino-access.jar", "a") as jar:
             for path in sources:
                 if path.suffix != ".java":
                     jar.write(path, path.relative_to(TRINO_ACCESS_PLUGIN_SOURCE).as_posix())
     for dependency in dependencies:
         shutil.copy2(dependency, target / dependency.name)
+    stamp.write_text(digest)
+    return target
+
+
+def _source_digest(root: Path) -> tuple[list[Path], str]:
+    sources = sorted(p for p in root.rglob("*") if p.is_file())
+    digest = hashlib.sha256(b"".join(p.relative_to(root).as_posix().encode() + p.read_bytes() for p in sources))
+    return sources, digest.hexdigest()
+
+
+def _jar(build: Path, jar: Path) -> None:
+    with zipfile.ZipFile(jar, "w") as archive:
+        for path in sorted(build.rglob("*.class")):
+            archive.write(path, path.relative_to(build).as_posix())
+
+
+def ensure_flink_functions(rt: Runtime) -> Path:
+    """Build deploy/flink-functions (flowlake's Java scalar functions: the payload's event time) into
+    Flink's lib/, against the distribution's own jars. Rebuilt when the source changes."""
+    target = rt.flink_home / "lib" / FLINK_FUNCTIONS_JAR
+    stamp = target.with_suffix(".source-sha256")
+    sources, digest = _source_digest(FLINK_FUNCTIONS_SOURCE)
+    if target.exists() and stamp.exists() and stamp.read_text() == digest:
+        return target
+    javac = rt.java17_home / "bin" / "javac"
+    if not javac.exists():
+        raise PrerequisiteMissing(f"{rt.java17_home} has no javac (flowlake's Flink functions are compiled "
+                                  "here): run `apt-get install openjdk-17-jdk-headless`")
+    console.print(f"[bold]==>[/bold] building flowlake's Flink functions into {target}")
+    with tempfile.TemporaryDirectory() as build:
+        _run([javac, "--release", "17", "-nowarn", "-d", build, "-cp", str(rt.flink_home / "lib" / "*"),
+              *[p for p in sources if p.suffix == ".java"]], "javac (flowlake's Flink functions)")
+        partial = target.with_name(target.name + ".partial")
+        _jar(Path(build), partial)
+        partial.rename(target)
     stamp.write_text(digest)
     return target
 
@@ -206,6 +240,7 @@ def install(settings: Settings) -> Runtime:
     ensure_trino_java(rt)
     ensure_maven_jars(rt)
     ensure_job_env(rt)
+    ensure_flink_functions(rt)
     ensure_trino(rt)
     ensure_trino_access_plugin(rt)
     ensure_minio(rt)

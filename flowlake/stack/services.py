@@ -229,7 +229,10 @@ class FlinkProcess(Service):
         return self.settings.data_dir / "flink" / "conf"
 
     def prepare(self) -> None:
+        from flowlake.stack.install import ensure_flink_functions
+
         s = self.settings
+        ensure_flink_functions(self.runtime)  # in lib/: the source table's event-time column calls it
         flink_dir = s.data_dir / "flink"
         for sub in ("checkpoints", "savepoints", "tmp", "logs"):
             (flink_dir / sub).mkdir(parents=True, exist_ok=True)

@@ -151,6 +151,9 @@ def test_the_image_installs_from_the_local_stacks_pins() -> None:
     dockerfile = (DOCKER / "Dockerfile").read_text()
     assert "-P flink-lib dependency:copy-dependencies" in dockerfile and "COPY deploy/maven/pom.xml" in dockerfile
     assert "-r /opt/flowlake/deploy/requirements/job.txt" in dockerfile
+    # the source table's event-time column calls flowlake's Java function: built into Flink's lib/
+    assert "COPY deploy/flink-functions/src/ /build/src/" in dockerfile
+    assert "COPY --from=functions /flowlake-flink-functions.jar /opt/flink/lib/" in dockerfile
     assert "-r /opt/flowlake/deploy/requirements/control.txt" in dockerfile
     for line in re.findall(r"^COPY (?!--from)(\S+)", dockerfile, re.MULTILINE):
         assert (REPO_ROOT / line).exists(), line
