@@ -8,8 +8,6 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.DateTimeException;
 import java.time.LocalDateTime;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The event time of a raw payload, for the source's event-time column and watermark
@@ -24,14 +22,15 @@ import java.util.regex.Pattern;
  * whole payload into a map to return one field. Here one pass over the bytes checks that the payload
  * is JSON as Flink's Jackson reads it (its defaults: the first value counts, what follows it is not
  * read, no comments or other extensions; any depth of nesting) and keeps the last top-level
- * {@code event_time} member; the pattern is compiled once. Null when the payload is not such an
- * object, has no string {@code event_time}, or the time is not UTC RFC 3339. The equivalence is
- * tested against Flink's own functions (tests/integration/test_event_time_function.py).
+ * {@code event_time} member, and its time is matched by hand (java.util.regex, even precompiled, cost
+ * more than all the rest). Null when the payload is not such an object, has no string
+ * {@code event_time}, or the time is not UTC RFC 3339. The equivalence is tested against Flink's own
+ * functions (tests/integration/test_event_time_function.py).
  */
 public final class EventTime extends ScalarFunction {
 
-    private static final Pattern UTC_RFC3339 =
-            Pattern.compile("^(\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?)(Z|\\+00:00)$");
+    // The pattern the SQL expression applied (UTC_RFC3339 below), matched by hand in utcLocalTime:
+    //   ^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?)(Z|\+00:00)$
     private static final byte[] NAME = "event_time".getBytes(StandardCharsets.US_ASCII);
 
     public @DataTypeHint("TIMESTAMP(3)") LocalDateTime eval(byte[] payload) {
@@ -39,14 +38,69 @@ public final class EventTime extends ScalarFunction {
             return null;
         }
         String text = new Member(payload).eventTime();
-        if (text == null) {
+        String local = text == null ? null : utcLocalTime(text);
+        return local == null ? null : timestamp(local);
+    }
+
+    /**
+     * What REGEXP_EXTRACT(text, UTC_RFC3339, 1) returns, by hand (java.util.regex costs more than the
+     * rest of this function): {@code find()} with {@code ^} at the start and, as Java's {@code $}
+     * without MULTILINE, the end of the text or a line terminator that ends it.
+     */
+    static String utcLocalTime(String text) {
+        int n = text.length();
+        if (n < 20 || !digitsAt(text, 0, 4) || text.charAt(4) != '-' || !digitsAt(text, 5, 2)
+                || text.charAt(7) != '-' || !digitsAt(text, 8, 2) || (text.charAt(10) != 'T' && text.charAt(10) != ' ')
+                || !digitsAt(text, 11, 2) || text.charAt(13) != ':' || !digitsAt(text, 14, 2)
+                || text.charAt(16) != ':' || !digitsAt(text, 17, 2)) {
             return null;
         }
-        Matcher match = UTC_RFC3339.matcher(text);
-        if (!match.find()) {
+        int end = 19;
+        if (text.charAt(end) == '.') {
+            int digits = 0;
+            while (end + 1 + digits < n && digits < 10 && isDigit(text.charAt(end + 1 + digits))) {
+                digits++;
+            }
+            if (digits < 1 || digits > 9) {
+                return null;
+            }
+            end += 1 + digits;
+        }
+        int zone;
+        if (end < n && text.charAt(end) == 'Z') {
+            zone = 1;
+        } else if (text.startsWith("+00:00", end)) {
+            zone = 6;
+        } else {
             return null;
         }
-        return timestamp(match.group(1));
+        return endsAt(text, end + zone) ? text.substring(0, end) : null;
+    }
+
+    /** Java's {@code $}: at the end, or before a final line terminator (\r\n counts as one). */
+    private static boolean endsAt(String text, int at) {
+        int rest = text.length() - at;
+        if (rest == 0) {
+            return true;
+        }
+        char c = text.charAt(at);
+        if (rest == 1) {
+            return c == '\n' || c == '\r' || c == '\u0085' || c == '\u2028' || c == '\u2029';
+        }
+        return rest == 2 && c == '\r' && text.charAt(at + 1) == '\n';
+    }
+
+    private static boolean digitsAt(String text, int from, int count) {
+        for (int i = from; i < from + count; i++) {
+            if (!isDigit(text.charAt(i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean isDigit(char c) {
+        return c >= '0' && c <= '9';
     }
 
     /** TO_TIMESTAMP of the matched local time: the common case computed directly, the rest by Flink. */
