@@ -16,8 +16,8 @@ from collections import Counter
 
 def samples(recording: str) -> list[tuple[str, list[str]]]:
     """(thread name, frames from the top) of every execution sample."""
-    out = subprocess.run(["jfr", "print", "--json", "--stack-depth", "64", "--events", "jdk.ExecutionSample", recording],
-                         capture_output=True, text=True, check=True).stdout
+    command = ["jfr", "print", "--json", "--stack-depth", "64", "--events", "jdk.ExecutionSample", recording]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     found = []
     for event in json.loads(out)["recording"]["events"]:
         values = event["values"]
