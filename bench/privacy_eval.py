@@ -132,6 +132,10 @@ def report(name: str, messages: list[Message], errors: bool) -> None:
         low, high = wilson(hits, total)
         print(f"\n### {classifier}: accuracy {hits / total:.3f} [{low:.3f}, {high:.3f}], "
               f"{texts_per_second(messages, predict):,.0f} texts/s on one core")
+        per_language = [exact([m for m in messages if m.language == language], predicted.__getitem__)
+                        for language in languages]
+        print("accuracy per language: " + ", ".join(f"{language} {hits / total:.3f}" for language, (hits, total)
+                                                    in zip(languages, per_language, strict=True)))
         print(f"{'label':<14} {'lang':<4} {'support':>7} {'precision':>16} {'recall':>16} {'F1':>5}")
         by_language = {language: evaluate(messages if language == "all" else
                                           [m for m in messages if m.language == language], predicted.__getitem__)
