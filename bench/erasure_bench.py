@@ -1,22 +1,27 @@
-"""How long `flowlake privacy erase` takes for one person on a bronze table of a million rows.
+"""How long `flowlake privacy export` and `flowlake privacy erase` take for one person on a bronze table
+of a million rows.
 
     make up && python bench/erasure_bench.py [--rows 1000000] [--users 5000]
 
 Fills bronze.events with `--rows` raw order payloads of `--users` customers (through Trino, under a
-source_topic of its own, spread over 10 days of partitions), then erases one customer from every
-layer and prints each step's duration. Runs on the local stack: the customer's rows are erased
+source_topic of its own, spread over 10 days of partitions), then exports one customer's data (an access
+request: the bundle's size and each table's time) and erases them from every layer, printing each step's
+duration (`--users 100` gives the customer 10,000 events). Runs on the local stack: the customer's rows are erased
 everywhere, and the bench rows are deleted again at the end."""
 
 from __future__ import annotations
 
 import argparse
 import platform
+import tempfile
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from flowlake.clients.trino import query
 from flowlake.config import Settings, load_settings
 from flowlake.privacy import erase
+from flowlake.privacy_export import export
 
 TOPIC = "bench-erasure"
 VICTIM = "U00042"
@@ -66,6 +71,13 @@ def main() -> None:
         now = time.monotonic()
         print(f"{now - last[0]:7.1f} s {text}")
         last[0] = now
+
+    with tempfile.TemporaryDirectory() as out:
+        started = last[0] = time.monotonic()
+        bundle = export(settings, VICTIM, Path(out) / "bundle", progress=step)
+        took = time.monotonic() - started
+        print(f"exported {VICTIM}: {sum(t.rows for t in bundle.tables):,} rows, {bundle.bytes / 1e6:.1f} MB "
+              f"({', '.join(f'{t.table} {t.rows:,}' for t in bundle.tables if t.rows)}) in {took:.1f} s")
 
     started = last[0] = time.monotonic()
     erasure = erase(settings, VICTIM, progress=step)

@@ -353,17 +353,20 @@ def pii_scan(source: TextIO, policy: str | None, as_text: bool) -> None:
 
 @main.group()
 def privacy() -> None:
-    """Privacy requests found in support messages, and erasure of a person from every layer."""
+    """Privacy requests found in support messages, carried out: erasure of a person from every layer, an export
+    of their data, or closed by hand with a note."""
 
 
 @privacy.command("requests")
 @click.option("--overdue", is_flag=True, help="only open requests past their due date (30 days after the message)")
 @click.option("--all", "include_done", is_flag=True, help="the ones carried out too")
-def privacy_requests(overdue: bool, include_done: bool) -> None:
+@click.option("--intent", type=click.Choice(["ERASURE", "ACCESS", "RECTIFICATION", "OPT_OUT", "UNSUBSCRIBE"]),
+              default=None, help="only requests of this kind")
+def privacy_requests(overdue: bool, include_done: bool, intent: str | None) -> None:
     """List privacy requests, the oldest due first."""
     from flowlake.privacy import requests
 
-    rows = requests(load_settings(), overdue, include_done)
+    rows = [r for r in requests(load_settings(), overdue, include_done) if intent is None or r[1] == intent]
     table = Table("request", "intent", "confidence", "received", "due by", "status", "user token")
     for request_id, intent, confidence, received, due, status, token, _decided_by in rows:
         table.add_row(request_id, intent, f"{confidence:.2f}", f"{received:%Y-%m-%d %H:%M}", f"{due:%Y-%m-%d}",
@@ -417,6 +420,49 @@ def privacy_erase(user_id: str | None, request_id: str | None, yes: bool) -> Non
               f"{erasure.files_rewritten} data files rewritten, {erasure.snapshots_expired} snapshots expired, "
               f"{len(erasure.files_deleted)} files deleted; requests done: {', '.join(erasure.request_ids) or 'none'}; "
               f"audit: {settings.catalog_name}.audit.erasures erasure_id = '{erasure.erasure_id}'")
+
+
+@privacy.command("resolve")
+@click.option("--request", "request_id", required=True, help="the request id (`flowlake privacy requests`)")
+@click.option("--note", required=True, help="what was done: it goes to audit.request_resolutions")
+@click.option("--not-a-request", is_flag=True, help="the message asked for nothing of the kind (closes an erasure or "
+              "access request without carrying it out)")
+def privacy_resolve(request_id: str, note: str, not_a_request: bool) -> None:
+    """Close an open request by hand: a rectification made, an opt-out or unsubscribe carried out, or a
+    message that was no request at all; recorded in audit.request_resolutions."""
+    from flowlake.privacy import resolve
+
+    settings = load_settings()
+    resolution_id = resolve(settings, request_id, note, not_a_request)
+    out.print(f"{request_id} done; audit: {settings.catalog_name}.audit.request_resolutions "
+              f"resolution_id = '{resolution_id}'")
+
+
+@privacy.command("export")
+@click.option("--user", "user_id", help="the customer's user_id")
+@click.option("--request", "request_id", help="an ACCESS request id from `flowlake privacy requests`")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="a new or empty directory for the bundle (default: <data dir>/exports/<export id>)")
+def privacy_export(user_id: str | None, request_id: str | None, out_dir: Path | None) -> None:
+    """Export every row of one person from bronze, quarantine, silver and gold (an access request): one
+    JSON Lines and one Parquet file per table, a manifest with checksums and snapshot ids, a README;
+    recorded in audit.access_exports, the person's ACCESS requests marked done."""
+    import uuid
+
+    from flowlake.privacy import user_of_request
+    from flowlake.privacy_export import export
+
+    if (user_id is None) == (request_id is None):
+        raise FlowlakeError("give exactly one of --user USER_ID or --request REQUEST_ID")
+    settings = load_settings()
+    user_id = user_id or user_of_request(settings, request_id or "")
+    out_dir = out_dir or settings.data_dir / "exports" / uuid.uuid4().hex[:12]
+    bundle = export(settings, user_id, out_dir, [request_id] if request_id else [], progress=err.print)
+    rows = sum(t.rows for t in bundle.tables)
+    out.print(f"exported {user_id}: {rows} rows from {sum(1 for t in bundle.tables if t.rows)} of "
+              f"{len(bundle.tables)} tables into {bundle.out} ({bundle.bytes / 1e6:.2f} MB); requests done: "
+              f"{', '.join(bundle.request_ids) or 'none'}; audit: {settings.catalog_name}.audit.access_exports "
+              f"export_id = '{bundle.export_id}'")
 
 
 def run() -> None:

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     # reports (a regular expression over group ids).
     exporter_port: int = 9257
     exporter_group_pattern: str = ".*"
+    # How often the exporter reads the privacy requests' deadlines through Trino (0: not at all).
+    privacy_metrics_interval_seconds: float = 60.0
 
     kafka_heap: str = "768m"
     pulsar_heap: str = "512m"

@@ -1,4 +1,5 @@
-"""`flowlake exporter`: Kafka consumer lag from the broker's side, for Prometheus.
+"""`flowlake exporter`: Kafka consumer lag from the broker's side, and privacy-request deadlines from
+gold.privacy_requests, for Prometheus.
 
 A second opinion beside Flink's own `pendingRecords`: what each consumer group (the Flink jobs
 commit their group's offsets on every completed checkpoint) has committed against the end of each
@@ -13,6 +14,13 @@ Metrics:
   flowlake_kafka_topic_end_offset{topic,partition}                       rate() of it = records produced/s
   flowlake_kafka_exporter_up                                             1 if the last scrape reached Kafka
   flowlake_kafka_exporter_scrape_duration_seconds
+  flowlake_privacy_requests_open{intent}                                 requests not carried out yet
+  flowlake_privacy_requests_overdue{intent}                              of those, past their due date
+  flowlake_privacy_requests_oldest_due_timestamp_seconds{intent}         the earliest due date of the open ones
+  flowlake_privacy_requests_read_ok                                      1 if the last read through Trino worked
+
+The privacy figures come from one Trino query (sql/trino/privacy_deadlines.sql) at most every
+privacy_metrics_interval_seconds, not on every scrape; Trino down is a 0 in read_ok, never a crash.
 """
 
 from __future__ import annotations
@@ -20,18 +28,20 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from confluent_kafka import ConsumerGroupTopicPartitions, IsolationLevel, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from flowlake.config import Settings
+from flowlake.config import REPO_ROOT, Settings
 
 log = logging.getLogger("flowlake.exporter")
 TIMEOUT_SECONDS = 10.0
+DEADLINES_SQL = REPO_ROOT / "sql" / "trino" / "privacy_deadlines.sql"
 
 
 @dataclass(frozen=True)
@@ -116,11 +126,73 @@ class KafkaLagCollector(Collector):
         yield from (end_offsets, lag, offsets, up, duration)
 
 
+@dataclass(frozen=True)
+class Deadlines:
+    open: int
+    overdue: int
+    oldest_due: float | None  # epoch seconds
+
+
+def deadlines(rows: list[list[Any]], intents: tuple[str, ...]) -> dict[str, Deadlines]:
+    """(intent, open, overdue, oldest due) rows of the query -> every intent, the ones without open requests 0."""
+    found = {str(intent): Deadlines(int(open_), int(overdue), due.timestamp() if due is not None else None)
+             for intent, open_, overdue, due in rows}
+    every = (*intents, *sorted(set(found) - set(intents)))
+    return {intent: found.get(intent, Deadlines(0, 0, None)) for intent in every}
+
+
+class PrivacyDeadlineCollector(Collector):
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.read_at: float | None = None
+        self.last: dict[str, Deadlines] | None = None
+
+    def read(self) -> dict[str, Deadlines] | None:
+        from flink_jobs.common import split_statements
+        from flowlake.clients.trino import query
+        from udfs.privacy import INTENTS
+
+        now = self.clock()
+        if self.read_at is not None and now - self.read_at < self.settings.privacy_metrics_interval_seconds:
+            return self.last
+        self.read_at = now
+        (sql,) = split_statements(DEADLINES_SQL.read_text())
+        try:
+            rows = query(self.settings, sql.replace("${catalog}", self.settings.catalog_name))[1]
+            self.last = deadlines(rows, INTENTS)
+        except Exception as exc:  # Trino down, a password changed, the table missing: a metric, not a crash
+            log.warning("privacy requests not readable through Trino: %s", exc)
+            self.last = None
+        return self.last
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        found = self.read()
+        ok = GaugeMetricFamily("flowlake_privacy_requests_read_ok",
+                               "1 if the last read of gold.privacy_requests through Trino worked")
+        ok.add_metric([], 0 if found is None else 1)
+        yield ok
+        if found is None:
+            return
+        families = [GaugeMetricFamily(name, doc, labels=["intent"]) for name, doc in (
+            ("flowlake_privacy_requests_open", "privacy requests not carried out yet (status OPEN)"),
+            ("flowlake_privacy_requests_overdue", "open privacy requests past their due date"),
+            ("flowlake_privacy_requests_oldest_due_timestamp_seconds", "the earliest due date of the open requests"))]
+        for intent, counts in found.items():
+            families[0].add_metric([intent], counts.open)
+            families[1].add_metric([intent], counts.overdue)
+            if counts.oldest_due is not None:
+                families[2].add_metric([intent], counts.oldest_due)
+        yield from families
+
+
 def serve(settings: Settings) -> None:
     """Serve the metrics on settings.exporter_port until stopped."""
     from prometheus_client import REGISTRY, start_http_server
 
     REGISTRY.register(KafkaLagCollector(settings, settings.exporter_group_pattern))
+    if settings.privacy_metrics_interval_seconds > 0:
+        REGISTRY.register(PrivacyDeadlineCollector(settings))
     start_http_server(settings.exporter_port, addr=settings.host)
     log.info("Kafka lag exporter on http://%s:%d/metrics (Kafka %s)", settings.host, settings.exporter_port,
              settings.kafka_bootstrap)

@@ -1,5 +1,6 @@
 """`flowlake privacy`: the privacy requests the medallion job found in support messages
-(gold.privacy_requests), and erasure of a person from every layer, physically, with an audit row.
+(gold.privacy_requests), erasure of a person from every layer, physically, with an audit row, and
+requests closed by hand (`resolve`, audit.request_resolutions). Access exports: flowlake/privacy_export.py.
 
 Erasure, for one user_id:
 1. delete their rows through Trino, as an engineer, from every table the registry (iceberg/registry.py)
@@ -158,7 +159,7 @@ def erase(settings: Settings, user_id: str, request_ids: list[str] | None = None
         erasure.snapshots_expired += expired
         erasure.files_deleted += files
         progress(f"  {table}: {expired} older snapshots expired, {len(files)} files deleted")
-    _close_requests(settings, erasure)
+    erasure.request_ids = close_requests(settings, erasure.user_token, "ERASURE", erasure.request_ids)
     erasure.finished_at = datetime.now(UTC)
     _audit(settings, erasure)
     return erasure
@@ -203,34 +204,70 @@ def _expire_before(load: Callable[[], Any], snapshot_id: int) -> tuple[int, list
     return expire(load, older_than(load(), snapshot_id))
 
 
-def _close_requests(settings: Settings, erasure: Erasure) -> None:
-    """The person's open erasure requests (and the ones named) are done; their ids go to the audit."""
+def close_requests(settings: Settings, token: str, intent: str, request_ids: list[str]) -> list[str]:
+    """Mark the person's open requests of this intent (and the ones named) DONE; returns every request id
+    carried out, for the audit."""
     catalog = settings.catalog_name
-    named = " OR ".join(f"request_id = '{r}'" for r in erasure.request_ids if REQUEST_ID.match(r))
-    where = f"user_token = '{erasure.user_token}' AND (intent = 'ERASURE'{' OR ' + named if named else ''})"
+    named = " OR ".join(f"request_id = '{r}'" for r in request_ids if REQUEST_ID.match(r))
+    where = f"user_token = '{token}' AND (intent = '{intent}'{' OR ' + named if named else ''})"
     rows = query(settings, f"SELECT request_id FROM {catalog}.gold.privacy_requests WHERE {where} AND status = 'OPEN'")
-    erasure.request_ids = sorted({*erasure.request_ids, *(r[0] for r in rows[1])})
     if rows[1]:
         query(settings, f"UPDATE {catalog}.gold.privacy_requests SET status = 'DONE' WHERE {where} AND status = 'OPEN'")
+    return sorted({*request_ids, *(r[0] for r in rows[1])})
 
 
-def _sql_array(values: list[str]) -> str:
+def sql_array(values: list[str]) -> str:
     return f"ARRAY[{', '.join(sql_string(v) for v in values)}]" if values else "CAST(ARRAY[] AS ARRAY(VARCHAR))"
 
 
-def _sql_time(moment: datetime) -> str:
+def sql_time(moment: datetime) -> str:
     return f"TIMESTAMP '{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f} UTC'"
 
 
 def _audit(settings: Settings, erasure: Erasure) -> None:
     assert erasure.finished_at is not None
     tables = sorted(erasure.rows_removed)
-    rows = ("MAP(" + _sql_array(tables) + ", ARRAY[" + ", ".join(f"BIGINT '{erasure.rows_removed[t]}'" for t in tables)
+    rows = ("MAP(" + sql_array(tables) + ", ARRAY[" + ", ".join(f"BIGINT '{erasure.rows_removed[t]}'" for t in tables)
             + "])") if tables else "CAST(MAP() AS MAP(VARCHAR, BIGINT))"
     who = f"{getpass.getuser()} (trino user {settings.trino_user})"
     query(settings, f"INSERT INTO {settings.catalog_name}.audit.erasures VALUES ("
                     f"{sql_string(erasure.erasure_id)}, {sql_string(erasure.user_token)}, "
-                    f"{_sql_array(erasure.request_ids)}, "
-                    f"{sql_string(who)}, {_sql_time(erasure.started_at)}, {_sql_time(erasure.finished_at)}, "
-                    f"{_sql_array(tables)}, {rows}, BIGINT '{erasure.files_rewritten}', "
+                    f"{sql_array(erasure.request_ids)}, "
+                    f"{sql_string(who)}, {sql_time(erasure.started_at)}, {sql_time(erasure.finished_at)}, "
+                    f"{sql_array(tables)}, {rows}, BIGINT '{erasure.files_rewritten}', "
                     f"BIGINT '{erasure.snapshots_expired}')")
+
+
+RESOLVED, NOT_A_REQUEST = "RESOLVED", "NOT_A_REQUEST"
+# Carried out by their own command, which closes them with its own audit row.
+OWN_COMMAND = {"ERASURE": "flowlake privacy erase --request", "ACCESS": "flowlake privacy export --request"}
+
+
+def resolve(settings: Settings, request_id: str, note: str, not_a_request: bool = False) -> str:
+    """Close one open request by hand with a note (a rectification made, an opt-out carried out elsewhere, or
+    a message that asked for nothing of the kind); returns the resolution id written to the audit."""
+    catalog = settings.catalog_name
+    if not REQUEST_ID.match(request_id):
+        raise FlowlakeError(f"{request_id!r} is not a request id (<event id>/<intent>): "
+                            "see `flowlake privacy requests`")
+    if not note.strip():
+        raise FlowlakeError("say what was done with --note (it goes to audit.request_resolutions)")
+    rows = query(settings, f"SELECT intent, user_token, status FROM {catalog}.gold.privacy_requests "
+                           f"WHERE request_id = '{request_id}'")[1]
+    if not rows:
+        raise FlowlakeError(f"no request {request_id}: see `flowlake privacy requests --all`")
+    intent, token, status = rows[0]
+    if status != "OPEN":
+        raise FlowlakeError(f"request {request_id} is already {status}: see its audit row")
+    if intent in OWN_COMMAND and not not_a_request:
+        raise FlowlakeError(f"a {intent} request is carried out by `{OWN_COMMAND[intent]} {request_id}`, which "
+                            "closes it; give --not-a-request if the message asked for nothing of the kind")
+    resolution_id = uuid.uuid4().hex
+    who = f"{getpass.getuser()} (trino user {settings.trino_user})"
+    outcome = NOT_A_REQUEST if not_a_request else RESOLVED
+    query(settings, f"INSERT INTO {catalog}.audit.request_resolutions VALUES ({sql_string(resolution_id)}, "
+                    f"{sql_string(request_id)}, {sql_string(intent)}, {sql_string(token)}, {sql_string(outcome)}, "
+                    f"{sql_string(note)}, {sql_string(who)}, {sql_time(datetime.now(UTC))})")
+    query(settings, f"UPDATE {catalog}.gold.privacy_requests SET status = 'DONE' "
+                    f"WHERE request_id = '{request_id}' AND status = 'OPEN'")
+    return resolution_id

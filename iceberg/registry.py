@@ -28,6 +28,9 @@ NO_PERSON = ""  # aggregates: no row belongs to one person
 INGEST = "ingest"
 SESSIONS = "sessions"
 ERASURE = "flowlake privacy erase"
+EXPORT = "flowlake privacy export"
+RESOLVE = "flowlake privacy resolve"
+CLI_WRITERS = (ERASURE, EXPORT, RESOLVE)
 
 
 @dataclass(frozen=True)
@@ -202,7 +205,8 @@ GOLD_PRIVACY_REQUESTS = Table(
      ("channel", "string", False, "where the message came in (email, chat, ...)"),
      ("received_at", "timestamptz", True, "when the customer sent the message (event time)"),
      ("due_by", "timestamptz", True, "received_at + 30 days: the answer is late after this"),
-     ("status", "string", True, "OPEN until carried out (DONE, with the erasure in audit.erasures)"),
+     ("status", "string", True, "OPEN until carried out (DONE: the erasure in audit.erasures, the export in "
+      "audit.access_exports, anything closed by hand in audit.request_resolutions)"),
      ("detected_at", "timestamptz", True, "when Flink wrote the row"),
      ("decided_by", "string", False, "what found the request: rule:<intent>.<n> (the n-th pattern of the intent in "
       "udfs/rules/privacy_intents.toml) or model:<version> (udfs/models/); null in rows written before 2026-12")),
@@ -253,11 +257,43 @@ AUDIT_ERASURES = Table(
      ("snapshots_expired", "long", True, "snapshots expired so that time travel cannot return the rows")),
     None, ("started_at",), ERASURE, KEPT)
 
+# One row per access request `flowlake privacy export` carried out.
+AUDIT_ACCESS_EXPORTS = Table(
+    "audit", "access_exports", "Every export of a person's data for an access request: who, when, which tables at "
+    "which snapshots, rows exported, the bundle's manifest checksum. Engineers only.",
+    (("export_id", "string", True, "a random id, also in the bundle's manifest.json"),
+     ("user_token", "string", True, "keyed hash of the user_id: the audit keeps no raw id"),
+     ("request_ids", "list<required string>", True, "the privacy requests carried out (gold.privacy_requests)"),
+     ("requested_by", "string", True, "who ran the export (operating-system user)"),
+     ("started_at", "timestamptz", True, "when the export began"),
+     ("finished_at", "timestamptz", True, "when the bundle was complete"),
+     ("tables", "list<required string>", True, "every table read"),
+     ("rows_exported", "map<string, required long>", True, "rows exported per table"),
+     ("snapshot_ids", "map<string, optional long>", True, "the snapshot each table was read at (null: no snapshot)"),
+     ("manifest_sha256", "string", True, "SHA-256 of the bundle's manifest.json, which holds every file's checksum"),
+     ("bytes", "long", True, "size of the bundle")),
+    None, ("started_at",), EXPORT, KEPT)
+
+# One row per request closed by hand with `flowlake privacy resolve` (rectifications, opt-outs carried out
+# elsewhere, requests the classifier found by mistake).
+AUDIT_REQUEST_RESOLUTIONS = Table(
+    "audit", "request_resolutions", "Every privacy request closed by hand: which, by whom, when, how, with the "
+    "note saying what was done. Engineers only.",
+    (("resolution_id", "string", True, "a random id"),
+     ("request_id", "string", True, "the request closed (gold.privacy_requests)"),
+     ("intent", "string", True, "its intent"),
+     ("user_token", "string", True, "keyed hash of the customer's user_id: the audit keeps no raw id"),
+     ("outcome", "string", True, "RESOLVED (carried out) or NOT_A_REQUEST (the message asked for nothing of the kind)"),
+     ("note", "string", True, "what was done, e.g. which field was corrected to what kind of value"),
+     ("resolved_by", "string", True, "who closed it (operating-system user)"),
+     ("resolved_at", "timestamptz", True, "when")),
+    None, ("resolved_at",), RESOLVE, KEPT)
+
 # Append only (see the module's doc): the ingest job's statements follow this order, its Kafka silver
 # topic between the funnel and the privacy requests, where it has always been (flink_jobs/ingest.py).
 TABLES = (BRONZE_EVENTS, QUARANTINE_EVENTS, SILVER_PAGE_VIEWS, SILVER_ADD_TO_CARTS, SILVER_ORDERS, SILVER_PAYMENTS,
           SILVER_SUPPORT_MESSAGES, GOLD_LATE_EVENTS, GOLD_REVENUE, GOLD_FUNNEL, GOLD_PRIVACY_REQUESTS,
-          GOLD_SESSIONS, GOLD_ALERTS, AUDIT_ERASURES)
+          GOLD_SESSIONS, GOLD_ALERTS, AUDIT_ERASURES, AUDIT_ACCESS_EXPORTS, AUDIT_REQUEST_RESOLUTIONS)
 NAMESPACES = ("bronze", "silver", "quarantine", "gold", "audit")
 SILVER = tuple(table for table in TABLES if table.event_type)
 # Silver table name per event type.

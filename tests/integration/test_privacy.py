@@ -108,6 +108,14 @@ def flowlake(*args: str) -> subprocess.CompletedProcess[str]:
                           env=os.environ.copy(), timeout=900, check=False)
 
 
+def prometheus(settings: Settings, expr: str) -> list[Any]:
+    import requests as http
+
+    response = http.get(f"{settings.prometheus_url}/api/v1/query", params={"query": expr}, timeout=10)
+    response.raise_for_status()
+    return list(response.json()["data"]["result"])
+
+
 def local_path(uri: str) -> Path:
     return Path(urlparse(uri).path)
 
@@ -217,3 +225,128 @@ def test_requests_are_found_and_a_person_is_erased_from_every_layer(local_stack:
     again = flowlake("privacy", "erase", "--user", VICTIM, "--yes")
     assert again.returncode == 0 and " 0 rows" in again.stdout, (again.stdout, again.stderr)
     assert others_fingerprint(settings, fence) == others
+
+
+REQUESTER = "U04998"
+
+
+def test_an_access_request_is_exported_from_every_layer_at_one_snapshot_per_table(
+        local_stack: Settings, ingest_job: IngestJob, tmp_path: Path) -> None:
+    """A person's access request, exported while the job keeps writing: every record they sent (bronze,
+    the refused one in quarantine), their silver and gold rows, their requests; nothing of anyone else; the
+    values they gave only where they gave them (raw), masked elsewhere; checksums, snapshots and the audit."""
+    import hashlib
+
+    import pyarrow.parquet as pq
+
+    from flowlake.privacy_export import exported_tables
+
+    settings, job = local_stack, ingest_job
+    at = job.clock()
+    email = "requester.4998@example.com"
+    ask = {**_event(at, "support_message", channel="email",
+                    message="Please send me a copy of all the personal data you hold about me."), "user_id": REQUESTER}
+    bought = {**_event(at, "order", order_id="ORD-49984998", currency="EUR", total=12.5, email=email,
+                       shipping_name="Ada Requester",
+                       items=[{"sku": "SKU-1002", "name": "Pen", "category": "office", "quantity": 1,
+                               "unit_price": 12.5}]), "user_id": REQUESTER}
+    viewed = page_view(at, REQUESTER, "/privacy")
+    broken = json.dumps({"user_id": REQUESTER, "event_type": "order", "email": email})[:70].encode()
+    # A rectification asked 40 days ago: overdue (the due date is the message's event time + 30 days).
+    fix = {**_event(datetime.now(UTC) - timedelta(days=40), "support_message", channel="chat",
+                    message="Please correct my date of birth in your records, it is wrong."), "user_id": REQUESTER}
+    sent = [(REQUESTER.encode(), json.dumps(e).encode()) for e in (ask, bought, viewed, bought, fix)]
+    sent.append((None, broken))
+    _send(settings, job.topic, [*sent, (b"U00002", json.dumps(page_view(at, "U00002", "/other")).encode())])
+    request_id = f"{ask['event_id']}/ACCESS"
+    wait_until(lambda: q(settings, "SELECT count(*) FROM lakehouse.gold.privacy_requests "
+                                   f"WHERE request_id = '{request_id}'")[0][0] == 1,
+               timeout=180, interval=5, what="the access request in gold")
+    raw = (f"(from_utf8(event_key) = '{REQUESTER}' OR strpos(from_utf8(payload), '{REQUESTER}') > 0)")
+    wait_until(lambda: q(settings, f"SELECT count(*) FROM lakehouse.quarantine.events WHERE {raw}")[0][0] >= 1,
+               timeout=120, interval=5, what="the requester's broken record in quarantine")
+
+    # The overdue rectification pages (the exporter reads the deadlines through Trino, Prometheus alerts).
+    fix_id = f"{fix['event_id']}/RECTIFICATION"
+    overdue = 'ALERTS{alertname="PrivacyRequestOverdue", intent="RECTIFICATION", alertstate="firing"}'
+    wait_until(lambda: prometheus(settings, overdue), timeout=120, interval=5, what="PrivacyRequestOverdue firing")
+
+    bundle = tmp_path / "bundle"
+    started = time.monotonic()
+    result = flowlake("privacy", "export", "--request", request_id, "--out", str(bundle))
+    took = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    print(f"export took {took:.1f} s: {result.stdout.strip()}")
+
+    manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+    tables = {t["table"]: t for t in manifest["tables"]}
+    assert set(tables) == {t.identifier for t in exported_tables()}
+    assert manifest["user_id"] == REQUESTER and manifest["user_token"] == user_token(settings, REQUESTER)
+    assert manifest["request_ids"] == [request_id]
+    rows = {}
+    for name, table in tables.items():
+        for kind, file in table["files"].items():
+            data = (bundle / file["path"]).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == file["sha256"] and len(data) == file["bytes"], (name, kind)
+        lines = [json.loads(line) for line in (bundle / table["files"]["jsonl"]["path"]).read_text().splitlines()]
+        assert pq.read_table(bundle / table["files"]["parquet"]["path"]).num_rows == len(lines) == table["rows"]
+        rows[name] = lines
+        if table["snapshot_id"] is not None:  # read at a snapshot the table really has
+            namespace, short = name.split(".")
+            history = f'SELECT snapshot_id FROM lakehouse.{namespace}."{short}$snapshots"'
+            snapshots = {r[0] for r in q(settings, history)}
+            assert table["snapshot_id"] in snapshots, name
+    assert {t for t, r in rows.items() if r} >= {"bronze.events", "quarantine.events", "silver.orders",
+                                                 "silver.page_views", "silver.support_messages",
+                                                 "gold.privacy_requests"}, {t: len(r) for t, r in rows.items()}
+
+    # Bronze holds every record they sent, as text, the duplicate too; and nothing of anyone else.
+    payloads = sorted(r["payload"] for r in rows["bronze.events"] if r["source_topic"] == job.topic)
+    assert payloads == sorted(value.decode() for _, value in sent)
+    assert all(REQUESTER in r["payload"] for r in rows["bronze.events"] + rows["quarantine.events"])
+    assert broken.decode() in [r["payload"] for r in rows["quarantine.events"]]
+    for name in (t for t in rows if t.startswith("silver.")):
+        assert all(r["user_id"] == REQUESTER for r in rows[name]), name
+    assert [r["event_id"] for r in rows["silver.orders"]] == [bought["event_id"]]  # deduplicated
+    # What they gave appears raw only where it was received; silver holds its keyed hash.
+    for name, lines in rows.items():
+        text = json.dumps(lines)
+        if name == "bronze.events":
+            assert "Ada Requester" in text and email in text
+        elif name != "quarantine.events":
+            assert "Ada Requester" not in text and email not in text, name
+    assert rows["silver.orders"][0]["email"] != email and len(rows["silver.orders"][0]["email"]) >= 16
+    assert "U00002" not in "".join((bundle / t["files"]["jsonl"]["path"]).read_text() for t in tables.values())
+    assert "keyed code" in (bundle / "README.md").read_text()
+
+    # The request is done, and the audit records who exported what, at which snapshots.
+    status = q(settings, f"SELECT status FROM lakehouse.gold.privacy_requests WHERE request_id = '{request_id}'")
+    assert status == [["DONE"]]
+    audit = q(settings, "SELECT export_id, request_ids, requested_by, rows_exported, snapshot_ids, manifest_sha256, "
+                        "bytes FROM lakehouse.audit.access_exports "
+                        f"WHERE user_token = '{user_token(settings, REQUESTER)}'")
+    assert len(audit) == 1
+    export_id, request_ids, who, exported, snapshot_ids, manifest_sha256, size = audit[0]
+    assert export_id == manifest["export_id"] and request_ids == [request_id] and who
+    assert dict(exported) == {name: table["rows"] for name, table in tables.items()}
+    assert dict(snapshot_ids) == {name: table["snapshot_id"] for name, table in tables.items()}
+    assert manifest_sha256 == hashlib.sha256((bundle / "manifest.json").read_bytes()).hexdigest()
+    assert size == sum(p.stat().st_size for p in bundle.iterdir())
+
+    # The rectification, carried out by hand, is resolved with a note and an audit row; the alert resolves.
+    refused = flowlake("privacy", "resolve", "--request", request_id, "--note", "sent")
+    assert refused.returncode == 1 and "already DONE" in refused.stderr, refused.stderr
+    resolved = flowlake("privacy", "resolve", "--request", fix_id, "--note", "date of birth corrected in the shop")
+    assert resolved.returncode == 0, resolved.stderr
+    fixed = q(settings, f"SELECT status FROM lakehouse.gold.privacy_requests WHERE request_id = '{fix_id}'")
+    assert fixed == [["DONE"]]
+    resolution = q(settings, "SELECT intent, outcome, note, user_token FROM lakehouse.audit.request_resolutions "
+                             f"WHERE request_id = '{fix_id}'")
+    assert resolution == [["RECTIFICATION", "RESOLVED", "date of birth corrected in the shop",
+                           user_token(settings, REQUESTER)]]
+    wait_until(lambda: not prometheus(settings, overdue), timeout=120, interval=5,
+               what="PrivacyRequestOverdue resolved")
+
+    # A second export into the same directory is refused, not mixed in.
+    again = flowlake("privacy", "export", "--user", REQUESTER, "--out", str(bundle))
+    assert again.returncode == 1 and "not empty" in again.stderr
