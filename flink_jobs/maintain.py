@@ -1,4 +1,5 @@
-"""Table maintenance, a batch Flink job: per table, data-file compaction (Iceberg's Flink
+"""Table maintenance, a batch Flink job: per table, retention (the day partitions older than the policy's
+retention_days deleted, from the metadata alone), data-file compaction (Iceberg's Flink
 Actions.rewriteDataFiles, run as a Flink batch job on the cluster), snapshot expiry, orphan-file
 removal and manifest rewrite, through the Iceberg Java API on PyFlink's gateway. Safe beside the
 streaming writers: the snapshot each running Flink writer last committed is never expired, orphans
@@ -31,6 +32,7 @@ from iceberg.maintenance import (
     expire_before_ms,
     load_policies,
     partitions_to_compact,
+    retention_cutoff,
     select_orphans,
     writers_last_snapshots,
 )
@@ -55,7 +57,7 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--flink-rest-url", default=None,
                         help="where to ask for the running jobs when --running-jobs is not given (a CronJob); "
                              "comma-separated when the writers run on several clusters (one per job on Kubernetes)")
-    parser.add_argument("--steps", default="compact,expire,orphans,manifests")
+    parser.add_argument("--steps", default="retention,compact,expire,orphans,manifests")
     return parser
 
 
@@ -139,6 +141,37 @@ class Maintenance:
         return 0 if snapshot is None else snapshot.allManifests(table.io()).size()
 
     # --- the four steps ---------------------------------------------------------------------------
+
+    def retention(self, identifier: str, policy: MaintenancePolicy, report: dict[str, Any]) -> None:
+        """Delete the day partitions older than the retention: whole data files, a metadata-only commit.
+        The files leave the disk when the snapshots before this one expire (the expire step)."""
+        cutoff = retention_cutoff(policy, datetime.now(UTC))
+        report.update(retention_rows_removed=0, retention_files_removed=0)
+        if cutoff is None:
+            return
+        partition = registry.by_identifier(identifier).partition
+        if partition is None:
+            raise ValueError(f"retention_days needs a table partitioned by day; {identifier} is not")
+        expressions = self.jvm.org.apache.iceberg.expressions.Expressions
+        older = expressions.lessThan(partition[0], cutoff.isoformat())
+        report["retention_cutoff"] = cutoff.isoformat()
+
+        def run() -> tuple[int, int]:
+            table = self.table(identifier)
+            tasks = table.newScan().filter(older).planFiles()
+            try:
+                candidates = sum(1 for _ in java_iterator(tasks))
+            finally:
+                tasks.close()
+            if not candidates:
+                return 0, 0
+            table.newDelete().deleteFromRowFilter(older).commit()
+            summary = table.currentSnapshot().summary()  # this commit's: the table object holds what it committed
+            return (int(summary.getOrDefault("deleted-records", "0")),
+                    int(summary.getOrDefault("deleted-data-files", "0")))
+
+        rows, files = with_retries(f"retention of {identifier}", run)
+        report.update(retention_rows_removed=rows, retention_files_removed=files)
 
     def compact(self, identifier: str, policy: MaintenancePolicy, report: dict[str, Any]) -> None:
         table = self.table(identifier)
@@ -291,8 +324,8 @@ def _partition_day(partition: str) -> datetime | None:
         return None
 
 
-STEPS = {"compact": Maintenance.compact, "expire": Maintenance.expire, "orphans": Maintenance.orphans,
-         "manifests": Maintenance.rewrite_manifests}
+STEPS = {"retention": Maintenance.retention, "compact": Maintenance.compact, "expire": Maintenance.expire,
+         "orphans": Maintenance.orphans, "manifests": Maintenance.rewrite_manifests}
 
 
 def main() -> None:

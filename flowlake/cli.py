@@ -92,6 +92,7 @@ def status() -> None:
         _print_jobs(settings, healthy)
     if "kafka" in healthy:
         _print_lag(settings)
+        _warn_kafka_retention(settings)
     if not all(s.healthy for s in states):
         sys.exit(1)
 
@@ -109,6 +110,16 @@ def _print_jobs(settings: Settings, healthy: set[str]) -> None:
                       "-" if job.checkpoint_duration_ms is None else f"{job.checkpoint_duration_ms} ms",
                       str(job.failed_checkpoints), str(job.restarts), "-" if rate is None else f"{rate:.1%}")
     out.print(table if table.row_count else "[dim]no Flink job running[/dim]")
+
+
+def _warn_kafka_retention(settings: Settings) -> None:
+    from flowlake.health import retention_warning, topic_retention_ms
+    from udfs.privacy import RESPONSE_DAYS
+
+    warning = retention_warning(settings.events_topic, topic_retention_ms(settings, settings.events_topic),
+                                RESPONSE_DAYS)
+    if warning:
+        err.print(f"[yellow]warning:[/yellow] {escape(warning)}", soft_wrap=True)
 
 
 def _print_lag(settings: Settings) -> None:
@@ -298,13 +309,14 @@ def views_create() -> None:
 
 @main.command()
 @click.option("--table", "tables", multiple=True, help="only this table (repeatable), e.g. bronze.events")
-@click.option("--step", "steps", multiple=True, type=click.Choice(["compact", "expire", "orphans", "manifests"]),
-              help="only this step (repeatable); default: all four")
+@click.option("--step", "steps", multiple=True,
+              type=click.Choice(["retention", "compact", "expire", "orphans", "manifests"]),
+              help="only this step (repeatable); default: all five")
 @click.option("--schedule", is_flag=True,
               help="keep running: maintain each table on the cron schedule of iceberg/maintenance.toml")
 def maintain(tables: tuple[str, ...], steps: tuple[str, ...], schedule: bool) -> None:
-    """Compact data files, expire snapshots, remove orphan files and rewrite manifests (a batch Flink
-    job on the cluster), per the policy in iceberg/maintenance.toml."""
+    """Delete partitions past their retention, compact data files, expire snapshots, remove orphan files and
+    rewrite manifests (a batch Flink job on the cluster), per the policy in iceberg/maintenance.toml."""
     import logging
 
     from flowlake import maintain as maintenance

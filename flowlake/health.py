@@ -1,6 +1,7 @@
 """What `flowlake status` shows an SRE after the services: the Flink jobs with their state and last
-checkpoint, consumer lag per group and topic (read from Kafka, as the exporter does), and the
-quarantine rate (from Prometheus' recording rule)."""
+checkpoint, consumer lag per group and topic (read from Kafka, as the exporter does), the quarantine
+rate (from Prometheus' recording rule), and a warning when Kafka keeps raw events longer than an
+erasure may take."""
 
 from __future__ import annotations
 
@@ -67,3 +68,33 @@ def quarantine_rates(settings: Settings) -> dict[str, float]:
     except requests.RequestException as exc:
         raise FlowlakeError(f"Prometheus not reachable at {settings.prometheus_url}: run `flowlake up`") from exc
     return {r["metric"].get("job_name", "?"): float(r["value"][1]) for r in response.json()["data"]["result"]}
+
+
+def retention_warning(topic: str, retention_ms: int | None, deadline_days: int) -> str | None:
+    """Kafka keeping raw events longer than an erasure may take undoes the erasure: the records can be
+    read again from the topic. None when the topic's retention is within the deadline (or unknown)."""
+    if retention_ms is None or 0 <= retention_ms <= deadline_days * 86_400_000:
+        return None
+    kept = "for ever" if retention_ms < 0 else f"{retention_ms / 86_400_000:.0f} days"
+    return (f"Kafka keeps the raw events of topic {topic} {kept}, longer than the {deadline_days} days an erasure may "
+            f"take: an erased person's records can be read again from there. Lower it: kafka-configs.sh --alter "
+            f"--entity-type topics --entity-name {topic} --add-config retention.ms={deadline_days * 86_400_000 // 2}")
+
+
+def topic_retention_ms(settings: Settings, topic: str) -> int | None:
+    """The topic's retention.ms as the broker applies it (its own or the broker's default); None if the topic
+    does not exist."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import ConfigResource, ResourceType  # type: ignore[attr-defined]
+
+    from flowlake.clients.kafka import admin_client
+
+    resource = ConfigResource(ResourceType.TOPIC, topic)
+    admin = admin_client(settings)  # held until the answer: a collected client cancels its requests
+    try:
+        configs = admin.describe_configs([resource], request_timeout=10)[resource].result()
+    except KafkaException as exc:
+        if "UNKNOWN_TOPIC" in str(exc):
+            return None
+        raise
+    return int(configs["retention.ms"].value)

@@ -18,11 +18,18 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_serv
 from flowlake.clients.flink import FlinkRest, failure_tail, job_name, run_attached
 from flowlake.config import Settings
 from flowlake.errors import FlowlakeError
-from iceberg.maintenance import POLICY_FILE, MaintenancePolicy, check_orphan_safety, load_policies, next_run
+from iceberg.maintenance import (
+    POLICY_FILE,
+    MaintenancePolicy,
+    check_orphan_safety,
+    check_retention,
+    load_policies,
+    next_run,
+)
 
 log = logging.getLogger("flowlake.maintain")
 REPORT_PREFIX = "MAINTENANCE_REPORT "
-STEPS = ("compact", "expire", "orphans", "manifests")
+STEPS = ("retention", "compact", "expire", "orphans", "manifests")
 
 
 def policies(tables: list[str] | None = None, path: Path = POLICY_FILE) -> dict[str, MaintenancePolicy]:
@@ -34,7 +41,11 @@ def policies(tables: list[str] | None = None, path: Path = POLICY_FILE) -> dict[
     unknown = sorted(set(tables or []) - set(known))
     if unknown:
         raise FlowlakeError(f"unknown tables {unknown}: choose from {', '.join(known)}")
-    return {name: overrides.get(name, default) for name in (tables or known)}
+    chosen = {name: overrides.get(name, default) for name in (tables or known)}
+    for name, policy in chosen.items():
+        partition = registry.by_identifier(name).partition
+        check_retention(name, policy, partition[0] if partition else None)
+    return chosen
 
 
 def parse_reports(output: str) -> list[dict[str, Any]]:
@@ -80,6 +91,9 @@ def record(settings: Settings, reports: list[dict[str, Any]]) -> None:
 def summary(report: dict[str, Any]) -> str:
     """The one log line of a table's run."""
     parts = [report["table"]]
+    if report.get("retention_rows_removed") or report.get("retention_files_removed"):
+        parts.append(f"retention: {report['retention_rows_removed']} rows in {report['retention_files_removed']} "
+                     f"files before {report['retention_cutoff']} deleted")
     if "data_files_before" in report:
         parts.append(f"data files {report['data_files_before']} -> {report['data_files_after']} "
                      f"({report['bytes_before']} -> {report['bytes_after']} bytes, "
@@ -122,6 +136,12 @@ class Metrics:
                                registry=self.registry)
         self.manifests = Gauge("flowlake_maintenance_manifests", "manifests of the current snapshot", labels,
                                registry=self.registry)
+        self.retention_rows = Counter("flowlake_maintenance_retention_rows_removed",
+                                      "rows deleted because their partition outlived retention_days", labels,
+                                      registry=self.registry)
+        self.retention_files = Counter("flowlake_maintenance_retention_files_removed",
+                                       "data files deleted by retention (gone from disk when older snapshots expire)",
+                                       labels, registry=self.registry)
 
     def observe(self, report: dict[str, Any]) -> None:
         table = report["table"]
@@ -140,6 +160,9 @@ class Metrics:
             self.orphans.labels(table).inc(report["orphans_removed"])
         if "manifests_after" in report:
             self.manifests.labels(table).set(report["manifests_after"])
+        if "retention_rows_removed" in report:
+            self.retention_rows.labels(table).inc(report["retention_rows_removed"])
+            self.retention_files.labels(table).inc(report["retention_files_removed"])
 
 
 def due(schedules: dict[str, str], last: datetime) -> tuple[datetime, list[str]]:

@@ -35,6 +35,8 @@ class MaintenancePolicy:
     min_snapshots_to_keep: int = 20
     orphan_min_age_hours: float = 72
     rewrite_manifests_above: int = 50
+    # Rows whose partition day is older than this many days are deleted (0: kept for ever).
+    retention_days: int = 0
 
     @property
     def target_file_size_bytes(self) -> int:
@@ -57,6 +59,8 @@ def _policy(base: MaintenancePolicy, values: dict[str, Any], where: str) -> Main
     if policy.min_input_files < 2 or policy.target_file_size_mb < 1 or policy.min_snapshots_to_keep < 1:
         raise PolicyError(f"{where}: min_input_files >= 2, target_file_size_mb >= 1 and "
                           "min_snapshots_to_keep >= 1 are required")
+    if policy.retention_days < 0:
+        raise PolicyError(f"{where}: retention_days must be 0 (keep for ever) or a number of days")
     cron_fields(policy.schedule)  # raises on a bad expression
     return policy
 
@@ -100,6 +104,20 @@ def partitions_to_compact(files_per_partition: dict[str, int], policy: Maintenan
 
 def _midnight(moment: datetime) -> datetime:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+def retention_cutoff(policy: MaintenancePolicy, now: datetime) -> datetime | None:
+    """Rows of partition days before this midnight (UTC) go; None: the table keeps everything. Whole days,
+    so that a day partition is deleted whole, from the metadata alone."""
+    return _midnight(now - timedelta(days=policy.retention_days)) if policy.retention_days else None
+
+
+def check_retention(identifier: str, policy: MaintenancePolicy, partition_column: str | None) -> None:
+    if policy.retention_days and partition_column is None:
+        raise PolicyError(f"{identifier}: retention_days needs a table partitioned by day; this one is not "
+                          "(iceberg/registry.py)")
 
 
 # --- snapshot expiry ----------------------------------------------------------------------------

@@ -70,3 +70,25 @@ def test_transactional_producer_is_accepted(local_stack: Settings) -> None:
         assert values == [b"committed"]
     finally:
         delete_topic(local_stack, topic)
+
+
+def test_the_retention_of_a_topic_is_read_from_the_broker_and_too_long_is_warned_about(local_stack: Settings) -> None:
+    from confluent_kafka.admin import NewTopic
+
+    from flowlake.clients.kafka import admin_client
+    from flowlake.health import retention_warning, topic_retention_ms
+
+    kept, forever = f"it-ret-{uuid.uuid4().hex[:8]}", f"it-ret-{uuid.uuid4().hex[:8]}"
+    admin = admin_client(local_stack)
+    futures = admin.create_topics([NewTopic(kept, 1, 1), NewTopic(forever, 1, 1, config={"retention.ms": "-1"})])
+    for future in futures.values():
+        future.result(timeout=30)
+    try:
+        assert topic_retention_ms(local_stack, kept) == 168 * 3_600_000  # the broker's default (7 days)
+        assert retention_warning(kept, topic_retention_ms(local_stack, kept), 30) is None
+        assert topic_retention_ms(local_stack, forever) == -1
+        assert "for ever" in (retention_warning(forever, topic_retention_ms(local_stack, forever), 30) or "")
+        assert topic_retention_ms(local_stack, f"it-none-{uuid.uuid4().hex[:8]}") is None
+    finally:
+        for topic in (kept, forever):
+            delete_topic(local_stack, topic)

@@ -174,6 +174,75 @@ def test_orphans_older_than_the_threshold_go_younger_ones_stay(local_stack: Sett
     young.unlink()
 
 
+def test_retention_deletes_old_partitions_and_their_files_while_the_job_writes(
+        local_stack: Settings, ingest_job: IngestJob, tmp_path: Path) -> None:
+    """Raw rows received 40 days ago go with a 30-day retention (a metadata-only delete of their day
+    partition), the rest of bronze stays as it was, and the expiry that follows removes their files from
+    disk; the streaming job keeps writing throughout."""
+    import threading
+
+    settings, job = local_stack, ingest_job
+    topic = f"it-retention-{uuid.uuid4().hex[:8]}"
+    q(settings, f"""
+        INSERT INTO lakehouse.bronze.events (event_key, payload, source_topic, source_partition, source_offset,
+                                             source_message_id, source_timestamp, ingested_at, headers)
+        SELECT to_utf8('U00005'), to_utf8('{{"user_id": "U00005", "n": ' || CAST(n AS varchar) || '}}'), '{topic}', 0,
+               n, NULL, current_timestamp - INTERVAL '40' DAY, current_timestamp - INTERVAL '40' DAY, NULL
+        FROM UNNEST(sequence(1, 300)) AS t(n)""")
+    old_files = {local(p) for (p,) in q(settings, 'SELECT DISTINCT "$path" FROM lakehouse.bronze.events '
+                                                  f"WHERE source_topic = '{topic}'")}
+    assert old_files and all(path.exists() for path in old_files)
+    recent = ("SELECT count(*), checksum(payload), checksum(source_offset) FROM lakehouse.bronze.events "
+              "WHERE source_timestamp > current_timestamp - INTERVAL '29' DAY AND ingested_at < {fence}")
+    fence = "TIMESTAMP '" + time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() - 60)) + " UTC'"
+    recent_before = q(settings, recent.format(fence=fence))
+    failed = failed_checkpoints(settings, job.job_id)
+
+    stop = threading.Event()
+
+    def keep_writing() -> None:
+        producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
+        while not stop.is_set():
+            event = page_view(job.clock(), "U00006", "/retention")
+            producer.produce(job.topic, key=b"U00006", value=json.dumps(event).encode())
+            producer.poll(0)
+            time.sleep(0.05)
+        assert producer.flush(30) == 0
+
+    writing = threading.Thread(target=keep_writing, daemon=True)
+    writing.start()
+    try:
+        [report] = run_once(settings, ["bronze.events"], steps=("retention",),
+                            path=policy_file(tmp_path, retention_days=30))
+        assert not report.get("errors"), report
+        assert report["retention_rows_removed"] == 300 and report["retention_files_removed"] == len(old_files)
+        assert q(settings, f"SELECT count(*) FROM lakehouse.bronze.events WHERE source_topic = '{topic}'") == [[0]]
+        assert q(settings, recent.format(fence=fence)) == recent_before
+        # The files go when no snapshot reaches them: after the writer has committed past the delete
+        # (its last snapshot is never expired), an expiry removes them.
+        deleted_at = q(settings, "SELECT max(committed_at) FROM lakehouse.bronze.\"events$snapshots\" "
+                                 "WHERE operation = 'delete'")[0][0]
+        wait_until(lambda: q(settings, "SELECT count(*) FROM lakehouse.bronze.\"events$snapshots\" "
+                                       f"WHERE element_at(summary, 'flink.job-id') = '{job.job_id}' "
+                                       f"AND committed_at > TIMESTAMP '{deleted_at:%Y-%m-%d %H:%M:%S.%f} UTC'")[0][0],
+                   timeout=120, interval=3, what="a commit of the writer after the retention delete")
+        [expired] = run_once(settings, ["bronze.events"], steps=("expire",),
+                             path=policy_file(tmp_path, snapshot_max_age_hours=0.0001, min_snapshots_to_keep=1))
+        assert not expired.get("errors"), expired
+    finally:
+        stop.set()
+        writing.join()
+    assert not [path for path in old_files if path.exists()]
+    assert FlinkRest(settings).job(job.job_id)["state"] == "RUNNING"
+    assert failed_checkpoints(settings, job.job_id) == failed
+
+
+def local(uri: str) -> Path:
+    from urllib.parse import urlparse
+
+    return Path(urlparse(uri).path)
+
+
 def test_the_scheduler_runs_on_schedule_and_serves_metrics(local_stack: Settings, ingest_job: IngestJob,
                                                            tmp_path: Path) -> None:
     """One scheduled run (the wait for the next minute skipped), its metrics served and scraped by

@@ -17,3 +17,16 @@ def test_job_health_from_flinks_rest_answers() -> None:
 def test_a_job_without_a_completed_checkpoint() -> None:
     health = job_health(JOB, {"counts": {"failed": 0}, "latest": {"completed": None}}, now_ms=0)
     assert health.checkpoint_age_seconds is None and health.checkpoint_duration_ms is None
+
+
+def test_kafka_keeping_raw_events_longer_than_an_erasure_may_take_is_warned_about() -> None:
+    from flowlake.health import retention_warning
+
+    day = 86_400_000
+    assert retention_warning("events", 7 * day, 30) is None
+    assert retention_warning("events", 30 * day, 30) is None
+    assert retention_warning("events", None, 30) is None  # no such topic
+    warning = retention_warning("events", 31 * day, 30)
+    assert warning and "31 days" in warning and "retention.ms=1296000000" in warning
+    forever = retention_warning("events", -1, 30)
+    assert forever and "for ever" in forever

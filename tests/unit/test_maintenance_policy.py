@@ -39,8 +39,21 @@ def test_the_shipped_policy_file_loads_and_names_only_real_tables() -> None:
     default, tables = load_policies()
     assert set(tables) <= {spec.identifier for spec in ALL_TABLES}
     assert policy_for("bronze.events").snapshot_max_age_hours < default.snapshot_max_age_hours
-    assert policy_for("silver.orders") == default  # no section: the default
+    assert policy_for("gold.revenue_per_minute").retention_days == default.retention_days == 0
     assert policy_for("gold.funnel_hourly").target_file_size_mb == default.target_file_size_mb  # defaults filled in
+
+
+def test_raw_personal_data_has_a_short_retention_the_record_of_requests_none() -> None:
+    from iceberg import registry
+
+    for identifier in ("bronze.events", "quarantine.events"):
+        assert 0 < policy_for(identifier).retention_days <= 30, identifier  # below the 30-day erasure deadline
+    for table in registry.TABLES:
+        policy = policy_for(table.identifier)
+        if table.person in (registry.BY_USER_ID, registry.BY_EVENT_ID, registry.BY_RAW_PAYLOAD):
+            assert policy.retention_days > 0, table.identifier  # every table holding a person has one
+        if table.person == registry.KEPT:
+            assert policy.retention_days == 0, table.identifier
 
 
 def test_policy_errors_name_the_key(tmp_path: Path) -> None:
@@ -184,3 +197,20 @@ def test_the_kubernetes_cronjob_runs_the_same_job_on_every_table() -> None:
     cron_fields(cronjob["spec"]["schedule"])
     assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
     assert {"secretRef": {"name": "flowlake-secrets"}} in container["envFrom"]  # the catalog password
+
+
+def test_retention_deletes_whole_days_before_the_cutoff_and_needs_a_day_partition(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from iceberg.maintenance import MaintenancePolicy, check_retention, retention_cutoff
+
+    now = datetime(2026, 12, 6, 13, 45, tzinfo=UTC)
+    assert retention_cutoff(MaintenancePolicy(retention_days=30), now) == datetime(2026, 11, 6, tzinfo=UTC)
+    assert retention_cutoff(MaintenancePolicy(), now) is None
+    with pytest.raises(PolicyError, match="partitioned by day"):
+        check_retention("audit.erasures", MaintenancePolicy(retention_days=7), None)
+    check_retention("bronze.events", MaintenancePolicy(retention_days=7), "source_timestamp")
+    path = tmp_path / "policy.toml"
+    path.write_text("[default]\nretention_days = -1\n")
+    with pytest.raises(PolicyError, match="retention_days"):
+        load_policies(path)
