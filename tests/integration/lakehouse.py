@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -184,3 +185,22 @@ def assert_privacy_requests(settings: Settings, events: list[dict[str, Any]]) ->
     support_ids = ", ".join(f"'{e['event_id']}'" for e in events if e["event_type"] == "support_message")
     assert q(settings, "SELECT count(*) FROM lakehouse.gold.privacy_requests "
                        f"WHERE event_id IN ({support_ids})")[0][0] == len(expected)
+
+
+def background_page_views(settings: Settings, job: IngestJob, stop: threading.Event, sent: list[str],
+                          user_id: str = "U00002", page: str = "/busy") -> threading.Thread:
+    """One user's page views, 20/s, until stopped: the job keeps writing while something else runs (an
+    erasure, retention). The ids sent are appended to `sent`."""
+    def run() -> None:
+        producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
+        while not stop.is_set():
+            event = page_view(job.clock(), user_id, page)
+            sent.append(event["event_id"])
+            producer.produce(job.topic, key=user_id.encode(), value=json.dumps(event).encode())
+            producer.poll(0)
+            time.sleep(0.05)
+        assert producer.flush(30) == 0
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread

@@ -26,7 +26,7 @@ from flowlake.generate import generate
 from flowlake.maintain import history_file, run_once, schedule
 
 from .conftest import IngestJob, wait_until
-from .lakehouse import page_view
+from .lakehouse import background_page_views, page_view
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -199,18 +199,7 @@ def test_retention_deletes_old_partitions_and_their_files_while_the_job_writes(
     failed = failed_checkpoints(settings, job.job_id)
 
     stop = threading.Event()
-
-    def keep_writing() -> None:
-        producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
-        while not stop.is_set():
-            event = page_view(job.clock(), "U00006", "/retention")
-            producer.produce(job.topic, key=b"U00006", value=json.dumps(event).encode())
-            producer.poll(0)
-            time.sleep(0.05)
-        assert producer.flush(30) == 0
-
-    writing = threading.Thread(target=keep_writing, daemon=True)
-    writing.start()
+    writing = background_page_views(settings, job, stop, [], user_id="U00006", page="/retention")
     try:
         [report] = run_once(settings, ["bronze.events"], steps=("retention",),
                             path=policy_file(tmp_path, retention_days=30))

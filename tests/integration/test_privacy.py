@@ -26,7 +26,7 @@ from flowlake.privacy import requests, user_token
 from iceberg.registry import SILVER_TABLE_OF
 
 from .conftest import IngestJob, wait_until
-from .lakehouse import bronze_count, page_view, q
+from .lakehouse import background_page_views, bronze_count, page_view, q
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -83,24 +83,6 @@ def others_fingerprint(settings: Settings, before: datetime) -> dict[str, list[A
         prints[table] = q(settings, f"SELECT count(*), {sums} FROM lakehouse.{table} "
                                     f"WHERE {written} < {stamp} AND NOT ({finder})")[0]
     return prints
-
-
-def background_page_views(settings: Settings, job: IngestJob, stop: threading.Event,
-                          sent: list[str]) -> threading.Thread:
-    """Other users' page views, 20/s, until stopped: the job keeps writing while the erasure runs."""
-    def run() -> None:
-        producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
-        while not stop.is_set():
-            event = page_view(job.clock(), "U00002", "/busy")
-            sent.append(event["event_id"])
-            producer.produce(job.topic, key=b"U00002", value=json.dumps(event).encode())
-            producer.poll(0)
-            time.sleep(0.05)
-        assert producer.flush(30) == 0
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
 
 
 def flowlake(*args: str) -> subprocess.CompletedProcess[str]:
