@@ -29,6 +29,7 @@ from typing import Any
 from flink_jobs.common import split_statements, sql_string
 from flowlake.clients.trino import query
 from flowlake.config import REPO_ROOT, Settings
+from flowlake.errors import FlowlakeError
 from flowlake.privacy import ERASE_SQL, Progress, check_user_id, close_requests, sql_array, sql_time, user_token
 from iceberg import registry
 
@@ -181,8 +182,6 @@ def export(settings: Settings, user_id: str, out: Path, request_ids: list[str] |
 
     check_user_id(user_id)
     if out.exists() and any(out.iterdir()):
-        from flowlake.errors import FlowlakeError
-
         raise FlowlakeError(f"{out} is not empty: give a new directory with --out")
     out.mkdir(parents=True, exist_ok=True)
     token = user_token(settings, user_id)
