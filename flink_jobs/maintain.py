@@ -160,10 +160,10 @@ class Maintenance:
             table = self.table(identifier)
             tasks = table.newScan().filter(older).planFiles()
             try:
-                candidates = sum(1 for _ in java_iterator(tasks))
+                anything_older = any(True for _ in java_iterator(tasks))
             finally:
                 tasks.close()
-            if not candidates:
+            if not anything_older:
                 return 0, 0
             table.newDelete().deleteFromRowFilter(older).commit()
             summary = table.currentSnapshot().summary()  # this commit's: the table object holds what it committed

@@ -78,6 +78,20 @@ def user_token(settings: Settings, user_id: str) -> str:
     return hash_token(user_id, USER_ID, pii_hash_key(settings).encode())
 
 
+def erase_templates() -> dict[str, str]:
+    """The DELETE of each kind of table that holds a person (registry `person` -> sql/trino/erase/<file>): how
+    erasure finds a person's rows, and so how an access export finds them too."""
+    from iceberg import registry
+
+    files = {registry.BY_EVENT_ID: "by_event_id", registry.BY_RAW_PAYLOAD: "by_raw_payload",
+             registry.BY_USER_ID: "by_user_id"}
+    templates = {}
+    for person, name in files.items():
+        (statement,) = split_statements((ERASE_SQL / f"{name}.sql").read_text())  # one DELETE per template
+        templates[person] = statement
+    return templates
+
+
 def erasure_statements(user_id: str, catalog: str) -> list[tuple[str, str]]:
     """(table, DELETE statement) for this user and catalog: every table that holds a person, those found
     through silver's event ids first (while silver still has the person's rows), then the registry's order."""
@@ -86,13 +100,8 @@ def erasure_statements(user_id: str, catalog: str) -> list[tuple[str, str]]:
     user_id = check_user_id(user_id)
     event_ids = "\n  UNION ALL ".join(f"SELECT event_id FROM {catalog}.{table.identifier} WHERE user_id = '{user_id}'"
                                       for table in registry.SILVER)
-    templates = {registry.BY_EVENT_ID: "by_event_id", registry.BY_RAW_PAYLOAD: "by_raw_payload",
-                 registry.BY_USER_ID: "by_user_id"}
-    sql = {}
-    for person, name in templates.items():
-        (statement,) = split_statements((ERASE_SQL / f"{name}.sql").read_text())  # one DELETE per template
-        sql[person] = Template(statement)
-    erased = sorted((table for table in registry.TABLES if table.person in templates),
+    sql = {person: Template(statement) for person, statement in erase_templates().items()}
+    erased = sorted((table for table in registry.TABLES if table.person in sql),
                     key=lambda table: table.person != registry.BY_EVENT_ID)
     return [(table.identifier, sql[table.person].substitute(catalog=catalog, table=table.identifier, user_id=user_id,
                                                             person_event_ids=event_ids)) for table in erased]
@@ -224,16 +233,25 @@ def sql_time(moment: datetime) -> str:
     return f"TIMESTAMP '{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f} UTC'"
 
 
+def sql_map(keys: list[str], values: list[str]) -> str:
+    """A MAP(VARCHAR, BIGINT) literal: keys as strings, values as SQL expressions."""
+    return f"MAP({sql_array(keys)}, ARRAY[{', '.join(values)}])" if keys else "CAST(MAP() AS MAP(VARCHAR, BIGINT))"
+
+
+def requested_by(settings: Settings) -> str:
+    """Who ran a privacy operation, for its audit row."""
+    return f"{getpass.getuser()} (trino user {settings.trino_user})"
+
+
 def _audit(settings: Settings, erasure: Erasure) -> None:
     assert erasure.finished_at is not None
     tables = sorted(erasure.rows_removed)
-    rows = ("MAP(" + sql_array(tables) + ", ARRAY[" + ", ".join(f"BIGINT '{erasure.rows_removed[t]}'" for t in tables)
-            + "])") if tables else "CAST(MAP() AS MAP(VARCHAR, BIGINT))"
-    who = f"{getpass.getuser()} (trino user {settings.trino_user})"
+    rows = sql_map(tables, [f"BIGINT '{erasure.rows_removed[t]}'" for t in tables])
     query(settings, f"INSERT INTO {settings.catalog_name}.audit.erasures VALUES ("
                     f"{sql_string(erasure.erasure_id)}, {sql_string(erasure.user_token)}, "
                     f"{sql_array(erasure.request_ids)}, "
-                    f"{sql_string(who)}, {sql_time(erasure.started_at)}, {sql_time(erasure.finished_at)}, "
+                    f"{sql_string(requested_by(settings))}, {sql_time(erasure.started_at)}, "
+                    f"{sql_time(erasure.finished_at)}, "
                     f"{sql_array(tables)}, {rows}, BIGINT '{erasure.files_rewritten}', "
                     f"BIGINT '{erasure.snapshots_expired}')")
 
@@ -263,11 +281,10 @@ def resolve(settings: Settings, request_id: str, note: str, not_a_request: bool 
         raise FlowlakeError(f"a {intent} request is carried out by `{OWN_COMMAND[intent]} {request_id}`, which "
                             "closes it; give --not-a-request if the message asked for nothing of the kind")
     resolution_id = uuid.uuid4().hex
-    who = f"{getpass.getuser()} (trino user {settings.trino_user})"
     outcome = NOT_A_REQUEST if not_a_request else RESOLVED
     query(settings, f"INSERT INTO {catalog}.audit.request_resolutions VALUES ({sql_string(resolution_id)}, "
                     f"{sql_string(request_id)}, {sql_string(intent)}, {sql_string(token)}, {sql_string(outcome)}, "
-                    f"{sql_string(note)}, {sql_string(who)}, {sql_time(datetime.now(UTC))})")
+                    f"{sql_string(note)}, {sql_string(requested_by(settings))}, {sql_time(datetime.now(UTC))})")
     query(settings, f"UPDATE {catalog}.gold.privacy_requests SET status = 'DONE' "
                     f"WHERE request_id = '{request_id}' AND status = 'OPEN'")
     return resolution_id

@@ -14,7 +14,6 @@ For one user_id:
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
 import re
@@ -30,7 +29,17 @@ from flink_jobs.common import split_statements, sql_string
 from flowlake.clients.trino import query
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import FlowlakeError
-from flowlake.privacy import ERASE_SQL, Progress, check_user_id, close_requests, sql_array, sql_time, user_token
+from flowlake.privacy import (
+    Progress,
+    check_user_id,
+    close_requests,
+    erase_templates,
+    requested_by,
+    sql_array,
+    sql_map,
+    sql_time,
+    user_token,
+)
 from iceberg import registry
 
 EXPORT_SQL = REPO_ROOT / "sql" / "trino" / "export"
@@ -68,15 +77,13 @@ def exported_tables() -> list[registry.Table]:
             or (t.person == registry.KEPT and "user_token" in t.column_names() and t.namespace != "audit")]
 
 
-def person_filter(person: str) -> Template:
-    """The WHERE of the erase template of this kind of table (sql/trino/erase/), so that an export holds
-    exactly what an erasure would delete; by user_token for the tables that keep only the token."""
-    if person == registry.KEPT:
-        return Template("user_token = '${user_token}'")
-    name = {registry.BY_EVENT_ID: "by_event_id", registry.BY_RAW_PAYLOAD: "by_raw_payload",
-            registry.BY_USER_ID: "by_user_id"}[person]
-    (statement,) = split_statements((ERASE_SQL / f"{name}.sql").read_text())
-    return Template(re.split(r"\bWHERE\b", statement, maxsplit=1)[1].strip())
+def person_filters() -> dict[str, Template]:
+    """Registry `person` -> the WHERE that finds a person's rows: erasure's own (sql/trino/erase/), so that an
+    export holds exactly what an erasure would delete; by user_token for the tables that keep only the token."""
+    filters = {person: Template(re.split(r"\bWHERE\b", statement, maxsplit=1)[1].strip())
+               for person, statement in erase_templates().items()}
+    filters[registry.KEPT] = Template("user_token = '${user_token}'")
+    return filters
 
 
 def select_statements(user_id: str, token: str, catalog: str, snapshots: dict[str, int | None]) -> dict[str, str]:
@@ -89,13 +96,14 @@ def select_statements(user_id: str, token: str, catalog: str, snapshots: dict[st
 
     event_ids = "\n  UNION ALL ".join(f"SELECT event_id FROM {source(t.identifier)} WHERE user_id = '{user_id}'"
                                       for t in registry.SILVER if snapshots.get(t.identifier) is not None)
+    filters = person_filters()
     statements = {}
     for table in exported_tables():
         if snapshots.get(table.identifier) is None:
             continue
         if table.person == registry.BY_EVENT_ID and not event_ids:
             continue
-        where = person_filter(table.person).substitute(catalog=catalog, table=table.identifier, user_id=user_id,
+        where = filters[table.person].substitute(catalog=catalog, table=table.identifier, user_id=user_id,
                                                       user_token=token, person_event_ids=event_ids)
         statements[table.identifier] = template.substitute(
             columns=", ".join(f'"{c}"' for c in table.column_names()), source=source(table.identifier),
@@ -157,7 +165,7 @@ def write_table(out: Path, table: registry.Table, columns: list[str], rows: list
     records = [{c: plain(c, v) for c, v in zip(columns, row, strict=True)} for row in rows]
     files = {}
     jsonl = out / f"{table.identifier}.jsonl"
-    jsonl.write_text("".join(json.dumps(json_value(r), ensure_ascii=False, sort_keys=False) + "\n" for r in records),
+    jsonl.write_text("".join(json.dumps(json_value(r), ensure_ascii=False) + "\n" for r in records),
                      encoding="utf-8")
     parquet = out / f"{table.identifier}.parquet"
     schema = arrow_schema(table)
@@ -245,16 +253,11 @@ def _readme(job: AccessExport) -> str:
 def _audit(settings: Settings, job: AccessExport) -> None:
     assert job.finished_at is not None
     tables = [t.table for t in job.tables]
-
-    def sql_map(values: list[str]) -> str:
-        return f"MAP({sql_array(tables)}, ARRAY[{', '.join(values)}])"
-
-    rows = sql_map([f"BIGINT '{t.rows}'" for t in job.tables])
-    snapshot_ids = sql_map([f"BIGINT '{t.snapshot_id}'" if t.snapshot_id is not None else "CAST(NULL AS BIGINT)"
-                            for t in job.tables])
-    who = f"{getpass.getuser()} (trino user {settings.trino_user})"
+    rows = sql_map(tables, [f"BIGINT '{t.rows}'" for t in job.tables])
+    snapshot_ids = sql_map(tables, [f"BIGINT '{t.snapshot_id}'" if t.snapshot_id is not None else "CAST(NULL AS BIGINT)"
+                                    for t in job.tables])
     query(settings, f"INSERT INTO {settings.catalog_name}.audit.access_exports VALUES ("
                     f"{sql_string(job.export_id)}, {sql_string(job.user_token)}, {sql_array(job.request_ids)}, "
-                    f"{sql_string(who)}, {sql_time(job.started_at)}, {sql_time(job.finished_at)}, "
+                    f"{sql_string(requested_by(settings))}, {sql_time(job.started_at)}, {sql_time(job.finished_at)}, "
                     f"{sql_array(tables)}, {rows}, "
                     f"{snapshot_ids}, {sql_string(job.manifest_sha256)}, BIGINT '{job.bytes}')")

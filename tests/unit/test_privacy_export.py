@@ -13,7 +13,7 @@ import pytest
 
 from flowlake.errors import FlowlakeError
 from flowlake.privacy import erasure_statements
-from flowlake.privacy_export import exported_tables, person_filter, select_statements, write_table
+from flowlake.privacy_export import exported_tables, person_filters, select_statements, write_table
 from iceberg import registry
 
 PINNED = {t.identifier: 1000 + i for i, t in enumerate(registry.TABLES)}
@@ -60,7 +60,7 @@ def test_anything_but_a_user_id_is_refused(user_id: str) -> None:
 
 
 def test_the_filters_come_from_the_erase_templates() -> None:
-    raw = person_filter(registry.BY_RAW_PAYLOAD).template
+    raw = person_filters()[registry.BY_RAW_PAYLOAD].template
     assert "regexp_like(from_utf8(payload)" in raw and not raw.startswith("DELETE")
 
 
