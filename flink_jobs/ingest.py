@@ -28,21 +28,40 @@ CHECKS = {"python": "view_checked_events", "passthrough": "view_checked_events_p
 # The benchmark variants store records unmasked: only into a catalog of their own, whose name starts so.
 BENCH_CATALOG_PREFIX = "bench"
 VIEWS = ("view_distinct_events", "view_on_time_events", "view_gold_inputs",
-         "view_gold_order_lines")
+         "view_gold_order_lines", "view_withdrawal_requests", "view_consent_withdrawals")
 SILVER_TOPIC_INSERT = "insert_silver_events_topic"
+CONSENT_TOPIC_INSERT = "insert_consent_topic"
 
 
 def inserts() -> tuple[str, ...]:
     """The job's statements in the order that numbers its operators: one per table the registry says this
-    job writes, in the registry's order, and the silver topic's before the privacy requests, where it has
-    always been. A table appended to the registry appends its statement, and the operators of the others
-    keep their uids."""
-    tables = [table.insert for table in registry.written_by(INGEST.name)]
-    at = tables.index(registry.GOLD_PRIVACY_REQUESTS.insert)
-    return (*tables[:at], SILVER_TOPIC_INSERT, *tables[at:])
+    job writes, in the registry's order, with each topic's next to the table it was added with: the silver
+    topic's before the privacy requests, where it has always been, the consent topic's after the consent
+    table. A table appended to the registry appends its statement, and the operators of the others keep
+    their uids."""
+    statements: list[str] = []
+    for table in registry.written_by(INGEST.name):
+        if table is registry.GOLD_PRIVACY_REQUESTS:
+            statements.append(SILVER_TOPIC_INSERT)
+        statements.append(table.insert)
+        if table is registry.GOLD_CONSENT:
+            statements.append(CONSENT_TOPIC_INSERT)
+    return tuple(statements)
 
 
 INSERTS = inserts()
+
+
+def privacy_values() -> dict[str, str]:
+    """What the privacy statements take from udfs.privacy: the intents this job carries out (SQL list) and
+    the purposes each withdraws consent for (an array per intent)."""
+    from udfs import privacy
+
+    arrays = " ".join(f"WHEN '{intent}' THEN ARRAY[{', '.join(repr(p) for p in purposes)}]"
+                      for intent, purposes in privacy.WITHDRAWS.items())
+    return {"response_days": str(privacy.RESPONSE_DAYS),
+            "withdrawing_intents": ", ".join(f"'{intent}'" for intent in privacy.WITHDRAWS),
+            "withdrawn_purposes": f"CASE intent {arrays} END"}
 
 
 def _utc(text: str) -> datetime:
@@ -74,6 +93,9 @@ def arguments() -> argparse.ArgumentParser:
                              "topic's transactional ids")
     parser.add_argument("--silver-topic", default="events.silver",
                         help="where every valid, masked, deduplicated event is published, keyed by user_id")
+    parser.add_argument("--consent-topic", default="consent",
+                        help="compacted topic where each change of the consent state is published, keyed by "
+                             "user token and purpose")
     parser.add_argument("--allowed-lateness-seconds", type=int, default=30,
                         help="watermark delay: events later than this miss their gold window")
     parser.add_argument("--idle-timeout-seconds", type=int, default=30,
@@ -120,11 +142,9 @@ def refuse_unsafe(args: argparse.Namespace) -> None:
 
 def insert_statements(args: argparse.Namespace) -> list[str]:
     """The job's INSERTs, in the order that gives operators their uids."""
-    from udfs import privacy
-
     if args.checks == "bridge":
         return [load_sql("bench_insert_bridge", catalog_name=args.catalog_name)]
-    return [load_sql(insert, catalog_name=args.catalog_name, response_days=privacy.RESPONSE_DAYS) for insert in INSERTS]
+    return [load_sql(insert, catalog_name=args.catalog_name, **privacy_values()) for insert in INSERTS]
 
 
 def build(args: argparse.Namespace) -> tuple[TableEnvironment, StatementSet]:
@@ -175,10 +195,13 @@ def build(args: argparse.Namespace) -> tuple[TableEnvironment, StatementSet]:
                                event_time_columns=event_time_columns))
     t_env.execute_sql(load_sql("sink_kafka_silver_events", silver_topic=args.silver_topic,
                                bootstrap=args.kafka_bootstrap, transactional_id_prefix=f"{args.group_id}-silver"))
+    t_env.execute_sql(load_sql("sink_kafka_consent", consent_topic=args.consent_topic, bootstrap=args.kafka_bootstrap,
+                               transactional_id_prefix=f"{args.group_id}-consent"))
     floor = args.gold_written_until - timedelta(milliseconds=1)
     t_env.execute_sql(load_sql(CHECKS[args.checks]))
     for view in VIEWS:
-        t_env.execute_sql(load_sql(view, watermark_floor=floor.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]))
+        t_env.execute_sql(load_sql(view, watermark_floor=floor.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+                                   **privacy_values()))
     statements = t_env.create_statement_set()
     for sql in insert_statements(args):
         statements.add_insert_sql(sql)

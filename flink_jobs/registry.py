@@ -36,9 +36,11 @@ class Job:
         return Path(__file__).resolve().parent / self.entry
 
 
-INGEST = Job("ingest", "ingest.py", "the medallion job: events -> bronze, quarantine, silver, gold, the silver topic",
+INGEST = Job("ingest", "ingest.py", "the medallion job: events -> bronze, quarantine, silver, gold, the silver and "
+             "consent topics",
              pipeline_name="flowlake-ingest", group_id="flowlake-ingest",
-             settings_arguments=(("--topic", "events_topic"), ("--silver-topic", "silver_events_topic")))
+             settings_arguments=(("--topic", "events_topic"), ("--silver-topic", "silver_events_topic"),
+                                 ("--consent-topic", "consent_topic")))
 SESSIONS = Job("sessions", "sessions.py", "sessions and alerts from the silver topic",
                pipeline_name="flowlake-sessions", group_id="flowlake-sessions",
                settings_arguments=(("--silver-topic", "silver_events_topic"), ("--alerts-topic", "alerts_topic")))

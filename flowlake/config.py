@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     silver_events_topic: str = "events.silver"
     # Velocity alerts of the sessions job (exactly once, keyed by card token).
     alerts_topic: str = "alerts"
+    # Consent withdrawn by opt-out and unsubscribe requests (gold.consent), for the systems that honour it:
+    # compacted, keyed by user token and purpose, one record per change (exactly once).
+    consent_topic: str = "consent"
     checkpoint_interval_seconds: int = 10
 
     start_timeout_seconds: int = 180

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from flowlake import trino_security as security
 from flowlake.clients import storage
-from flowlake.clients.kafka import ensure_topic
+from flowlake.clients.kafka import ensure_stack_topics
 from flowlake.config import Settings
 from flowlake.stack.services import write_trino_etc
 
@@ -42,10 +42,8 @@ def init(settings: Settings, trino_etc: Path | None = None, owner: tuple[int, in
     console.print(f"[bold]==>[/bold] Iceberg catalog {settings.catalog_name} at {settings.catalog_jdbc_url}, "
                   f"warehouse {settings.warehouse_uri}")
     ensure_catalog(settings)
-    topics = (settings.events_topic, settings.silver_events_topic, settings.alerts_topic)
-    console.print(f"[bold]==>[/bold] Kafka topics at {settings.kafka_bootstrap}: {', '.join(topics)}")
-    for topic in topics:
-        ensure_topic(settings, topic, settings.events_partitions)
+    console.print(f"[bold]==>[/bold] Kafka topics at {settings.kafka_bootstrap}: "
+                  f"{', '.join(ensure_stack_topics(settings))}")
     if trino_etc is not None:
         console.print(f"[bold]==>[/bold] Trino configuration in {trino_etc}")
         write_trino_container_etc(settings, trino_etc, owner)

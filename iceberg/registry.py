@@ -49,6 +49,9 @@ class Table:
     # shuffle by partition first, and the free-text and binary columns named here get no statistics.
     streamed: bool = False
     no_metrics: tuple[str, ...] = ()
+    # Identifier fields: a row per value of these (the Flink sink's primary key; a changed row is an
+    # equality delete and a new row).
+    key: tuple[str, ...] = ()
 
     @property
     def identifier(self) -> str:
@@ -289,11 +292,26 @@ AUDIT_REQUEST_RESOLUTIONS = Table(
      ("resolved_at", "timestamptz", True, "when")),
     None, ("resolved_at",), RESOLVE, KEPT)
 
+# Consent withdrawn by opt-out and unsubscribe requests (udfs.privacy.WITHDRAWS), kept by the ingest job
+# within a checkpoint interval; the same rows on the compacted Kafka topic `consent`.
+GOLD_CONSENT = Table(
+    "gold", "consent", "Consent withdrawn, per person and purpose (marketing_email, sale_sharing, profiling), by the "
+    "opt-out and unsubscribe requests in support messages; current within a checkpoint interval. The same rows "
+    "are on the compacted Kafka topic consent.",
+    (("user_token", "string", True, "keyed hash of the customer's user_id, as in gold.privacy_requests"),
+     ("purpose", "string", True, "marketing_email, sale_sharing or profiling"),
+     ("status", "string", True, "WITHDRAWN: the person is not to be addressed or processed for this purpose"),
+     ("since", "timestamptz", True, "when the person asked: event time of the first request that withdrew it"),
+     ("user_id", "string", True, "the customer's account id, for the systems that honour the consent"),
+     ("request_id", "string", True, "the request that withdrew it (gold.privacy_requests)"),
+     ("recorded_at", "timestamptz", True, "when Flink wrote the row")),
+    None, ("since",), INGEST, BY_USER_ID, insert="insert_gold_consent", key=("user_token", "purpose"))
+
 # Append only (see the module's doc): the ingest job's statements follow this order, its Kafka silver
 # topic between the funnel and the privacy requests, where it has always been (flink_jobs/ingest.py).
 TABLES = (BRONZE_EVENTS, QUARANTINE_EVENTS, SILVER_PAGE_VIEWS, SILVER_ADD_TO_CARTS, SILVER_ORDERS, SILVER_PAYMENTS,
           SILVER_SUPPORT_MESSAGES, GOLD_LATE_EVENTS, GOLD_REVENUE, GOLD_FUNNEL, GOLD_PRIVACY_REQUESTS,
-          GOLD_SESSIONS, GOLD_ALERTS, AUDIT_ERASURES, AUDIT_ACCESS_EXPORTS, AUDIT_REQUEST_RESOLUTIONS)
+          GOLD_SESSIONS, GOLD_ALERTS, AUDIT_ERASURES, AUDIT_ACCESS_EXPORTS, AUDIT_REQUEST_RESOLUTIONS, GOLD_CONSENT)
 NAMESPACES = ("bronze", "silver", "quarantine", "gold", "audit")
 SILVER = tuple(table for table in TABLES if table.event_type)
 # Silver table name per event type.

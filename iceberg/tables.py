@@ -128,8 +128,9 @@ def spec(table: Table) -> TableSpec:
     """The Iceberg spec of a registry table: field ids in column order, partitioned by day of its
     partition column (partition field id 1000), sorted by its sort columns."""
     nested = [1001]
-    schema = Schema(*(NestedField(i, name, iceberg_type(type_, nested), required=required, doc=doc or None)
-                      for i, (name, type_, required, doc) in enumerate(table.columns, start=1)))
+    fields = [NestedField(i, name, iceberg_type(type_, nested), required=required, doc=doc or None)
+              for i, (name, type_, required, doc) in enumerate(table.columns, start=1)]
+    schema = Schema(*fields, identifier_field_ids=[f.field_id for f in fields if f.name in table.key])
     partition = PartitionSpec()
     if table.partition:
         column, partition_name = table.partition

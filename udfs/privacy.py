@@ -21,6 +21,12 @@ INTENTS = ("ERASURE", "ACCESS", "RECTIFICATION", "OPT_OUT", "UNSUBSCRIBE")
 NONE = "NONE"
 # Days a controller has to answer (GDPR art. 12(3): one month; 30 days is the stricter reading).
 RESPONSE_DAYS = 30
+# The requests the streaming job carries out itself: the purposes each withdraws consent for (gold.consent
+# and the compacted `consent` topic). An opt-out is honoured for every purpose (the message says which
+# only in words: objecting to "my data being used" covers marketing as well as sale and profiling);
+# unsubscribing stops marketing email only.
+PURPOSES = ("marketing_email", "sale_sharing", "profiling")
+WITHDRAWS = {"OPT_OUT": PURPOSES, "UNSUBSCRIBE": ("marketing_email",)}
 
 _MACRO = re.compile(r"<([a-z_]+)>")
 _SPACES = re.compile(r"[^\S\n]+")

@@ -23,7 +23,16 @@ def require_kafka(settings: Settings) -> AdminClient:
     return admin
 
 
-def ensure_topic(settings: Settings, topic: str, partitions: int) -> None:
+def ensure_stack_topics(settings: Settings) -> list[str]:
+    """The topics the jobs read and write, each with the events topic's partition count; the consent topic
+    compacted (its consumers want the latest state of each key, which compaction keeps for ever)."""
+    for topic in (settings.events_topic, settings.silver_events_topic, settings.alerts_topic):
+        ensure_topic(settings, topic, settings.events_partitions)
+    ensure_topic(settings, settings.consent_topic, settings.events_partitions, {"cleanup.policy": "compact"})
+    return [settings.events_topic, settings.silver_events_topic, settings.alerts_topic, settings.consent_topic]
+
+
+def ensure_topic(settings: Settings, topic: str, partitions: int, config: dict[str, str] | None = None) -> None:
     admin = require_kafka(settings)
     existing = admin.list_topics(timeout=5).topics
     if topic in existing:
@@ -32,7 +41,8 @@ def ensure_topic(settings: Settings, topic: str, partitions: int) -> None:
             raise ServiceUnavailable(f"topic {topic} has {have} partitions, flowlake expects {partitions}: "
                                      f"delete it or set FLOWLAKE_EVENTS_PARTITIONS={have}")
         return
-    futures = admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
+    futures = admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1,
+                                            config=config or {})])
     for future in futures.values():
         try:
             future.result(timeout=30)

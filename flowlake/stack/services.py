@@ -207,10 +207,9 @@ class Kafka(Service):
         return bool(metadata.brokers)
 
     def after_start(self) -> None:
-        from flowlake.clients.kafka import ensure_topic
+        from flowlake.clients.kafka import ensure_stack_topics
 
-        for topic in (self.settings.events_topic, self.settings.silver_events_topic, self.settings.alerts_topic):
-            ensure_topic(self.settings, topic, self.settings.events_partitions)
+        ensure_stack_topics(self.settings)
 
 
 class FlinkProcess(Service):

@@ -88,8 +88,9 @@ def ingest_job(local_stack: Settings) -> Iterator[IngestJob]:
     topic = f"it-events-{uuid.uuid4().hex[:8]}"
     for name in (topic, f"{topic}.silver"):
         ensure_topic(settings, name, settings.events_partitions)
-    args = ["--topic", topic, "--silver-topic", f"{topic}.silver", "--group-id", f"g-{topic}",
-            "--job-name", f"ingest-{topic}",
+    ensure_topic(settings, f"{topic}.consent", settings.events_partitions, {"cleanup.policy": "compact"})
+    args = ["--topic", topic, "--silver-topic", f"{topic}.silver", "--consent-topic", f"{topic}.consent",
+            "--group-id", f"g-{topic}", "--job-name", f"ingest-{topic}",
             # No idleness: which events are late is then exactly predictable (see test_medallion).
             "--allowed-lateness-seconds", "30", "--idle-timeout-seconds", "0"]
     job = IngestJob(submit(settings, "ingest", args), topic, args)
@@ -98,7 +99,7 @@ def ingest_job(local_stack: Settings) -> Iterator[IngestJob]:
     rest = FlinkRest(settings)
     if any(j["jid"] == job.job_id and j["state"] == "RUNNING" for j in rest.jobs()):  # gone if a JobManager died
         rest.cancel(job.job_id)
-    for name in (topic, f"{topic}.silver"):
+    for name in (topic, f"{topic}.silver", f"{topic}.consent"):
         delete_topic(settings, name)
 
 

@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[attr-defined]
 
 from flowlake.catalog import load_catalog
 from flowlake.config import Settings
@@ -25,7 +25,8 @@ def test_init_makes_catalog_tables_topics_and_a_trino_etc(local_stack: Settings,
     suffix = uuid.uuid4().hex[:6]
     env = {**os.environ, "FLOWLAKE_CATALOG_NAME": f"init_{suffix}", "FLOWLAKE_EVENTS_TOPIC": f"init-{suffix}",
            "FLOWLAKE_SILVER_EVENTS_TOPIC": f"init-{suffix}.silver", "FLOWLAKE_ALERTS_TOPIC": f"init-{suffix}.alerts",
-           "FLOWLAKE_TRINO_HOST": "trino.example", "FLOWLAKE_DATA_DIR": str(tmp_path / "state")}
+           "FLOWLAKE_CONSENT_TOPIC": f"init-{suffix}.consent", "FLOWLAKE_TRINO_HOST": "trino.example",
+           "FLOWLAKE_DATA_DIR": str(tmp_path / "state")}
     etc = tmp_path / "etc"
     for _ in range(2):  # idempotent
         result = subprocess.run([FLOWLAKE, "init", "--trino-etc", str(etc)], env=env, capture_output=True,
@@ -36,9 +37,14 @@ def test_init_makes_catalog_tables_topics_and_a_trino_etc(local_stack: Settings,
     catalog = load_catalog(settings)
     tables = {".".join(t) for ns in NAMESPACES for t in catalog.list_tables(ns)}
     assert tables >= {spec.identifier for spec in ALL_TABLES}
-    topics = AdminClient({"bootstrap.servers": local_stack.kafka_bootstrap}).list_topics(timeout=10).topics
-    for name in (f"init-{suffix}", f"init-{suffix}.silver", f"init-{suffix}.alerts"):
+    admin = AdminClient({"bootstrap.servers": local_stack.kafka_bootstrap})
+    topics = admin.list_topics(timeout=10).topics
+    names = [f"init-{suffix}{end}" for end in ("", ".silver", ".alerts", ".consent")]
+    for name in names:
         assert len(topics[name].partitions) == local_stack.events_partitions
+    consent = ConfigResource(ConfigResource.Type.TOPIC, f"init-{suffix}.consent")
+    described = admin.describe_configs([consent])[consent].result(timeout=10)
+    assert described["cleanup.policy"].value == "compact"  # its consumers read the latest state per key
 
     config = dict(line.split("=", 1) for line in (etc / "config.properties").read_text().splitlines()
                   if "=" in line and not line.startswith("#"))
@@ -56,5 +62,4 @@ def test_init_makes_catalog_tables_topics_and_a_trino_etc(local_stack: Settings,
     assert f"iceberg.jdbc-catalog.connection-url={local_stack.catalog_jdbc_url}" in catalog_file
     for spec in ALL_TABLES:
         catalog.drop_table(spec.identifier)
-    for topic in (f"init-{suffix}", f"init-{suffix}.silver", f"init-{suffix}.alerts"):
-        AdminClient({"bootstrap.servers": local_stack.kafka_bootstrap}).delete_topics([topic])
+    admin.delete_topics(names)

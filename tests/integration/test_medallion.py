@@ -188,6 +188,7 @@ def test_the_analytics_views_match_the_reference(local_stack: Settings, ingest_j
     import sys
     from pathlib import Path
 
+    from udfs.privacy import WITHDRAWS, classify
     from udfs.records import check_event
 
     settings = local_stack
@@ -223,6 +224,22 @@ def test_the_analytics_views_match_the_reference(local_stack: Settings, ingest_j
     rows = q(settings, "SELECT sum(received), sum(quarantined), min(quarantine_rate) >= 0 "
                        "FROM lakehouse.analytics.quality_hourly")
     assert rows == [[bronze_count(settings, ingest_job.topic), len(bad), True]]
+
+    # The marketing audience: everyone active in silver (valid and late events; the tick's user aside) but
+    # those whose support messages opt out or unsubscribe, as udfs.privacy classifies them (gold.consent).
+    stored = produced.events("valid", "late")
+    withdrawn = {e["user_id"] for e in stored if e["event_type"] == "support_message"
+                 and any(intent.label in WITHDRAWS for intent in classify(e["message"]))}
+    activity: dict[str, Counter[str]] = defaultdict(Counter)
+    for e in stored:
+        if e["event_type"] in ("page_view", "add_to_cart", "order"):
+            activity[e["user_id"]][e["event_type"]] += 1
+    audience = {user: [c["page_view"], c["add_to_cart"], c["order"]] for user, c in activity.items()
+                if user not in withdrawn and user != "U00001"}
+    rows = q(settings, "SELECT user_id, page_views, add_to_carts, orders FROM lakehouse.analytics.marketing_audience "
+                       "WHERE user_id <> 'U00001'")
+    assert withdrawn & activity.keys(), "the generated mix has active users who opted out"
+    assert {r[0]: r[1:] for r in rows} == audience
 
 
 def test_restart_from_a_savepoint_loses_nothing_and_duplicates_nothing(

@@ -26,7 +26,7 @@ from flowlake.privacy import requests, user_token
 from iceberg.registry import SILVER_TABLE_OF
 
 from .conftest import IngestJob, wait_until
-from .lakehouse import background_page_views, bronze_count, page_view, q
+from .lakehouse import background_page_views, bronze_count, page_view, q, read_committed
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -340,3 +340,88 @@ def test_an_access_request_is_exported_from_every_layer_at_one_snapshot_per_tabl
     # A second export into the same directory is refused, not mixed in.
     again = flowlake("privacy", "export", "--user", REQUESTER, "--out", str(bundle))
     assert again.returncode == 1 and "not empty" in again.stderr
+
+
+OPTED_OUT = "U07997"  # outside the generator's user ids: every row of theirs is this test's
+
+
+def test_an_opt_out_leaves_the_marketing_audience_within_a_checkpoint_interval_and_is_published_once(
+        local_stack: Settings, ingest_job: IngestJob) -> None:
+    """An unsubscribe withdraws marketing email in gold.consent with the first checkpoint after the job read
+    it, so the person leaves analytics.marketing_audience; later events do not bring them back, asking
+    again changes nothing, an opt-out withdraws the other purposes; the consent topic carries one record
+    per change, exactly once; the requests are DONE as written."""
+    from flowlake.views import create_views
+    from udfs.privacy import PURPOSES
+
+    settings, job = local_stack, ingest_job
+    rest = FlinkRest(settings)
+    create_views(settings)  # as test_medallion did; this test may run alone
+    token = user_token(settings, OPTED_OUT)
+    consent_topic = f"{job.topic}.consent"
+
+    def person(event_type: str, **fields: Any) -> dict[str, Any]:
+        return {**_event(job.clock(), event_type, **fields), "user_id": OPTED_OUT}
+
+    def send(*events: dict[str, Any]) -> None:
+        _send(settings, job.topic, [(OPTED_OUT.encode(), json.dumps(e).encode()) for e in events])
+
+    def in_audience() -> int:
+        return int(q(settings, "SELECT count(*) FROM lakehouse.analytics.marketing_audience "
+                               f"WHERE user_id = '{OPTED_OUT}'")[0][0])
+
+    send(page_view(job.clock(), OPTED_OUT, "/shoes"), page_view(job.clock(), OPTED_OUT, "/shoes/42"))
+    wait_until(lambda: in_audience() == 1, timeout=180, interval=2, what="the customer in the marketing audience")
+
+    unsubscribe = person("support_message", channel="email",
+                         message="Please unsubscribe me from your marketing emails.")
+    sent = time.monotonic()
+    send(unsubscribe)
+    wait_until(lambda: in_audience() == 0, timeout=120, interval=0.5, what="the customer out of the audience")
+    took = time.monotonic() - sent
+    print(f"unsubscribe -> out of the marketing audience in {took:.1f} s "
+          f"(checkpoint interval {settings.checkpoint_interval_seconds} s)")
+    # Committed by the first checkpoint triggered after the job read the request (recorded_at): not later.
+    recorded = q(settings, "SELECT to_unixtime(recorded_at) * 1000 FROM lakehouse.gold.consent "
+                           f"WHERE user_token = '{token}' AND purpose = 'marketing_email'")[0][0]
+    snapshots = q(settings, "SELECT snapshot_id, CAST(summary['flink.max-committed-checkpoint-id'] AS bigint) "
+                            'FROM lakehouse.gold."consent$snapshots" ORDER BY committed_at')
+    checkpoint = next(c for s, c in snapshots if q(settings, "SELECT count(*) FROM lakehouse.gold.consent "
+                                                             f"FOR VERSION AS OF {s} "
+                                                             f"WHERE user_token = '{token}'")[0][0])
+    history = rest.checkpoints(job.job_id)["history"]
+    first_after = min(c["id"] for c in history if c["trigger_timestamp"] > recorded)
+    assert checkpoint <= first_after, (checkpoint, first_after, recorded)
+    assert took <= 2 * settings.checkpoint_interval_seconds + 5
+
+    # Later events, the same request again and an opt-out: never back in the audience.
+    again = person("support_message", channel="chat", message="Unsubscribe me from the newsletter, I get far too "
+                                                               "many emails.")
+    opt_out = person("support_message", channel="email", message="Do not sell or share my personal information.")
+    later = [page_view(job.clock(), OPTED_OUT, "/sale"),
+             person("add_to_cart", sku="SKU-1001", quantity=1, unit_price=20.0, session_id="s"), again, opt_out]
+    send(*later)
+    ids = ", ".join(f"'{e['event_id']}'" for e in later)
+    union = " UNION ALL ".join(f"SELECT event_id FROM lakehouse.silver.{t}" for t in SILVER_TABLE_OF.values())
+    wait_until(lambda: q(settings, f"SELECT count(*) FROM ({union}) WHERE event_id IN ({ids})")[0][0] == len(later),
+               timeout=180, interval=3, what="the later events in silver")
+    wait_until(lambda: q(settings, f"SELECT count(*) FROM lakehouse.gold.consent WHERE user_token = '{token}'")[0][0]
+               == len(PURPOSES), timeout=60, interval=2, what="every purpose withdrawn")
+    time.sleep(2 * settings.checkpoint_interval_seconds)  # anything more would be committed by now
+    assert in_audience() == 0
+    rows = q(settings, "SELECT purpose, status, user_id, request_id FROM lakehouse.gold.consent "
+                       f"WHERE user_token = '{token}' ORDER BY purpose")
+    assert rows == sorted([["marketing_email", "WITHDRAWN", OPTED_OUT, f"{unsubscribe['event_id']}/UNSUBSCRIBE"],
+                           ["profiling", "WITHDRAWN", OPTED_OUT, f"{opt_out['event_id']}/OPT_OUT"],
+                           ["sale_sharing", "WITHDRAWN", OPTED_OUT, f"{opt_out['event_id']}/OPT_OUT"]])
+    statuses = q(settings, "SELECT intent, status FROM lakehouse.gold.privacy_requests "
+                           f"WHERE user_token = '{token}' ORDER BY received_at")
+    assert statuses == [["UNSUBSCRIBE", "DONE"], ["UNSUBSCRIBE", "DONE"], ["OPT_OUT", "DONE"]]
+
+    # The consent topic: one record per change (three, not four: asking again changed nothing), committed.
+    published = [(json.loads(key), json.loads(value)) for key, value, _ in read_committed(settings, consent_topic, 3)]
+    mine = [(key, value) for key, value in published if key["user_token"] == token]
+    assert sorted(key["purpose"] for key, _ in mine) == sorted(PURPOSES)
+    for key, value in mine:
+        assert value["purpose"] == key["purpose"] and value["status"] == "WITHDRAWN"
+        assert value["user_id"] == OPTED_OUT and value["since"].endswith("Z")

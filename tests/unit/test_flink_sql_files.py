@@ -57,9 +57,11 @@ def test_the_pulsar_source_has_the_kafka_source_columns_and_watermark() -> None:
 
 
 def test_every_sql_file_has_only_known_placeholders() -> None:
+    from flink_jobs import ingest
+
     values = dict(catalog_name="lakehouse", jdbc_url="jdbc:postgresql://h/db", jdbc_user="u", jdbc_password="p",
                   warehouse="file:///w", file_io_options="", watermark_floor="2026-01-01 00:00:00.000",
-                  response_days=30, **SOURCE_VALUES)
+                  consent_topic="consent", **ingest.privacy_values(), **SOURCE_VALUES)
     for path in SQL_DIR.glob("*.sql"):
         assert "${" not in load_sql(path.stem, **values)
 
@@ -77,7 +79,7 @@ def test_every_insert_names_every_column_of_its_table_in_order() -> None:
 
     specs = {spec.identifier: [f.name for f in spec.schema.fields] for spec in ALL_TABLES}
     for insert in ingest.INSERTS + sessions.INSERTS:
-        sql = load_sql(insert, catalog_name="lakehouse", response_days=30)
+        sql = load_sql(insert, catalog_name="lakehouse", **ingest.privacy_values())
         if "INSERT INTO lakehouse." not in sql:
             assert re.search(r"INSERT INTO \w+\s*\(`\w+`", sql), f"{insert}: no column list"
             continue

@@ -50,7 +50,10 @@ def test_raw_personal_data_has_a_short_retention_the_record_of_requests_none() -
         assert 0 < policy_for(identifier).retention_days <= 30, identifier  # below the 30-day erasure deadline
     for table in registry.TABLES:
         policy = policy_for(table.identifier)
-        if table.person in (registry.BY_USER_ID, registry.BY_EVENT_ID, registry.BY_RAW_PAYLOAD):
+        if table is registry.GOLD_CONSENT:
+            # A withdrawn consent must not lapse: kept as long as the person is (erasure removes it).
+            assert policy.retention_days == 0
+        elif table.person in (registry.BY_USER_ID, registry.BY_EVENT_ID, registry.BY_RAW_PAYLOAD):
             assert policy.retention_days > 0, table.identifier  # every table holding a person has one
         if table.person == registry.KEPT:
             assert policy.retention_days == 0, table.identifier

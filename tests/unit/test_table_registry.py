@@ -18,7 +18,8 @@ from iceberg.registry import TABLES, Table
 RELEASED_INGEST = ("insert_bronze_events", "insert_quarantine_events", "insert_silver_page_views",
                    "insert_silver_add_to_carts", "insert_silver_orders", "insert_silver_payments",
                    "insert_silver_support_messages", "insert_gold_late_events", "insert_gold_revenue_per_minute",
-                   "insert_gold_funnel_hourly", "insert_silver_events_topic", "insert_gold_privacy_requests")
+                   "insert_gold_funnel_hourly", "insert_silver_events_topic", "insert_gold_privacy_requests",
+                   "insert_gold_consent", "insert_consent_topic")
 RELEASED_SESSIONS = ("insert_gold_sessions", "insert_gold_alerts")
 SQL = REPO_ROOT / "sql" / "flink"
 # A new event type, as a maintainer would add it (a name no real one has).
@@ -64,7 +65,8 @@ def test_the_jobs_statements_are_the_registrys_tables_in_its_order_released_ones
     assert ingest.INSERTS[:len(RELEASED_INGEST)] == RELEASED_INGEST
     assert sessions.INSERTS[:len(RELEASED_SESSIONS)] == RELEASED_SESSIONS
     written = {t.insert for t in TABLES if t.writer in {registry.INGEST, registry.SESSIONS}}
-    assert set(ingest.INSERTS) | set(sessions.INSERTS) == written | {ingest.SILVER_TOPIC_INSERT}
+    assert set(ingest.INSERTS) | set(sessions.INSERTS) == written | {ingest.SILVER_TOPIC_INSERT,
+                                                                        ingest.CONSENT_TOPIC_INSERT}
 
 
 def test_an_appended_table_appends_its_statement_and_reaches_erasure_and_maintenance(
@@ -88,7 +90,7 @@ def test_every_streamed_table_has_its_insert_with_its_own_writer_uid(table: Tabl
     sql = (SQL / f"{table.insert}.sql").read_text()
     uid = table.identifier.replace(".", "-").replace("_", "-")
     assert re.search(rf"INSERT INTO \$\{{catalog_name\}}\.{re.escape(table.identifier)} "
-                     rf"/\*\+ OPTIONS\('uid-suffix' = '{uid}'\) \*/", sql), table.insert
+                     rf"/\*\+ OPTIONS\('uid-suffix' = '{uid}'(, '[\w.-]+' = '\w+')*\) \*/", sql), table.insert
 
 
 def test_writers_are_jobs_of_the_job_registry() -> None:
