@@ -54,6 +54,8 @@ def operators(settings: Settings, *job_args: str) -> dict[str, str]:
 def test_every_operator_has_a_uid_and_a_changed_expression_keeps_them_all(local_stack: Settings) -> None:
     before = operators(local_stack)
     assert {"bronze-events", "quarantine-events", "silver-orders", "gold-revenue-per-minute"} <= set(before)
+    # One consent aggregation feeds both gold.consent and the consent topic (ingest.SHARED_VIEWS).
+    assert sum(name.startswith("GroupAggregate") for name in before.values()) == 1, sorted(before.values())
     # Another lateness changes the watermark expression and the late/on-time filters, not the plan's shape.
     assert operators(local_stack, "--allowed-lateness-seconds", "90") == before
 
