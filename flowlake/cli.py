@@ -332,6 +332,40 @@ def maintain(tables: tuple[str, ...], steps: tuple[str, ...], schedule: bool) ->
         raise FlowlakeError(f"maintenance failed for some tables; see {maintenance.history_file(settings)}")
 
 
+@main.command("check")
+@click.option("--table", "tables", multiple=True, help="only the checks of this table (repeatable), e.g. silver.orders")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="expectations file (default: iceberg/quality.toml)")
+@click.option("--at", "at", default=None, help="check the windows ending at this ISO-8601 time (default: now)")
+def check_tables(tables: tuple[str, ...], path: Path | None, at: str | None) -> None:
+    """Run the table checks of iceberg/quality.toml through Trino (volume, nulls, distinct values, allowed
+    values, drift, referential, freshness, gold against silver), append the results to
+    quality.check_results and print them. Exit status 1 when a check failed."""
+    from datetime import UTC, datetime
+
+    from flowlake import quality
+
+    moment = None
+    if at:
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            raise FlowlakeError(f"--at {at!r} is not an ISO-8601 time, e.g. 2026-12-07T10:00:00Z") from None
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    run_id, results = quality.check(load_settings(), list(tables) or None, path or quality.CHECKS_FILE, moment,
+                                    progress=lambda line: err.print(f"  {line}"))
+    table = Table("check", "table", "subject", "observed", "threshold", "result")
+    for r in results:
+        observed = "-" if r.observed is None else f"{r.observed:.4g}"
+        table.add_row(r.check, r.table, r.subject, observed, r.threshold,
+                      "[green]pass[/green]" if r.passed else f"[red]FAIL[/red] {escape(r.details)}")
+    out.print(table)
+    failed = sum(not r.passed for r in results)
+    err.print(f"run {run_id}: {len(results) - failed} passed, {failed} failed (quality.check_results)")
+    if failed:
+        raise SystemExit(1)
+
+
 @main.command()
 def exporter() -> None:
     """Serve Kafka consumer lag (per group, topic and partition, from the broker) and end offsets as

@@ -19,8 +19,14 @@ Metrics:
   flowlake_privacy_requests_oldest_due_timestamp_seconds{intent}         the earliest due date of the open ones
   flowlake_privacy_requests_read_ok                                      1 if the last read through Trino worked
 
+  flowlake_quality_check_passed{check,table,subject}                     1 if the latest run of the check passed
+  flowlake_quality_check_observed{check,table,subject}                   the value it measured
+  flowlake_quality_check_last_run_timestamp_seconds{check,table}         when it last ran
+  flowlake_quality_checks_read_ok                                        1 if the last read through Trino worked
+
 The privacy figures come from one Trino query (sql/trino/privacy_deadlines.sql) at most every
 privacy_metrics_interval_seconds, not on every scrape; Trino down is a 0 in read_ok, never a crash.
+The quality figures likewise, from analytics.quality_status (sql/trino/quality_status.sql).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import ConsumerGroupTopicPartitions, IsolationLevel, KafkaException, TopicPartition
@@ -42,6 +49,7 @@ from flowlake.config import REPO_ROOT, Settings
 log = logging.getLogger("flowlake.exporter")
 TIMEOUT_SECONDS = 10.0
 DEADLINES_SQL = REPO_ROOT / "sql" / "trino" / "privacy_deadlines.sql"
+QUALITY_SQL = REPO_ROOT / "sql" / "trino" / "quality_status.sql"
 
 
 @dataclass(frozen=True)
@@ -141,30 +149,49 @@ def deadlines(rows: list[list[Any]], intents: tuple[str, ...]) -> dict[str, Dead
     return {intent: found.get(intent, Deadlines(0, 0, None)) for intent in every}
 
 
-class PrivacyDeadlineCollector(Collector):
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
+class TrinoReadCollector(Collector):
+    """Metrics from one Trino query, read at most every privacy_metrics_interval_seconds; a failed read is
+    None (the collector's read_ok metric says 0), never a crash."""
+
+    what = ""
+
+    def __init__(self, settings: Settings, sql_file: Path, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
+        self.sql_file = sql_file
         self.clock = clock
         self.read_at: float | None = None
-        self.last: dict[str, Deadlines] | None = None
+        self.last: Any = None
 
-    def read(self) -> dict[str, Deadlines] | None:
+    def interpret(self, rows: list[list[Any]]) -> Any:
+        raise NotImplementedError
+
+    def read(self) -> Any:
         from flink_jobs.common import split_statements
         from flowlake.clients.trino import query
-        from udfs.privacy import INTENTS
 
         now = self.clock()
         if self.read_at is not None and now - self.read_at < self.settings.privacy_metrics_interval_seconds:
             return self.last
         self.read_at = now
-        (sql,) = split_statements(DEADLINES_SQL.read_text())
+        (sql,) = split_statements(self.sql_file.read_text())
         try:
-            rows = query(self.settings, sql.replace("${catalog}", self.settings.catalog_name))[1]
-            self.last = deadlines(rows, INTENTS)
+            self.last = self.interpret(query(self.settings, sql.replace("${catalog}", self.settings.catalog_name))[1])
         except Exception as exc:  # Trino down, a password changed, the table missing: a metric, not a crash
-            log.warning("privacy requests not readable through Trino: %s", exc)
+            log.warning("%s not readable through Trino: %s", self.what, exc)
             self.last = None
         return self.last
+
+
+class PrivacyDeadlineCollector(TrinoReadCollector):
+    what = "privacy requests"
+
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(settings, DEADLINES_SQL, clock)
+
+    def interpret(self, rows: list[list[Any]]) -> dict[str, Deadlines]:
+        from udfs.privacy import INTENTS
+
+        return deadlines(rows, INTENTS)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         found = self.read()
@@ -186,6 +213,43 @@ class PrivacyDeadlineCollector(Collector):
         yield from families
 
 
+class QualityCollector(TrinoReadCollector):
+    """The latest result of every table check (analytics.quality_status), as gauges."""
+
+    what = "table check results"
+
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(settings, QUALITY_SQL, clock)
+
+    def interpret(self, rows: list[list[Any]]) -> list[list[Any]]:
+        return rows
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        found = self.read()
+        ok = GaugeMetricFamily("flowlake_quality_checks_read_ok",
+                               "1 if the last read of analytics.quality_status through Trino worked")
+        ok.add_metric([], 0 if found is None else 1)
+        yield ok
+        if found is None:
+            return
+        labels = ["check", "table", "subject"]
+        passed = GaugeMetricFamily("flowlake_quality_check_passed", "1 if the latest run of the check passed",
+                                   labels=labels)
+        observed = GaugeMetricFamily("flowlake_quality_check_observed", "the value the latest run measured",
+                                     labels=labels)
+        last_run = GaugeMetricFamily("flowlake_quality_check_last_run_timestamp_seconds", "when the check last ran",
+                                     labels=["check", "table"])
+        runs: dict[tuple[str, str], float] = {}
+        for check, table, subject, ok_, value, run_at in found:
+            passed.add_metric([check, table, subject], 1 if ok_ else 0)
+            if value is not None:
+                observed.add_metric([check, table, subject], float(value))
+            runs[(check, table)] = run_at.timestamp()
+        for (check, table), at in sorted(runs.items()):
+            last_run.add_metric([check, table], at)
+        yield from (passed, observed, last_run)
+
+
 def serve(settings: Settings) -> None:
     """Serve the metrics on settings.exporter_port until stopped."""
     from prometheus_client import REGISTRY, start_http_server
@@ -193,6 +257,7 @@ def serve(settings: Settings) -> None:
     REGISTRY.register(KafkaLagCollector(settings, settings.exporter_group_pattern))
     if settings.privacy_metrics_interval_seconds > 0:
         REGISTRY.register(PrivacyDeadlineCollector(settings))
+        REGISTRY.register(QualityCollector(settings))
     start_http_server(settings.exporter_port, addr=settings.host)
     log.info("Kafka lag exporter on http://%s:%d/metrics (Kafka %s)", settings.host, settings.exporter_port,
              settings.kafka_bootstrap)

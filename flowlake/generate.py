@@ -7,7 +7,7 @@ import random
 import re
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -78,6 +78,16 @@ def privacy_intents(message: str) -> tuple[str, ...]:
     raise ValueError(f"not a generated support message: {message!r}")
 
 
+def pay_open_order(event: dict[str, object], unpaid: deque[str]) -> None:
+    """A payment pays the oldest valid order generated and not yet paid, or pays the newest one again (a
+    second attempt) when all are paid: payments refer to orders, as the referential table check expects
+    (iceberg/quality.toml). Only payments before the first order refer to none."""
+    if event["event_type"] == "order":
+        unpaid.append(str(event["order_id"]))
+    elif event["event_type"] == "payment" and unpaid:
+        event["order_id"] = unpaid.popleft() if len(unpaid) > 1 else unpaid[0]
+
+
 def make_event(rng: random.Random, now: datetime) -> dict[str, object]:
     event_type = rng.choices([k for k, _ in EVENT_WEIGHTS], [w for _, w in EVENT_WEIGHTS])[0]
     customer = _customer(rng)
@@ -113,8 +123,10 @@ def make_event(rng: random.Random, now: datetime) -> dict[str, object]:
 
 def events(seed: int | None = None) -> Iterator[tuple[str, dict[str, object]]]:
     rng = random.Random(seed)
+    unpaid: deque[str] = deque(maxlen=10_000)
     while True:
         event = make_event(rng, datetime.now(UTC))
+        pay_open_order(event, unpaid)
         yield str(event["user_id"]), event
 
 
@@ -181,6 +193,7 @@ def records(seed: int | None = None, mix: Mix = Mix(),
     come from `clock` (minus up to 5 s of jitter); late events are `mix.late_seconds` behind it."""
     rng = random.Random(seed)
     seen: list[dict[str, object]] = []
+    unpaid: deque[str] = deque(maxlen=10_000)
     while True:
         now = clock()
         roll = rng.random()
@@ -197,6 +210,7 @@ def records(seed: int | None = None, mix: Mix = Mix(),
                 kind = rng.choice(BAD_KINDS)
                 yield str(event["user_id"]), _bad_payload(kind, event, now), f"bad:{kind}"
                 continue
+            pay_open_order(event, unpaid)
             if len(seen) < 10_000:
                 seen.append(event)
         yield str(event["user_id"]), json.dumps(event).encode(), label

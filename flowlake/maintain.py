@@ -172,26 +172,45 @@ def due(schedules: dict[str, str], last: datetime) -> tuple[datetime, list[str]]
     return when, sorted(table for table, at in upcoming.items() if at == when)
 
 
+CHECKS = "table checks"  # the scheduler's entry for `flowlake check` (iceberg/quality.toml), beside the tables
+
+
 def schedule(settings: Settings, tables: list[str] | None = None, path: Path = POLICY_FILE,
-             sleep: Callable[[float], None] = time.sleep, runs: int | None = None) -> None:
-    """Run maintenance whenever a table's cron schedule fires (every table, or the ones named); serve
-    metrics meanwhile. A failed run is logged and counted, and the scheduler goes on."""
+             sleep: Callable[[float], None] = time.sleep, runs: int | None = None,
+             checks_file: Path | None = None) -> None:
+    """Run maintenance whenever a table's cron schedule fires (every table, or the ones named), and, unless
+    tables are named, the table checks on theirs; serve metrics meanwhile. A failed run is logged and counted, and the
+    scheduler goes on."""
+    from flowlake import quality
+
     metrics = Metrics()
     start_http_server(settings.maintenance_metrics_port, addr=settings.host, registry=metrics.registry)
     log.info("maintenance scheduler: metrics on http://%s:%d/metrics", settings.host, settings.maintenance_metrics_port)
     schedules = {table: policy.schedule for table, policy in policies(tables, path).items()}
+    checks_file = checks_file or quality.CHECKS_FILE
+    if tables is None:
+        schedules[CHECKS] = quality.load_checks(checks_file)[0]
     last = datetime.now(UTC)
     done = 0
     while runs is None or done < runs:
-        when, tables = due(schedules, last)
-        log.info("next maintenance at %s: %s", when.isoformat(), ", ".join(tables))
+        when, due_now = due(schedules, last)
+        log.info("next maintenance at %s: %s", when.isoformat(), ", ".join(due_now))
         sleep(max(0.0, (when - datetime.now(UTC)).total_seconds()))
+        tables_due = [name for name in due_now if name != CHECKS]
         try:
-            for report in run_once(settings, tables, path=path):
+            for report in run_once(settings, tables_due, path=path) if tables_due else []:
                 metrics.observe(report)
         except FlowlakeError as error:
-            for table in tables:
+            for table in tables_due:
                 metrics.runs.labels(table, "error").inc()
-            log.error("maintenance of %s failed: %s", ", ".join(tables), error)
+            log.error("maintenance of %s failed: %s", ", ".join(tables_due), error)
+        if CHECKS in due_now:
+            try:
+                run_id, results = quality.check(settings, path=checks_file, at=when)
+                failed = [f"{r.check} ({r.subject})" for r in results if not r.passed]
+                log.info("table checks run %s: %d passed, %d failed%s", run_id, len(results) - len(failed),
+                         len(failed), f": {', '.join(failed)}" if failed else "")
+            except FlowlakeError as error:
+                log.error("table checks failed to run: %s", error)
         last = when
         done += 1

@@ -30,7 +30,8 @@ SESSIONS = "sessions"
 ERASURE = "flowlake privacy erase"
 EXPORT = "flowlake privacy export"
 RESOLVE = "flowlake privacy resolve"
-CLI_WRITERS = (ERASURE, EXPORT, RESOLVE)
+CHECK = "flowlake check"
+CLI_WRITERS = (ERASURE, EXPORT, RESOLVE, CHECK)
 
 
 @dataclass(frozen=True)
@@ -307,12 +308,32 @@ GOLD_CONSENT = Table(
      ("recorded_at", "timestamptz", True, "when Flink wrote the row")),
     None, ("since",), INGEST, BY_USER_ID, insert="insert_gold_consent", key=("user_token", "purpose"))
 
+# The table checks (`flowlake check`, iceberg/quality.toml): one row per check, subject and run.
+QUALITY_CHECK_RESULTS = Table(
+    "quality", "check_results", "Every run of every table check (iceberg/quality.toml): what was observed against "
+    "which threshold, at which snapshot, and whether it passed. analytics.quality_status shows the latest of each.",
+    (("run_id", "string", True, "one id per `flowlake check` run"),
+     ("check_name", "string", True, "the check's name in iceberg/quality.toml"),
+     ("kind", "string", True, "volume, nulls, distinct, allowed_values, distribution, referential, freshness or "
+      "reconcile"),
+     ("table_name", "string", True, "the table checked (<namespace>.<name>)"),
+     ("subject", "string", True, "what in the table: a column, a group (source_topic=events), or the whole table"),
+     ("snapshot_id", "long", False, "the table's snapshot the check read (null: the table has none yet)"),
+     ("observed", "double", False, "the value measured (null: nothing to measure, e.g. no rows in the window)"),
+     ("threshold", "string", True, "the bound it is held to, e.g. '>= 0.5 x baseline 1200', '<= 0.01'"),
+     ("passed", "boolean", True, "false: the data broke the expectation"),
+     ("details", "string", False, "the figures behind the observed value"),
+     ("checked_at", "timestamptz", True, "the end of the window checked (the run's time unless --at)"),
+     ("run_at", "timestamptz", True, "when the check ran")),
+    ("run_at", "run_day"), ("run_at",), CHECK, NO_PERSON)
+
 # Append only (see the module's doc): the ingest job's statements follow this order, its Kafka silver
 # topic between the funnel and the privacy requests, where it has always been (flink_jobs/ingest.py).
 TABLES = (BRONZE_EVENTS, QUARANTINE_EVENTS, SILVER_PAGE_VIEWS, SILVER_ADD_TO_CARTS, SILVER_ORDERS, SILVER_PAYMENTS,
           SILVER_SUPPORT_MESSAGES, GOLD_LATE_EVENTS, GOLD_REVENUE, GOLD_FUNNEL, GOLD_PRIVACY_REQUESTS,
-          GOLD_SESSIONS, GOLD_ALERTS, AUDIT_ERASURES, AUDIT_ACCESS_EXPORTS, AUDIT_REQUEST_RESOLUTIONS, GOLD_CONSENT)
-NAMESPACES = ("bronze", "silver", "quarantine", "gold", "audit")
+          GOLD_SESSIONS, GOLD_ALERTS, AUDIT_ERASURES, AUDIT_ACCESS_EXPORTS, AUDIT_REQUEST_RESOLUTIONS, GOLD_CONSENT,
+          QUALITY_CHECK_RESULTS)
+NAMESPACES = ("bronze", "silver", "quarantine", "gold", "audit", "quality")
 SILVER = tuple(table for table in TABLES if table.event_type)
 # Silver table name per event type.
 SILVER_TABLE_OF = {table.event_type: table.name for table in SILVER}

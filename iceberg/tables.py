@@ -12,6 +12,7 @@ from pyiceberg.table.sorting import SortField, SortOrder
 from pyiceberg.transforms import DayTransform, IdentityTransform
 from pyiceberg.types import (
     BinaryType,
+    BooleanType,
     DecimalType,
     DoubleType,
     IcebergType,
@@ -92,7 +93,7 @@ PARQUET_STATS_ENABLED_PREFIX = "write.parquet.stats-enabled.column."
 
 PRIMITIVES: dict[str, PrimitiveType] = {"string": StringType(), "int": IntegerType(), "long": LongType(),
                                         "double": DoubleType(), "binary": BinaryType(),
-                                        "timestamptz": TimestamptzType()}
+                                        "boolean": BooleanType(), "timestamptz": TimestamptzType()}
 _DECIMAL = re.compile(r"decimal\((\d+), (\d+)\)")
 _LIST = re.compile(r"list<(required|optional) (\w+)>")
 _MAP = re.compile(r"map<(\w+), (required|optional) (\w+)>")

@@ -5,7 +5,10 @@ the exporter's lag rise until the lag alert's expression holds; after a restart 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,6 +50,10 @@ def test_every_dashboard_and_alert_expression_returns_data(local_stack: Settings
         settings=settings, count=None, rate=20.0, duration=150.0, topic=job.topic, seed=91, clock=job.clock,
         mix=Mix(bad=0.03, duplicates=0.03)))
     producing.start()
+    # The table checks' metrics exist once a check has run (the exporter reads their latest results).
+    checked = subprocess.run([str(Path(sys.executable).parent / "flowlake"), "check", "--table", "gold.funnel_hourly"],
+                             capture_output=True, text=True, timeout=300)
+    assert checked.returncode in (0, 1), checked.stdout + checked.stderr  # 1: a check failed, a result all the same
     try:
         todo = expressions()
         assert len(todo) > 40

@@ -1,0 +1,6 @@
+-- Rows per window of the time column (flowlake check, kind volume): bucket 0 is the window checked, the
+-- ones after it the baseline windows before it, newest first. A group or bucket without rows has no row.
+SELECT ${groups} date_diff('millisecond', ${time_column}, ${at}) / ${window_ms} AS bucket, count(*) AS row_count
+FROM ${table}
+WHERE ${time_column} < ${at} AND ${time_column} >= ${at} - INTERVAL '${span_seconds}' SECOND AND (${where})
+GROUP BY ${group_by}

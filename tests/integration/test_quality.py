@@ -1,0 +1,147 @@
+"""Table checks on the session's stack and medallion job: a producer that stops sending one event type
+fails the volume check, the result lands in quality.check_results and analytics.quality_status at the
+snapshot read, the exporter and Prometheus turn it into DataQualityCheckFailed, and a passing run clears
+it; every shipped check's SQL runs against the real tables."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from confluent_kafka import Producer
+
+from flowlake.config import Settings
+from flowlake.quality import load_checks
+
+from .conftest import IngestJob, wait_until
+from .lakehouse import floor_to, q
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+FLOWLAKE = str(Path(sys.executable).parent / "flowlake")
+PRODUCER = "U07777"  # outside the generator's user ids: the checks below see only this test's events
+CHECKS = f"""
+[[check]]
+name = "it_payments_volume"
+kind = "volume"
+table = "silver.payments"
+time_column = "event_time"
+where = "user_id = '{PRODUCER}'"
+window_minutes = 1
+baseline_windows = 4
+min_ratio = 0.5
+min_baseline = 10
+
+[[check]]
+name = "it_page_views_volume"
+kind = "volume"
+table = "silver.page_views"
+time_column = "event_time"
+where = "user_id = '{PRODUCER}'"
+window_minutes = 1
+baseline_windows = 4
+min_ratio = 0.5
+min_baseline = 10
+
+[[check]]
+name = "it_page_views_nulls"
+kind = "nulls"
+table = "silver.page_views"
+time_column = "event_time"
+where = "user_id = '{PRODUCER}'"
+lookback_minutes = 5
+columns = ["country", "user_agent"]
+max_ratio = 0.5
+"""
+
+
+def prometheus(settings: Settings, expr: str) -> list[Any]:
+    response = requests.get(f"{settings.prometheus_url}/api/v1/query", params={"query": expr}, timeout=10)
+    response.raise_for_status()
+    return list(response.json()["data"]["result"])
+
+
+def event(at: Any, event_type: str, **fields: Any) -> bytes:
+    return json.dumps({"event_id": str(uuid.uuid4()), "event_type": event_type, "user_id": PRODUCER,
+                       "event_time": at.isoformat(timespec="milliseconds"), "country": "NL", **fields}).encode()
+
+
+def check(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([FLOWLAKE, "check", *args], capture_output=True, text=True, timeout=600)
+
+
+def test_a_producer_that_stops_sending_payments_fails_the_volume_check_and_pages(
+        local_stack: Settings, ingest_job: IngestJob, tmp_path: Path) -> None:
+    settings, job = local_stack, ingest_job
+    # Five minutes of event time on the job's clock (it only moves forward): four with a page view and a
+    # payment every 2 s, then one of page views alone.
+    start = floor_to(job.clock.start + timedelta(minutes=1), timedelta(minutes=1))
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
+    for second in range(0, 300, 2):
+        at = start + timedelta(seconds=second)
+        producer.produce(job.topic, key=PRODUCER.encode(), value=event(at, "page_view", page="/p", session_id="s"))
+        if second < 240:
+            producer.produce(job.topic, key=PRODUCER.encode(),
+                             value=event(at, "payment", order_id="ORD-77770001", amount=9.5, currency="EUR",
+                                         method="paypal"))
+    assert producer.flush(30) == 0
+    job.clock.start = start + timedelta(minutes=5)
+    counts = f"""SELECT (SELECT count(*) FROM lakehouse.silver.page_views WHERE user_id = '{PRODUCER}'),
+                        (SELECT count(*) FROM lakehouse.silver.payments WHERE user_id = '{PRODUCER}')"""
+    wait_until(lambda: q(settings, counts) == [[150, 120]], timeout=180, interval=3, what="the events in silver")
+
+    checks = tmp_path / "checks.toml"
+    checks.write_text(CHECKS)
+    at = (start + timedelta(minutes=5)).isoformat()
+    ran = check("--file", str(checks), "--at", at)
+    assert ran.returncode == 1, ran.stdout + ran.stderr  # a check failed
+    assert "it_payments_volume" in ran.stdout and "FAIL" in ran.stdout and "1 failed" in ran.stderr
+
+    status = {(name, subject): (passed, observed, snapshot) for name, subject, passed, observed, snapshot in q(
+        settings, "SELECT check_name, subject, passed, observed, snapshot_id FROM lakehouse.analytics.quality_status "
+                  "WHERE check_name LIKE 'it\\_%' ESCAPE '\\'")}
+    passed, observed, snapshot = status[("it_payments_volume", "rows")]
+    assert (passed, observed) == (False, 0.0)
+    # The check read one snapshot of silver.payments, recorded with the result; it holds the payments.
+    assert q(settings, f"SELECT count(*) FROM lakehouse.silver.payments FOR VERSION AS OF {snapshot} "
+                       f"WHERE user_id = '{PRODUCER}'") == [[120]]
+    assert status[("it_page_views_volume", "rows")][:2] == (True, 30.0)  # 30 a minute, as before
+    assert status[("it_page_views_nulls", "country")][:2] == (True, 0.0)
+    assert status[("it_page_views_nulls", "user_agent")][:2] == (False, 1.0)  # never sent
+    [[rows]] = q(settings, "SELECT count(*) FROM lakehouse.quality.check_results WHERE check_name LIKE 'it\\_%' "
+                           "ESCAPE '\\'")
+    assert rows == 4
+
+    firing = 'ALERTS{alertname="DataQualityCheckFailed", check="it_payments_volume", alertstate="firing"}'
+    alert = wait_until(lambda: prometheus(settings, firing), timeout=120, interval=5,
+                       what="DataQualityCheckFailed firing")
+    assert alert[0]["metric"]["table"] == "silver.payments"
+
+    # The producer sends payments again: the next run passes and the alert clears.
+    ran = check("--file", str(checks), "--table", "silver.payments", "--at", (start + timedelta(minutes=4)).isoformat())
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    wait_until(lambda: not prometheus(settings, firing), timeout=120, interval=5, what="DataQualityCheckFailed cleared")
+    q(settings, f"DELETE FROM lakehouse.silver.page_views WHERE user_id = '{PRODUCER}'")
+    q(settings, f"DELETE FROM lakehouse.silver.payments WHERE user_id = '{PRODUCER}'")
+    q(settings, "DELETE FROM lakehouse.quality.check_results WHERE check_name LIKE 'it\\_%' ESCAPE '\\'")
+
+
+def test_every_shipped_check_runs_against_the_real_tables(local_stack: Settings, ingest_job: IngestJob) -> None:
+    """iceberg/quality.toml as shipped: every check's SQL runs in Trino and each check has its results
+    (pass or fail depends on what the session's tests sent; a query that failed would be subject 'query')."""
+    settings = local_stack
+    ran = check()
+    assert ran.returncode in (0, 1), ran.stdout + ran.stderr
+    run_id = ran.stderr.split("run ")[-1].split(":")[0]
+    rows = q(settings, f"SELECT check_name, subject, details FROM lakehouse.quality.check_results "
+                       f"WHERE run_id = '{run_id}'")
+    _, shipped = load_checks()
+    assert {name for name, _, _ in rows} == {c.name for c in shipped}
+    assert [r for r in rows if r[1] == "query"] == []
