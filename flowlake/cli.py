@@ -366,6 +366,32 @@ def check_tables(tables: tuple[str, ...], path: Path | None, at: str | None) -> 
         raise SystemExit(1)
 
 
+@main.command("sample")
+@click.option("--table", "identifier", required=True, help="the table, e.g. silver.support_messages")
+@click.option("--by", "by", required=True, help="stratify by these columns, comma-separated, e.g. country,channel")
+@click.option("--fraction", type=float, default=None, help="this share of every stratum (rounded up)")
+@click.option("--per-stratum", "per_stratum", type=int, default=None, help="this many rows of every stratum")
+@click.option("--balance", is_flag=True, help="every stratum as many rows as the smallest one takes (class balance)")
+@click.option("--seed", type=int, required=True, help="the same seed picks the same rows (at the same snapshot)")
+@click.option("--where", default="", help="a SQL filter on the rows first, e.g. \"event_time > date '2026-12-01'\"")
+@click.option("--out", "path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="PATH.parquet or PATH.csv")
+@click.option("--user", default=None, help="read as this Trino user (default: the engineer); access rules apply")
+def sample_table(identifier: str, by: str, fraction: float | None, per_stratum: int | None, balance: bool, seed: int,
+                 where: str, path: Path, user: str | None) -> None:
+    """A stratified, optionally class-balanced sample of a table, computed in Trino at one snapshot and
+    repeatable for a seed; prints how many rows each stratum had and gave."""
+    from flowlake.sample import sample
+
+    columns = [c.strip() for c in by.split(",") if c.strip()]
+    found = sample(load_settings(), identifier, columns, path, seed, fraction, per_stratum, balance, where, user)
+    table = Table(*columns, "rows", "sampled")
+    for stratum in found:
+        table.add_row(*("-" if v is None else str(v) for v in stratum.values), str(stratum.rows), str(stratum.taken))
+    out.print(table)
+    err.print(f"{sum(s.taken for s in found)} rows from {len(found)} strata written to {path}")
+
+
 @main.command()
 def exporter() -> None:
     """Serve Kafka consumer lag (per group, topic and partition, from the broker) and end offsets as

@@ -145,3 +145,37 @@ def test_every_shipped_check_runs_against_the_real_tables(local_stack: Settings,
     _, shipped = load_checks()
     assert {name for name, _, _ in rows} == {c.name for c in shipped}
     assert [r for r in rows if r[1] == "query"] == []
+
+
+def test_a_stratified_sample_is_repeatable_and_balanced(local_stack: Settings, ingest_job: IngestJob,
+                                                        tmp_path: Path) -> None:
+    """`flowlake sample` on silver.page_views by country: the same seed the same rows, per-stratum counts
+    printed, balance takes the smallest stratum's share from every stratum; Parquet and CSV."""
+    import pyarrow.parquet as pq
+
+    settings = local_stack
+    populations = dict(q(settings, "SELECT country, count(*) FROM lakehouse.silver.page_views GROUP BY 1"))
+    assert len(populations) >= 2, populations
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        ran = subprocess.run([FLOWLAKE, "sample", "--table", "silver.page_views", "--by", "country", *args],
+                             capture_output=True, text=True, timeout=300)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        return ran
+
+    first, second, other = tmp_path / "a.parquet", tmp_path / "b.parquet", tmp_path / "c.parquet"
+    run("--per-stratum", "3", "--seed", "7", "--out", str(first))
+    run("--per-stratum", "3", "--seed", "7", "--out", str(second))
+    run("--per-stratum", "3", "--seed", "8", "--out", str(other))
+    rows = pq.read_table(first).to_pylist()
+    assert rows == pq.read_table(second).to_pylist()
+    assert {r["event_id"] for r in rows} != {r["event_id"] for r in pq.read_table(other).to_pylist()}
+    taken = {country: sum(r["country"] == country for r in rows) for country in populations}
+    assert taken == {country: min(3, n) for country, n in populations.items()}
+
+    balanced = tmp_path / "balanced.csv"
+    ran = run("--fraction", "0.5", "--balance", "--seed", "7", "--out", str(balanced))
+    smallest = min(-(-n // 2) for n in populations.values())  # half of the smallest stratum, rounded up
+    lines = balanced.read_text().splitlines()
+    assert lines[0].startswith("event_id,") and len(lines) - 1 == smallest * len(populations)
+    assert f"{smallest * len(populations)} rows from {len(populations)} strata" in ran.stderr
