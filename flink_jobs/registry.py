@@ -47,4 +47,7 @@ SESSIONS = Job("sessions", "sessions.py", "sessions and alerts from the silver t
 SQL = Job("sql", "sql_script.py", "a Flink SQL script against the lakehouse catalog")
 MAINTAIN = Job("maintain", "maintain.py", "table maintenance: compaction, snapshot expiry, orphan files, manifests")
 
-JOBS = {job.name: job for job in (INGEST, SESSIONS, SQL, MAINTAIN)}
+REPLAY = Job("replay", "replay.py", "quarantined records of one rule through the rules again, the now-valid ones "
+             "into silver (flowlake quarantine replay)")
+
+JOBS = {job.name: job for job in (INGEST, SESSIONS, SQL, MAINTAIN, REPLAY)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -332,6 +333,17 @@ def maintain(tables: tuple[str, ...], steps: tuple[str, ...], schedule: bool) ->
         raise FlowlakeError(f"maintenance failed for some tables; see {maintenance.history_file(settings)}")
 
 
+def _iso_time(option: str, text: str) -> datetime:
+    """An option's ISO-8601 time, UTC when it names no zone."""
+    from datetime import UTC
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise FlowlakeError(f"{option} {text!r} is not an ISO-8601 time, e.g. 2026-12-07T10:00:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 @main.command("check")
 @click.option("--table", "tables", multiple=True, help="only the checks of this table (repeatable), e.g. silver.orders")
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
@@ -341,17 +353,9 @@ def check_tables(tables: tuple[str, ...], path: Path | None, at: str | None) -> 
     """Run the table checks of iceberg/quality.toml through Trino (volume, nulls, distinct values, allowed
     values, drift, referential, freshness, gold against silver), append the results to
     quality.check_results and print them. Exit status 1 when a check failed."""
-    from datetime import UTC, datetime
-
     from flowlake import quality
 
-    moment = None
-    if at:
-        try:
-            moment = datetime.fromisoformat(at)
-        except ValueError:
-            raise FlowlakeError(f"--at {at!r} is not an ISO-8601 time, e.g. 2026-12-07T10:00:00Z") from None
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = _iso_time("--at", at) if at else None
     run_id, results = quality.check(load_settings(), list(tables) or None, path or quality.CHECKS_FILE, moment,
                                     progress=lambda line: err.print(f"  {line}"))
     table = Table("check", "table", "subject", "observed", "threshold", "result")
@@ -390,6 +394,30 @@ def sample_table(identifier: str, by: str, fraction: float | None, per_stratum: 
         table.add_row(*("-" if v is None else str(v) for v in stratum.values), str(stratum.rows), str(stratum.taken))
     out.print(table)
     err.print(f"{sum(s.taken for s in found)} rows from {len(found)} strata written to {path}")
+
+
+@main.group()
+def quarantine() -> None:
+    """Quarantined records (quarantine.events): run them through the rules again."""
+
+
+@quarantine.command("replay")
+@click.option("--rule", required=True, help="the rule id the records failed, e.g. payment.currency.enum")
+@click.option("--since", default=None, help="only records quarantined from this ISO-8601 time on")
+@click.option("--rules", "rules_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="check with this rules file instead of udfs/rules/events.toml (the same fields)")
+def quarantine_replay(rule: str, since: str | None, rules_file: Path | None) -> None:
+    """Run the quarantined records of a rule through the validation rules again (a batch Flink job) and
+    append the now-valid ones to silver, each event id at most once; recorded in audit.replays."""
+    from flowlake.replay import replay
+    from udfs.validation import RULES_FILE
+
+    moment = _iso_time("--since", since) if since else None
+    with err.status(f"replaying the records quarantined by {rule} on the Flink cluster"):
+        done = replay(load_settings(), rule, moment, rules_file or RULES_FILE)
+    written = sum(done.written.values())
+    err.print(f"replay {done.replay_id}: {done.matched} quarantined records of {rule}, {written} written to silver "
+              f"({', '.join(f'{t} {n}' for t, n in done.written.items()) or 'none new'}); audit.replays")
 
 
 @main.command()

@@ -20,6 +20,7 @@ from typing import Any
 
 import tomllib
 
+from flink_jobs.common import sql_string
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import FlowlakeError
 from iceberg import registry
@@ -126,14 +127,6 @@ def _check(path: Path, entry: dict[str, Any]) -> Check:
     return Check(entry["name"], kind, entry["table"], params)
 
 
-def sql_time(moment: datetime) -> str:
-    return f"TIMESTAMP '{moment.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S.%f')[:-3]} UTC'"
-
-
-def sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def table_ref(catalog: str, table: str, snapshot: int | None) -> str:
     """The table at its pinned snapshot (a table without one is empty: read as it is)."""
     namespace, name = table.split(".")
@@ -144,6 +137,8 @@ def table_ref(catalog: str, table: str, snapshot: int | None) -> str:
 def render(check: Check, at: datetime, catalog: str, snapshots: dict[str, int | None]) -> str:
     """The check's SQL for the time checked, every table pinned to its snapshot."""
     p = check.params
+    from flowlake.privacy import sql_time
+
     values: dict[str, str] = {"at": sql_time(at), "where": p.get("where") or "true",
                               "table": table_ref(catalog, check.table, snapshots.get(check.table)),
                               "time_column": p.get("time_column", "")}
@@ -319,6 +314,7 @@ def record(settings: Settings, results: list[Result], at: datetime) -> str:
     """Append the results to quality.check_results (one commit) and refresh analytics.quality_status;
     returns the run id."""
     from flowlake.clients.trino import query
+    from flowlake.privacy import sql_time
     from flowlake.views import view_sql
 
     run_id = uuid.uuid4().hex

@@ -31,7 +31,8 @@ ERASURE = "flowlake privacy erase"
 EXPORT = "flowlake privacy export"
 RESOLVE = "flowlake privacy resolve"
 CHECK = "flowlake check"
-CLI_WRITERS = (ERASURE, EXPORT, RESOLVE, CHECK)
+REPLAY = "flowlake quarantine replay"
+CLI_WRITERS = (ERASURE, EXPORT, RESOLVE, CHECK, REPLAY)
 
 
 @dataclass(frozen=True)
@@ -327,12 +328,29 @@ QUALITY_CHECK_RESULTS = Table(
      ("run_at", "timestamptz", True, "when the check ran")),
     ("run_at", "run_day"), ("run_at",), CHECK, NO_PERSON)
 
+# One row per `flowlake quarantine replay`: quarantined records run through the rules again.
+AUDIT_REPLAYS = Table(
+    "audit", "replays", "Every replay of quarantined records through the validation rules (flowlake quarantine "
+    "replay): which rule, since when, with which rules file, how many records, how many written to silver.",
+    (("replay_id", "string", True, "a random id"),
+     ("rule", "string", True, "the rule id the records had failed (quarantine.events.failures)"),
+     ("since", "timestamptz", False, "records quarantined from this time on (null: all)"),
+     ("rules_sha256", "string", True, "SHA-256 of the rules file the records were checked with"),
+     ("requested_by", "string", True, "who ran the replay (operating-system user)"),
+     ("started_at", "timestamptz", True, "when the replay began"),
+     ("finished_at", "timestamptz", True, "when its batch job ended"),
+     ("flink_job_id", "string", False, "the Flink batch job"),
+     ("records_matched", "long", True, "quarantined records of the rule since `since`"),
+     ("rows_written", "map<string, required long>", True, "rows appended per silver table (an event id silver "
+      "already had is never written again)")),
+    None, ("started_at",), REPLAY, NO_PERSON)
+
 # Append only (see the module's doc): the ingest job's statements follow this order, its Kafka silver
 # topic between the funnel and the privacy requests, where it has always been (flink_jobs/ingest.py).
 TABLES = (BRONZE_EVENTS, QUARANTINE_EVENTS, SILVER_PAGE_VIEWS, SILVER_ADD_TO_CARTS, SILVER_ORDERS, SILVER_PAYMENTS,
           SILVER_SUPPORT_MESSAGES, GOLD_LATE_EVENTS, GOLD_REVENUE, GOLD_FUNNEL, GOLD_PRIVACY_REQUESTS,
           GOLD_SESSIONS, GOLD_ALERTS, AUDIT_ERASURES, AUDIT_ACCESS_EXPORTS, AUDIT_REQUEST_RESOLUTIONS, GOLD_CONSENT,
-          QUALITY_CHECK_RESULTS)
+          QUALITY_CHECK_RESULTS, AUDIT_REPLAYS)
 NAMESPACES = ("bronze", "silver", "quarantine", "gold", "audit", "quality")
 SILVER = tuple(table for table in TABLES if table.event_type)
 # Silver table name per event type.

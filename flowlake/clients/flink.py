@@ -238,11 +238,13 @@ def submit(settings: Settings, job: str, extra_args: list[str] | None = None, fr
     return match.group(1)
 
 
-def run_attached(settings: Settings, job: str, job_args: list[str], timeout: float = 3600) -> tuple[int, str]:
+def run_attached(settings: Settings, job: str, job_args: list[str], timeout: float = 3600,
+                 rules_file: Path | None = None) -> tuple[int, str]:
     """Run a job's driver to its end (`flink run` without --detached): the Flink jobs it starts (a
-    batch job, or none) finish before it returns. Returns its exit code and output."""
+    batch job, or none) finish before it returns. Returns its exit code and output. `rules_file` ships in
+    place of udfs/rules/events.toml: the validation rules the job's Python workers apply."""
     FlinkRest(settings).get("/overview")
-    return _flink_run(settings, Runtime(settings), job, [], job_args, timeout=timeout)
+    return _flink_run(settings, Runtime(settings), job, [], job_args, timeout=timeout, rules_file=rules_file)
 
 
 def failure_tail(job: str, returncode: int, output: str) -> JobFailed:
@@ -251,7 +253,7 @@ def failure_tail(job: str, returncode: int, output: str) -> JobFailed:
 
 
 def _flink_run(settings: Settings, rt: Runtime, job: str, run_options: list[str], job_args: list[str],
-               timeout: float) -> tuple[int, str]:
+               timeout: float, rules_file: Path | None = None) -> tuple[int, str]:
     python = str(rt.job_python)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     conf_dir = settings.data_dir / "flink" / "conf"  # the local cluster's; else the distribution's own
@@ -266,10 +268,13 @@ def _flink_run(settings: Settings, rt: Runtime, job: str, run_options: list[str]
                FLOWLAKE_CATALOG_PASSWORD=settings.catalog_password.get_secret_value(), **storage.job_env(settings))
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="pyfiles-", dir=settings.run_dir) as stage:
+        shipped = stage_python_files(Path(stage))
+        if rules_file is not None:
+            shutil.copyfile(rules_file, shipped / "udfs" / "rules" / "events.toml")
         cmd = [str(rt.flink_home / "bin" / "flink"), "run", *run_options,
                "--jobmanager", f"{settings.flink_host or settings.host}:{settings.flink_rest_port}",
                "--python", str(JOBS[job].path), "--pyExecutable", python, "--pyClientExecutable", python,
-               "--pyFiles", str(stage_python_files(Path(stage))),
+               "--pyFiles", str(shipped),
                *job_arguments(settings), *job_args]
         result = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO_ROOT, timeout=timeout)
     return result.returncode, result.stdout + result.stderr

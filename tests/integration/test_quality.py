@@ -179,3 +179,61 @@ def test_a_stratified_sample_is_repeatable_and_balanced(local_stack: Settings, i
     lines = balanced.read_text().splitlines()
     assert lines[0].startswith("event_id,") and len(lines) - 1 == smallest * len(populations)
     assert f"{smallest * len(populations)} rows from {len(populations)} strata" in ran.stderr
+
+
+def test_a_quarantine_replay_writes_the_now_valid_records_to_silver_once(
+        local_stack: Settings, ingest_job: IngestJob, tmp_path: Path) -> None:
+    """Payments in Swiss francs are refused by the currency rule; the rule is widened (a rules file for the
+    replay, as a fixed file would be after its release); the replay writes each of them to silver once,
+    masked, a duplicate's event id once; run again, it writes nothing."""
+    from datetime import UTC, datetime
+
+    from flowlake.clients.flink import FlinkRest
+
+    settings, job = local_stack, ingest_job
+    since = datetime.now(UTC)
+    payer = "U07778"
+    payments = [{"event_id": str(uuid.uuid4()), "event_type": "payment", "user_id": payer, "country": "CH",
+                 "event_time": job.clock().isoformat(timespec="milliseconds"), "order_id": f"ORD-7778000{i}",
+                 "amount": 10 + i, "currency": "CHF", "method": "card", "card_number": "4000 0000 0000 0002"}
+                for i in range(3)]
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
+    for payment in [*payments, payments[0]]:  # the first one twice
+        producer.produce(job.topic, key=payer.encode(), value=json.dumps(payment).encode())
+    assert producer.flush(30) == 0
+    rule = "payment.currency.enum"
+    in_quarantine = ("SELECT count(*) FROM lakehouse.quarantine.events "
+                     f"WHERE strpos(from_utf8(payload), '{payer}') > 0 "
+                     f"AND any_match(failures, f -> starts_with(f, '{rule}: '))")
+    wait_until(lambda: q(settings, in_quarantine) == [[4]], timeout=120, interval=3, what="the payments in quarantine")
+
+    rules = tmp_path / "events.toml"
+    current = (Path(__file__).resolve().parents[2] / "udfs" / "rules" / "events.toml").read_text()
+    widened = current.replace('currency = { type = "string", required = true, enum = ["EUR", "USD", "GBP", "INR"] }',
+                              'currency = { type = "string", required = true, enum = ["EUR", "USD", "GBP", "INR", '
+                              '"CHF"] }')
+    assert widened != current
+    rules.write_text(widened)
+
+    def replay() -> subprocess.CompletedProcess[str]:
+        ran = subprocess.run([FLOWLAKE, "quarantine", "replay", "--rule", rule, "--since", since.isoformat(),
+                              "--rules", str(rules)], capture_output=True, text=True, timeout=900)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        return ran
+
+    first = replay()
+    assert f"4 quarantined records of {rule}, 3 written to silver (silver.payments 3)" in first.stderr, first.stderr
+    silver = q(settings, f"SELECT event_id, currency, card_number, card_token FROM lakehouse.silver.payments "
+                         f"WHERE user_id = '{payer}'")
+    assert sorted(row[0] for row in silver) == sorted(p["event_id"] for p in payments)
+    assert all(currency == "CHF" and card.endswith("0002") and "4000 0000" not in card and token
+               for _, currency, card, token in silver)  # masked as the stream masks
+    second = replay()
+    assert "0 written to silver (none new)" in second.stderr, second.stderr
+    assert q(settings, f"SELECT count(*) FROM lakehouse.silver.payments WHERE user_id = '{payer}'") == [[3]]
+    audits = q(settings, f"SELECT records_matched, rows_written, flink_job_id FROM lakehouse.audit.replays "
+                         f"WHERE rule = '{rule}' AND started_at >= TIMESTAMP '{since:%Y-%m-%d %H:%M:%S} UTC' "
+                         "ORDER BY started_at")
+    assert [row[:2] for row in audits] == [[4, {"silver.payments": 3}], [4, {}]]
+    assert FlinkRest(settings).job(audits[0][2])["state"] == "FINISHED"
+    q(settings, f"DELETE FROM lakehouse.silver.payments WHERE user_id = '{payer}'")

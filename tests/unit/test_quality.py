@@ -131,7 +131,7 @@ def test_reconcile_reads_whole_hours_and_every_table_at_its_snapshot() -> None:
     assert revenue.tables() == ["gold.revenue_per_minute", "silver.orders", "gold.late_events"]
     sql = render(revenue, datetime(2026, 12, 7, 10, 45, tzinfo=UTC), "prod",
                  {"gold.revenue_per_minute": 1, "silver.orders": 2, "gold.late_events": None})
-    assert "TIMESTAMP '2026-12-07 10:00:00.000 UTC'" in sql  # 10:45 - 30 min, down to the hour
+    assert "TIMESTAMP '2026-12-07 10:00:00.000000 UTC'" in sql  # 10:45 - 30 min, down to the hour
     assert 'prod.silver."orders" FOR VERSION AS OF 2' in sql and 'prod.gold."late_events"\n' in sql
 
 
