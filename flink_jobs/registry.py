@@ -50,4 +50,6 @@ MAINTAIN = Job("maintain", "maintain.py", "table maintenance: compaction, snapsh
 REPLAY = Job("replay", "replay.py", "quarantined records of one rule through the rules again, the now-valid ones "
              "into silver (flowlake quarantine replay)")
 
-JOBS = {job.name: job for job in (INGEST, SESSIONS, SQL, MAINTAIN, REPLAY)}
+RESTATE = Job("restate", "restate.py", "daily gold restated from silver, late events included (flowlake gold restate)")
+
+JOBS = {job.name: job for job in (INGEST, SESSIONS, SQL, MAINTAIN, REPLAY, RESTATE)}

@@ -420,6 +420,37 @@ def quarantine_replay(rule: str, since: str | None, rules_file: Path | None) -> 
               f"({', '.join(f'{t} {n}' for t, n in done.written.items()) or 'none new'}); audit.replays")
 
 
+@main.group()
+def gold() -> None:
+    """Gold tables computed in batch from silver."""
+
+
+@gold.command("restate")
+@click.option("--from", "from_day", default=None, help="first day (YYYY-MM-DD); default: restate_lookback_days ago")
+@click.option("--until", "until_day", default=None, help="the day after the last one (default: today, excluded)")
+def gold_restate(from_day: str | None, until_day: str | None) -> None:
+    """Recompute daily revenue and funnel from silver with the late events (a batch Flink job), overwriting
+    the days' partitions of gold.revenue_daily and gold.funnel_daily; days older than the margin are final."""
+    from datetime import date
+
+    from flowlake.restate import restate
+
+    def day(option: str, text: str | None) -> date | None:
+        try:
+            return date.fromisoformat(text) if text else None
+        except ValueError:
+            raise FlowlakeError(f"{option} {text!r} is not a day, e.g. 2026-12-07") from None
+
+    with err.status("restating daily gold on the Flink cluster"):
+        done = restate(load_settings(), day("--from", from_day), day("--until", until_day))
+    table = Table("day", "revenue rows", "final")
+    for restated, final, rows in done.days:
+        table.add_row(restated.isoformat(), str(rows), "final" if final else "open")
+    out.print(table)
+    err.print(f"restated {done.from_day} to {done.until_day} (excluded); days ending before "
+              f"{done.final_before:%Y-%m-%d %H:%M} UTC are final")
+
+
 @main.command()
 def exporter() -> None:
     """Serve Kafka consumer lag (per group, topic and partition, from the broker) and end offsets as

@@ -77,8 +77,15 @@ class Settings(BaseSettings):
     # reports (a regular expression over group ids).
     exporter_port: int = 9257
     exporter_group_pattern: str = ".*"
-    # How often the exporter reads the privacy requests' deadlines through Trino (0: not at all).
+    # How often the exporter reads the privacy requests' deadlines and the table checks' latest results
+    # through Trino (0: not at all).
     privacy_metrics_interval_seconds: float = 60.0
+    # Daily gold restated from silver (`flowlake gold restate`, on the maintenance scheduler at this cron
+    # schedule, UTC): the last restate_lookback_days complete days, each final (not restated again) once it
+    # ended restate_margin_days ago.
+    restate_schedule: str = "20 1 * * *"
+    restate_lookback_days: int = 3
+    restate_margin_days: int = 2
 
     kafka_heap: str = "768m"
     pulsar_heap: str = "512m"

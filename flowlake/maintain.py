@@ -173,15 +173,17 @@ def due(schedules: dict[str, str], last: datetime) -> tuple[datetime, list[str]]
 
 
 CHECKS = "table checks"  # the scheduler's entry for `flowlake check` (iceberg/quality.toml), beside the tables
+RESTATE = "gold restatement"  # and for `flowlake gold restate` (settings.restate_schedule)
 
 
 def schedule(settings: Settings, tables: list[str] | None = None, path: Path = POLICY_FILE,
              sleep: Callable[[float], None] = time.sleep, runs: int | None = None,
              checks_file: Path | None = None) -> None:
     """Run maintenance whenever a table's cron schedule fires (every table, or the ones named), and, unless
-    tables are named, the table checks on theirs; serve metrics meanwhile. A failed run is logged and counted, and the
-    scheduler goes on."""
+    tables are named, the table checks and the daily gold restatement on theirs; serve metrics meanwhile. A
+    failed run is logged and counted, and the scheduler goes on."""
     from flowlake import quality
+    from flowlake.restate import restate
 
     metrics = Metrics()
     start_http_server(settings.maintenance_metrics_port, addr=settings.host, registry=metrics.registry)
@@ -190,13 +192,14 @@ def schedule(settings: Settings, tables: list[str] | None = None, path: Path = P
     checks_file = checks_file or quality.CHECKS_FILE
     if tables is None:
         schedules[CHECKS] = quality.load_checks(checks_file)[0]
+        schedules[RESTATE] = settings.restate_schedule
     last = datetime.now(UTC)
     done = 0
     while runs is None or done < runs:
         when, due_now = due(schedules, last)
         log.info("next maintenance at %s: %s", when.isoformat(), ", ".join(due_now))
         sleep(max(0.0, (when - datetime.now(UTC)).total_seconds()))
-        tables_due = [name for name in due_now if name != CHECKS]
+        tables_due = [name for name in due_now if name not in (CHECKS, RESTATE)]
         try:
             for report in run_once(settings, tables_due, path=path) if tables_due else []:
                 metrics.observe(report)
@@ -212,5 +215,12 @@ def schedule(settings: Settings, tables: list[str] | None = None, path: Path = P
                          len(failed), f": {', '.join(failed)}" if failed else "")
             except FlowlakeError as error:
                 log.error("table checks failed to run: %s", error)
+        if RESTATE in due_now:
+            try:
+                restated = restate(settings, now=when)
+                log.info("gold restated for %s to %s: %s", restated.from_day, restated.until_day,
+                         ", ".join(f"{d} {'final' if final else 'open'}" for d, final, _ in restated.days) or "no days")
+            except FlowlakeError as error:
+                log.error("gold restatement failed: %s", error)
         last = when
         done += 1

@@ -345,12 +345,42 @@ AUDIT_REPLAYS = Table(
       "already had is never written again)")),
     None, ("started_at",), REPLAY, NO_PERSON)
 
+# Gold restated by day from silver, late events included (the batch job flink_jobs/restate.py, `flowlake gold
+# restate`, daily on the scheduler): each run overwrites the day partitions it computes, until a day is final.
+_RESTATED: tuple[Column, ...] = (
+    ("final", "boolean", True, "true once the day ended longer ago than the restatement margin: it changes no more"),
+    ("restated_at", "timestamptz", True, "when the batch job computed the day"),
+)
+GOLD_REVENUE_DAILY = Table(
+    "gold", "revenue_daily", "Orders, units and revenue per day of event time, country, product category and "
+    "currency, restated from silver with the late events; analytics.revenue_daily reads it for the days it holds.",
+    (("day", "timestamptz", True, "start of the UTC day"),
+     ("country", "string", False, "ISO 3166-1 alpha-2 country code of the orders"),
+     ("category", "string", True, "product category of the order lines"),
+     ("currency", "string", True, "ISO 4217 currency code: revenue is never summed across currencies"),
+     ("orders", "long", True, "orders with at least one line in this category: do not add up across categories"),
+     ("units", "long", True, "sum of the lines' quantities"),
+     ("revenue", "decimal(18, 2)", True, "sum of quantity x unit price of the lines"),
+     *_RESTATED),
+    ("day", "restated_day"), ("day",), "restate", NO_PERSON)
+GOLD_FUNNEL_DAILY = Table(
+    "gold", "funnel_daily", "Page views, add-to-carts and orders per day of event time with distinct visitors and "
+    "buyers of the day, restated from silver with the late events; analytics.funnel_daily reads it.",
+    (("day", "timestamptz", True, "start of the UTC day"),
+     ("page_views", "long", True, "page views in the day"),
+     ("add_to_carts", "long", True, "add-to-cart events in the day"),
+     ("orders", "long", True, "orders in the day"),
+     ("visitors", "long", True, "distinct users with a page view in the day"),
+     ("buyers", "long", True, "distinct users with an order in the day"),
+     *_RESTATED),
+    ("day", "restated_day"), ("day",), "restate", NO_PERSON)
+
 # Append only (see the module's doc): the ingest job's statements follow this order, its Kafka silver
 # topic between the funnel and the privacy requests, where it has always been (flink_jobs/ingest.py).
 TABLES = (BRONZE_EVENTS, QUARANTINE_EVENTS, SILVER_PAGE_VIEWS, SILVER_ADD_TO_CARTS, SILVER_ORDERS, SILVER_PAYMENTS,
           SILVER_SUPPORT_MESSAGES, GOLD_LATE_EVENTS, GOLD_REVENUE, GOLD_FUNNEL, GOLD_PRIVACY_REQUESTS,
           GOLD_SESSIONS, GOLD_ALERTS, AUDIT_ERASURES, AUDIT_ACCESS_EXPORTS, AUDIT_REQUEST_RESOLUTIONS, GOLD_CONSENT,
-          QUALITY_CHECK_RESULTS, AUDIT_REPLAYS)
+          QUALITY_CHECK_RESULTS, AUDIT_REPLAYS, GOLD_REVENUE_DAILY, GOLD_FUNNEL_DAILY)
 NAMESPACES = ("bronze", "silver", "quarantine", "gold", "audit", "quality")
 SILVER = tuple(table for table in TABLES if table.event_type)
 # Silver table name per event type.

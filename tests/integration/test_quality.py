@@ -1,7 +1,8 @@
-"""Table checks on the session's stack and medallion job: a producer that stops sending one event type
-fails the volume check, the result lands in quality.check_results and analytics.quality_status at the
-snapshot read, the exporter and Prometheus turn it into DataQualityCheckFailed, and a passing run clears
-it; every shipped check's SQL runs against the real tables."""
+"""The batch side on the session's stack and medallion job. Table checks: a producer that stops sending one
+event type fails the volume check, the result lands in quality.check_results and analytics.quality_status
+at the snapshot read, the exporter and Prometheus turn it into DataQualityCheckFailed, and a passing run
+clears it; every shipped check's SQL runs against the real tables. Stratified samples, quarantine replay
+(a batch Flink job) and daily gold restated from silver (a batch Flink job)."""
 
 from __future__ import annotations
 
@@ -237,3 +238,78 @@ def test_a_quarantine_replay_writes_the_now_valid_records_to_silver_once(
     assert [row[:2] for row in audits] == [[4, {"silver.payments": 3}], [4, {}]]
     assert FlinkRest(settings).job(audits[0][2])["state"] == "FINISHED"
     q(settings, f"DELETE FROM lakehouse.silver.payments WHERE user_id = '{payer}'")
+
+
+def test_restated_daily_gold_counts_the_late_events_the_stream_left_out(
+        local_stack: Settings, ingest_job: IngestJob) -> None:
+    """Events of a past day reach silver but no stream window (they are late); the restatement computes the
+    day from silver, analytics.revenue_daily and funnel_daily read it, equal to a reference computed here; a
+    further late order is in the day's figure after the next run."""
+    from collections import defaultdict
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    settings, job = local_stack, ingest_job
+    day = date(2026, 1, 15)
+    start = datetime(2026, 1, 15, 9, tzinfo=UTC)
+    buyers, browser = ("U07781", "U07782"), "U07783"
+
+    def order(user: str, minute: int, lines: list[tuple[str, int, float]], currency: str = "EUR") -> dict[str, Any]:
+        items = [{"sku": f"SKU-{i}", "name": "thing", "category": category, "quantity": quantity, "unit_price": price}
+                 for i, (category, quantity, price) in enumerate(lines, 1001)]
+        return {"event_id": str(uuid.uuid4()), "event_type": "order", "user_id": user, "country": "NL",
+                "event_time": (start + timedelta(minutes=minute)).isoformat(timespec="milliseconds"),
+                "order_id": f"ORD-7778{minute:04d}", "items": items, "currency": currency,
+                "total": round(sum(q * p for _, q, p in lines), 2), "email": "buyer@example.com"}
+
+    def page_view(user: str, minute: int) -> dict[str, Any]:
+        return {"event_id": str(uuid.uuid4()), "event_type": "page_view", "user_id": user, "country": "NL",
+                "event_time": (start + timedelta(minutes=minute)).isoformat(timespec="milliseconds"),
+                "page": "/home", "session_id": "s"}
+
+    def send(events: list[dict[str, Any]]) -> None:
+        producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
+        for e in events:
+            producer.produce(job.topic, key=e["user_id"].encode(), value=json.dumps(e).encode())
+        assert producer.flush(30) == 0
+        ids = "', '".join(e["event_id"] for e in events)
+        wait_until(lambda: q(settings, f"SELECT count(*) FROM (SELECT event_id FROM lakehouse.silver.orders UNION ALL "
+                                       f"SELECT event_id FROM lakehouse.silver.page_views) WHERE event_id IN ('{ids}')")
+                   == [[len(events)]], timeout=180, interval=3, what="the day's events in silver")
+
+    orders = [order(buyers[0], 1, [("kitchen", 2, 12.5), ("office", 1, 3.0)]),
+              order(buyers[1], 2, [("kitchen", 1, 12.5)]), order(buyers[1], 3, [("office", 4, 2.25)], currency="USD")]
+    views = [page_view(u, m) for u, m in ((buyers[0], 0), (buyers[1], 0), (browser, 5), (browser, 6))]
+    send(orders + views)
+
+    def reference(orders: list[dict[str, Any]]) -> dict[tuple[str, str, str], list[Any]]:
+        rows: dict[tuple[str, str, str], list[Any]] = defaultdict(lambda: [set(), 0, Decimal(0)])
+        for o in orders:
+            for line in o["items"]:
+                row = rows[(o["country"], line["category"], o["currency"])]
+                row[0].add(o["event_id"])
+                row[1] += line["quantity"]
+                row[2] += line["quantity"] * Decimal(str(line["unit_price"]))
+        return {k: [len(v[0]), v[1], v[2]] for k, v in rows.items()}
+
+    def restated() -> dict[tuple[str, str, str], list[Any]]:
+        ran = subprocess.run([FLOWLAKE, "gold", "restate", "--from", day.isoformat(), "--until", "2026-01-16"],
+                             capture_output=True, text=True, timeout=900)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        assert "2026-01-15" in ran.stdout and "final" in ran.stdout
+        rows = q(settings, "SELECT country, category, currency, orders, units, revenue, final, computed_from "
+                           f"FROM lakehouse.analytics.revenue_daily WHERE day = DATE '{day}'")
+        assert {(r[6], r[7]) for r in rows} == {(True, "restated")}
+        return {tuple(r[:3]): list(r[3:6]) for r in rows}
+
+    # The stream wrote none of it: every event of the day was behind its watermark.
+    assert q(settings, "SELECT count(*) FROM lakehouse.gold.revenue_per_minute "
+                       f"WHERE CAST(window_start AS date) = DATE '{day}'") == [[0]]
+    assert restated() == reference(orders)
+    [funnel] = q(settings, "SELECT page_views, add_to_carts, orders, visitors, buyers, visitor_hours, final "
+                           f"FROM lakehouse.analytics.funnel_daily WHERE day = DATE '{day}'")
+    assert funnel == [4, 0, 3, 3, 2, None, True]
+
+    late = order(browser, 30, [("kitchen", 1, 12.5)])
+    send([late])
+    assert restated() == reference([*orders, late])
