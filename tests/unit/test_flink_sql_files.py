@@ -61,7 +61,10 @@ def test_every_sql_file_has_only_known_placeholders() -> None:
 
     values = dict(catalog_name="lakehouse", jdbc_url="jdbc:postgresql://h/db", jdbc_user="u", jdbc_password="p",
                   warehouse="file:///w", file_io_options="", watermark_floor="2026-01-01 00:00:00.000",
-                  consent_topic="consent", **ingest.privacy_values(), **SOURCE_VALUES)
+                  consent_topic="consent", **ingest.privacy_values(), **SOURCE_VALUES,
+                  # the batch jobs' (flink_jobs/replay.py, flink_jobs/restate.py)
+                  since_ms=0, rule="r", rule_pattern="r", columns="c", silver_event_ids="SELECT 1", from_ms=0,
+                  until_ms=1, final_before_ms=0)
     for path in SQL_DIR.glob("*.sql"):
         assert "${" not in load_sql(path.stem, **values)
 
