@@ -9,7 +9,7 @@ PYTHON ?= $(shell python3 -c 'import sys; print(sys.executable)')
 VENV := .venv
 FLOWLAKE := $(VENV)/bin/flowlake
 
-.PHONY: bootstrap install up down demo test lint unit clean bench-pii bench-flink-udf bench-medallion bench-sessions bench-maintenance bench-pipeline bench-privacy bench-erasure train-privacy
+.PHONY: bootstrap install up down demo test lint unit clean bench-pii bench-flink-udf bench-medallion bench-sessions bench-maintenance bench-pipeline bench-privacy bench-erasure bench-batch train-privacy
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -95,3 +95,7 @@ train-privacy: $(UV)
 # Erasure of one person on a bronze table of a million rows (ARGS="--rows 1000000").
 bench-erasure: up
 	$(VENV)/bin/python bench/erasure_bench.py $(ARGS)
+
+# The batch side (table checks, gold restatement, a sample, a quarantine replay) on million-row tables.
+bench-batch: up
+	$(VENV)/bin/python bench/batch_bench.py $(ARGS)
