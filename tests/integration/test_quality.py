@@ -7,6 +7,7 @@ clears it; every shipped check's SQL runs against the real tables. Stratified sa
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -27,6 +28,7 @@ from .lakehouse import floor_to, q
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 FLOWLAKE = str(Path(sys.executable).parent / "flowlake")
+WIDE = {**os.environ, "COLUMNS": "250"}  # rich wraps at 80 columns off a terminal: a name split in two
 PRODUCER = "U07777"  # outside the generator's user ids: the checks below see only this test's events
 CHECKS = f"""
 [[check]]
@@ -75,7 +77,7 @@ def event(at: Any, event_type: str, **fields: Any) -> bytes:
 
 
 def check(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([FLOWLAKE, "check", *args], capture_output=True, text=True, timeout=600)
+    return subprocess.run([FLOWLAKE, "check", *args], capture_output=True, text=True, timeout=600, env=WIDE)
 
 
 def test_a_producer_that_stops_sending_payments_fails_the_volume_check_and_pages(
@@ -103,7 +105,7 @@ def test_a_producer_that_stops_sending_payments_fails_the_volume_check_and_pages
     at = (start + timedelta(minutes=5)).isoformat()
     ran = check("--file", str(checks), "--at", at)
     assert ran.returncode == 1, ran.stdout + ran.stderr  # a check failed
-    assert "it_payments_volume" in ran.stdout and "FAIL" in ran.stdout and "1 failed" in ran.stderr
+    assert "it_payments_volume" in ran.stdout and "FAIL" in ran.stdout and "2 passed, 2 failed" in ran.stderr
 
     status = {(name, subject): (passed, observed, snapshot) for name, subject, passed, observed, snapshot in q(
         settings, "SELECT check_name, subject, passed, observed, snapshot_id FROM lakehouse.analytics.quality_status "
@@ -160,7 +162,7 @@ def test_a_stratified_sample_is_repeatable_and_balanced(local_stack: Settings, i
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         ran = subprocess.run([FLOWLAKE, "sample", "--table", "silver.page_views", "--by", "country", *args],
-                             capture_output=True, text=True, timeout=300)
+                             capture_output=True, text=True, timeout=300, env=WIDE)
         assert ran.returncode == 0, ran.stdout + ran.stderr
         return ran
 
@@ -218,7 +220,7 @@ def test_a_quarantine_replay_writes_the_now_valid_records_to_silver_once(
 
     def replay() -> subprocess.CompletedProcess[str]:
         ran = subprocess.run([FLOWLAKE, "quarantine", "replay", "--rule", rule, "--since", since.isoformat(),
-                              "--rules", str(rules)], capture_output=True, text=True, timeout=900)
+                              "--rules", str(rules)], capture_output=True, text=True, timeout=900, env=WIDE)
         assert ran.returncode == 0, ran.stdout + ran.stderr
         return ran
 
@@ -294,7 +296,7 @@ def test_restated_daily_gold_counts_the_late_events_the_stream_left_out(
 
     def restated() -> dict[tuple[str, str, str], list[Any]]:
         ran = subprocess.run([FLOWLAKE, "gold", "restate", "--from", day.isoformat(), "--until", "2026-01-16"],
-                             capture_output=True, text=True, timeout=900)
+                             capture_output=True, text=True, timeout=900, env=WIDE)
         assert ran.returncode == 0, ran.stdout + ran.stderr
         assert "2026-01-15" in ran.stdout and "final" in ran.stdout
         rows = q(settings, "SELECT country, category, currency, orders, units, revenue, final, computed_from "
