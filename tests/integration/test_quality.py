@@ -28,7 +28,14 @@ from .lakehouse import floor_to, q
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 FLOWLAKE = str(Path(sys.executable).parent / "flowlake")
-WIDE = {**os.environ, "COLUMNS": "250"}  # rich wraps at 80 columns off a terminal: a name split in two
+
+
+def wide() -> dict[str, str]:
+    """The environment (the session's stack settings included) with a wide terminal: off a terminal rich
+    wraps tables at 80 columns, splitting names in two."""
+    return {**os.environ, "COLUMNS": "250"}
+
+
 PRODUCER = "U07777"  # outside the generator's user ids: the checks below see only this test's events
 CHECKS = f"""
 [[check]]
@@ -77,7 +84,7 @@ def event(at: Any, event_type: str, **fields: Any) -> bytes:
 
 
 def check(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([FLOWLAKE, "check", *args], capture_output=True, text=True, timeout=600, env=WIDE)
+    return subprocess.run([FLOWLAKE, "check", *args], capture_output=True, text=True, timeout=600, env=wide())
 
 
 def test_a_producer_that_stops_sending_payments_fails_the_volume_check_and_pages(
@@ -162,7 +169,7 @@ def test_a_stratified_sample_is_repeatable_and_balanced(local_stack: Settings, i
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         ran = subprocess.run([FLOWLAKE, "sample", "--table", "silver.page_views", "--by", "country", *args],
-                             capture_output=True, text=True, timeout=300, env=WIDE)
+                             capture_output=True, text=True, timeout=300, env=wide())
         assert ran.returncode == 0, ran.stdout + ran.stderr
         return ran
 
@@ -220,7 +227,7 @@ def test_a_quarantine_replay_writes_the_now_valid_records_to_silver_once(
 
     def replay() -> subprocess.CompletedProcess[str]:
         ran = subprocess.run([FLOWLAKE, "quarantine", "replay", "--rule", rule, "--since", since.isoformat(),
-                              "--rules", str(rules)], capture_output=True, text=True, timeout=900, env=WIDE)
+                              "--rules", str(rules)], capture_output=True, text=True, timeout=900, env=wide())
         assert ran.returncode == 0, ran.stdout + ran.stderr
         return ran
 
@@ -296,7 +303,7 @@ def test_restated_daily_gold_counts_the_late_events_the_stream_left_out(
 
     def restated() -> dict[tuple[str, str, str], list[Any]]:
         ran = subprocess.run([FLOWLAKE, "gold", "restate", "--from", day.isoformat(), "--until", "2026-01-16"],
-                             capture_output=True, text=True, timeout=900, env=WIDE)
+                             capture_output=True, text=True, timeout=900, env=wide())
         assert ran.returncode == 0, ran.stdout + ran.stderr
         assert "2026-01-15" in ran.stdout and "final" in ran.stdout
         rows = q(settings, "SELECT country, category, currency, orders, units, revenue, final, computed_from "
