@@ -163,7 +163,14 @@ def test_a_stratified_sample_is_repeatable_and_balanced(local_stack: Settings, i
     printed, balance takes the smallest stratum's share from every stratum; Parquet and CSV."""
     import pyarrow.parquet as pq
 
-    settings = local_stack
+    from flowlake.generate import generate
+
+    settings, job = local_stack, ingest_job
+    batch: list[tuple[str, bytes, str]] = []  # page views of several countries, whatever ran before
+    generate(settings, 300, None, None, topic=job.topic, seed=77, clock=job.clock, keep=batch)
+    ids = "', '".join(e["event_id"] for e in (json.loads(p) for _, p, _ in batch) if e["event_type"] == "page_view")
+    wait_until(lambda: q(settings, f"SELECT count(*) FROM lakehouse.silver.page_views WHERE event_id IN ('{ids}')")
+               == [[ids.count("', '") + 1]], timeout=180, interval=3, what="the page views in silver")
     populations = dict(q(settings, "SELECT country, count(*) FROM lakehouse.silver.page_views GROUP BY 1"))
     assert len(populations) >= 2, populations
 
