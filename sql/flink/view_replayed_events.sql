@@ -1,7 +1,7 @@
 -- The replayed records that are valid now, the first occurrence of each event id, and none whose event
 -- id silver already has: a replay run twice, or again after one that died between its tables' commits,
 -- writes each event once. The silver inserts (insert_silver_*.sql) read this view as they read the
--- ingest job's distinct_events; ${columns} are udfs.records.COLUMNS, the check's columns.
+-- ingest job's distinct_events; the columns are udfs.records.COLUMNS, the check's.
 CREATE TEMPORARY VIEW distinct_events AS
 SELECT *
 FROM (
@@ -18,4 +18,4 @@ FROM (
   WHERE checked.valid
 )
 WHERE occurrence = 1
-  AND event_id NOT IN (${silver_event_ids})
+  AND event_id NOT IN (SELECT event_id FROM (${silver_event_ids}))
