@@ -265,7 +265,10 @@ def test_restated_daily_gold_counts_the_late_events_the_stream_left_out(
     from datetime import UTC, date, datetime
     from decimal import Decimal
 
+    from flowlake.views import create_views
+
     settings, job = local_stack, ingest_job
+    create_views(settings)  # as test_medallion did; this test may run alone
     day = date(2026, 1, 15)
     start = datetime(2026, 1, 15, 9, tzinfo=UTC)
     buyers, browser = ("U07781", "U07782"), "U07783"
