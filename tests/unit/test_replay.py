@@ -22,7 +22,7 @@ def test_the_views_select_the_rule_since_the_time_and_leave_out_what_silver_has(
     assert "FROM shop.quarantine.events" in source and "TO_TIMESTAMP_LTZ(1796637600000, 3)" in source
     assert "LIKE '[order.shipping\\_name.regex: %' ESCAPE '\\'" in source  # _ is literal, not any character
     assert "check_event(payload, source_timestamp)" in checked
-    assert "NOT IN (SELECT event_id FROM shop.silver.page_views UNION ALL" in replayed
+    assert "NOT IN (SELECT event_id FROM (SELECT event_id FROM shop.silver.page_views UNION ALL" in replayed
     assert all(f"checked.`{name}` AS `{name}`" in replayed for name in COLUMNS)
     assert like_pattern("a%b'c") == "a\\%b''c"
 
