@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from string import Template
-from typing import Any
+from typing import Any, TypeVar
 
 from flink_jobs.common import split_statements, sql_string
 from flowlake.clients.trino import query
@@ -34,6 +34,8 @@ from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import FlowlakeError
 from udfs.masking import hash_token
 from udfs.records import USER_ID
+
+T = TypeVar("T")
 
 ERASE_SQL = REPO_ROOT / "sql" / "trino" / "erase"
 REQUEST_ID = re.compile(r"^[0-9a-fA-F-]{36}/[A-Z_]+$")
@@ -145,14 +147,14 @@ def erase(settings: Settings, user_id: str, request_ids: list[str] | None = None
     check_user_id(user_id)
     erasure = Erasure(uuid.uuid4().hex, user_token(settings, user_id), list(request_ids or []), datetime.now(UTC))
     for table, sql in erasure_statements(user_id, settings.catalog_name):
-        removed = int(query(settings, sql)[1][0][0] or 0)
+        removed = int(retrying_commit(partial(query, settings, sql))[1][0][0] or 0)
         progress(f"  {table}: {removed} rows deleted")
         if removed:
             erasure.rows_removed[table] = removed
     catalog = load_catalog(settings)
     rewrites = {}
     for table in erasure.rows_removed:
-        query(settings, f"ALTER TABLE {settings.catalog_name}.{table} EXECUTE optimize")
+        retrying_commit(partial(query, settings, f"ALTER TABLE {settings.catalog_name}.{table} EXECUTE optimize"))
         rewrite = catalog.load_table(table).current_snapshot()
         assert rewrite is not None
         rewrites[table] = rewrite
@@ -172,6 +174,25 @@ def erase(settings: Settings, user_id: str, request_ids: list[str] | None = None
     erasure.finished_at = datetime.now(UTC)
     _audit(settings, erasure)
     return erasure
+
+
+COMMIT_ATTEMPTS = 5
+
+
+def retrying_commit(statement: Callable[[], T], attempts: int = COMMIT_ATTEMPTS, pause: float = 2.0) -> T:
+    """Run a Trino statement again when its Iceberg commit lost to a concurrent one (the streaming writer
+    commits every checkpoint, and a DELETE conflicts with files appended meanwhile that its filter could
+    match). A failed commit changed nothing, so running it again is safe."""
+    from flowlake.clients.trino import QueryRejected
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return statement()
+        except QueryRejected as error:
+            if error.error_name != "ICEBERG_COMMIT_ERROR" or attempt == attempts:
+                raise
+            time.sleep(pause * attempt)
+    raise AssertionError("unreachable")
 
 
 def _wait_for_writers(tables: dict[str, tuple[Callable[[], Any], int]], running: Callable[[], set[str]],

@@ -89,3 +89,36 @@ def test_expiring_in_steps_tolerates_files_an_earlier_expiry_deleted(tmp_path: P
     expired, deleted_later = expire(lambda: catalog.load_table("n.t"), [removing])
     assert expired == 1 and not set(deleted) & set(deleted_later)
     assert sorted(catalog.load_table("n.t").scan().to_arrow()["id"].to_pylist()) == [2, 3]
+
+
+def test_a_delete_that_lost_its_commit_to_the_stream_runs_again_and_nothing_else_does() -> None:
+    from flowlake.clients.trino import QueryRejected
+    from flowlake.privacy import retrying_commit
+
+    calls: list[int] = []
+
+    def lost_twice() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise QueryRejected("Trino rejected the query (ICEBERG_COMMIT_ERROR)", "ICEBERG_COMMIT_ERROR")
+        return "deleted"
+
+    assert retrying_commit(lost_twice, pause=0) == "deleted" and len(calls) == 3
+
+    def denied() -> str:
+        calls.append(1)
+        raise QueryRejected("Trino rejected the query (PERMISSION_DENIED)", "PERMISSION_DENIED")
+
+    calls.clear()
+    with pytest.raises(QueryRejected, match="PERMISSION_DENIED"):
+        retrying_commit(denied, pause=0)
+    assert len(calls) == 1
+
+    def always_lost() -> str:
+        calls.append(1)
+        raise QueryRejected("Trino rejected the query (ICEBERG_COMMIT_ERROR)", "ICEBERG_COMMIT_ERROR")
+
+    calls.clear()
+    with pytest.raises(QueryRejected, match="ICEBERG_COMMIT_ERROR"):
+        retrying_commit(always_lost, attempts=2, pause=0)
+    assert len(calls) == 2
