@@ -169,6 +169,9 @@ def build(args: argparse.Namespace) -> tuple[TableEnvironment, StatementSet]:
     if args.checkpoint_dir:
         config.set("state.checkpoints.dir", args.checkpoint_dir)
     config.set("table.exec.state.ttl", f"{args.dedup_ttl_hours} h")
+    # Read by the exporter (the JobManager's /jobs/<id>/config): which consumer group's lag is this job's, so
+    # that a job that stopped does not also page for its lag (Alertmanager's inhibition by `group`).
+    config.set("pipeline.global-job-parameters", f"flowlake.consumer-group:{args.group_id}")
     # Chained operators hand records on without a defensive copy each: the SQL runtime's operators (and
     # the Python operator, which copies what it keeps while Python works) never hold an input record.
     config.set("pipeline.object-reuse", "true")

@@ -79,6 +79,7 @@ def main() -> None:
     from udfs.sessions import VelocityRule, parse_event
 
     env = StreamExecutionEnvironment.get_execution_environment()
+    env.get_config().set_global_job_parameters({"flowlake.consumer-group": args.group_id})  # for the exporter
     if args.checkpoint_dir:
         env.get_checkpoint_config().set_checkpoint_storage_dir(args.checkpoint_dir)
     if args.state_backend:

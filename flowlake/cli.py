@@ -58,15 +58,21 @@ def up(extras: tuple[str, ...]) -> None:
 @click.option("--trino-etc", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="also write a Trino configuration directory here (for a Trino container mounting it there)")
 @click.option("--owner", default=None, help="UID:GID to own the Trino files (the Trino container's user)")
-def init(trino_etc: Path | None, owner: str | None) -> None:
+@click.option("--alertmanager-etc", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="also write Alertmanager's alertmanager.yml (from the alert settings) into this directory")
+@click.option("--alertmanager-owner", default=None, help="UID:GID to own it (the Alertmanager container's user)")
+def init(trino_etc: Path | None, owner: str | None, alertmanager_etc: Path | None,
+         alertmanager_owner: str | None) -> None:
     """Prepare services flowlake did not start: buckets, the Iceberg catalog and tables, Kafka topics."""
     from flowlake.init import init as run_init
 
-    uid_gid = None
-    if owner:
-        uid, _, gid = owner.partition(":")
-        uid_gid = (int(uid), int(gid or uid))
-    run_init(load_settings(), trino_etc, uid_gid)
+    def uid_gid(text: str | None) -> tuple[int, int] | None:
+        if not text:
+            return None
+        uid, _, gid = text.partition(":")
+        return int(uid), int(gid or uid)
+
+    run_init(load_settings(), trino_etc, uid_gid(owner), alertmanager_etc, uid_gid(alertmanager_owner))
 
 
 @main.command()
@@ -94,6 +100,8 @@ def status() -> None:
     if "kafka" in healthy:
         _print_lag(settings)
         _warn_kafka_retention(settings)
+    if "alertmanager" in healthy:
+        _print_alerts(settings)
     if not all(s.healthy for s in states):
         sys.exit(1)
 
@@ -130,6 +138,53 @@ def _print_lag(settings: Settings) -> None:
     for (group, topic), lag in sorted(lag_per_topic(settings).items()):
         table.add_row(group, topic, str(lag))
     out.print(table if table.row_count else "[dim]no consumer group has committed offsets yet[/dim]")
+
+
+def _print_alerts(settings: Settings) -> None:
+    from flowlake import alerts
+
+    held = alerts.active(settings)
+    firing = [a for a in held if a["status"]["state"] == "active"]
+    quiet = len(held) - len(firing)
+    names = ", ".join(sorted({a["labels"]["alertname"] for a in firing}))
+    line = f"alerts: {len(firing)} firing{f' ({names})' if names else ''}"
+    line += f", {quiet} inhibited or silenced" if quiet else ""
+    delivered = alerts.received(settings)
+    if delivered:
+        last = delivered[-1]
+        line += (f"; last delivered {alerts.age(last['received_at'])} ago: {last['alertname']} {last['status']}"
+                 " (`flowlake alerts`)")
+    out.print(f"[red]{escape(line)}[/red]" if firing else escape(line))
+
+
+@main.group(invoke_without_command=True)
+@click.option("--all", "show_all", is_flag=True, help="every notification received, not only each alert's newest")
+@click.pass_context
+def alerts(ctx: click.Context, show_all: bool) -> None:
+    """What Alertmanager delivered to the local receiver: each alert's newest notification (firing or resolved)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from flowlake import alerts as delivered
+
+    settings = load_settings()
+    found = delivered.received(settings)
+    rows = list(reversed(found)) if show_all else delivered.latest_per_alert(found)
+    table = Table("received", "alert", "status", "severity", "labels", "summary")
+    for n in rows:
+        labels = ", ".join(f"{k}={v}" for k, v in sorted(n["labels"].items()) if k not in ("alertname", "severity"))
+        table.add_row(f"{delivered.age(n['received_at'])} ago", n["alertname"],
+                      n["status"] if n["status"] == "resolved" else f"[red]{n['status']}[/red]", n["severity"],
+                      escape(labels), escape(n["summary"]))
+    out.print(table if table.row_count else
+              f"[dim]no alert delivered yet (recorded in {delivered.notifications_file(settings)})[/dim]")
+
+
+@alerts.command("serve")
+def alerts_serve() -> None:
+    """Receive Alertmanager's notifications (webhook) and record them; a service of the local stack."""
+    from flowlake import alerts as receiver
+
+    receiver.serve(load_settings())
 
 
 @main.command()

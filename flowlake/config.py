@@ -87,6 +87,29 @@ class Settings(BaseSettings):
     restate_lookback_days: int = 3
     restate_margin_days: int = 2
 
+    # Alertmanager (Debian's prometheus-alertmanager) routes Prometheus' alerts: critical ones page, warnings
+    # ticket; both go to `flowlake alerts serve` (a stack service that records every notification, shown by
+    # `flowlake alerts` and `flowlake status`) and to each receiver configured below (empty: none).
+    alertmanager_host: str = ""
+    alertmanager_port: int = 9095
+    alert_receiver_host: str = ""  # where Alertmanager finds the receiver (compose: its service name)
+    alert_receiver_port: int = 9258
+    alert_webhook_url: str = ""  # any webhook (Alertmanager's JSON), e.g. an incident tool
+    alert_slack_webhook_url: SecretStr = SecretStr("")  # Slack or a Slack-compatible chat (Mattermost, Rocket.Chat)
+    alert_slack_channel: str = "#flowlake-alerts"
+    alert_email_to: str = ""  # critical alerts also by email, through this SMTP server:
+    smtp_smarthost: str = ""  # host:port
+    smtp_from: str = "flowlake-alertmanager@localhost"
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_require_tls: bool = True
+    # How quickly Alertmanager notifies: wait for more alerts of a group, then between updates of a group.
+    alert_group_wait_seconds: int = 30
+    alert_group_interval_seconds: int = 300
+    # Test stacks only: every `for:` and range window of the alert rules multiplied by this (with a floor of
+    # 15 s), and rules evaluated every 5 s, so an alert's whole path can be proven in a minute.
+    alert_time_scale: float = 1.0
+
     kafka_heap: str = "768m"
     pulsar_heap: str = "512m"
     flink_jobmanager_memory: str = "1024m"
@@ -220,6 +243,14 @@ class Settings(BaseSettings):
     @property
     def prometheus_url(self) -> str:
         return f"http://{self.prometheus_host or self.host}:{self.prometheus_port}"
+
+    @property
+    def alertmanager_url(self) -> str:
+        return f"http://{self.alertmanager_host or self.host}:{self.alertmanager_port}"
+
+    @property
+    def alert_receiver_url(self) -> str:
+        return f"http://{self.alert_receiver_host or self.host}:{self.alert_receiver_port}/alerts"
 
     @property
     def catalog_jdbc_url(self) -> str:

@@ -1,5 +1,5 @@
-"""`flowlake exporter`: Kafka consumer lag from the broker's side, and privacy-request deadlines from
-gold.privacy_requests, for Prometheus.
+"""`flowlake exporter`: Kafka consumer lag from the broker's side, the state of every Flink job (also of
+one that stopped), privacy-request deadlines and table-check results, for Prometheus.
 
 A second opinion beside Flink's own `pendingRecords`: what each consumer group (the Flink jobs
 commit their group's offsets on every completed checkpoint) has committed against the end of each
@@ -14,6 +14,8 @@ Metrics:
   flowlake_kafka_topic_end_offset{topic,partition}                       rate() of it = records produced/s
   flowlake_kafka_exporter_up                                             1 if the last scrape reached Kafka
   flowlake_kafka_exporter_scrape_duration_seconds
+  flowlake_flink_job_running{job_name,job_type,group,state}             1 if the newest job of that name runs
+  flowlake_flink_rest_up                                                 1 if the last scrape reached Flink
   flowlake_privacy_requests_open{intent}                                 requests not carried out yet
   flowlake_privacy_requests_overdue{intent}                              of those, past their due date
   flowlake_privacy_requests_oldest_due_timestamp_seconds{intent}         the earliest due date of the open ones
@@ -250,11 +252,74 @@ class QualityCollector(TrinoReadCollector):
         yield from (passed, observed, last_run)
 
 
+@dataclass(frozen=True)
+class FlinkJob:
+    name: str
+    state: str
+    job_type: str  # STREAMING or BATCH
+    group: str  # the consumer group it reads with (its global job parameter flowlake.consumer-group), or ""
+
+
+def newest_per_name(overview: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The newest job of each name: the one a resubmission replaced the others with."""
+    newest: dict[str, dict[str, Any]] = {}
+    for job in overview:
+        if job["name"] not in newest or job["start-time"] > newest[job["name"]]["start-time"]:
+            newest[job["name"]] = job
+    return sorted(newest.values(), key=lambda j: j["name"])
+
+
+class FlinkJobsCollector(Collector):
+    """Whether the newest job of each name is running, from the JobManager's REST API. Flink's own gauges
+    vanish with a job that was cancelled or failed for good, so they cannot say that it stopped; the
+    JobManager keeps ended jobs for jobstore.expiration-time (1 h by default)."""
+
+    def __init__(self, settings: Settings) -> None:
+        from flowlake.clients.flink import FlinkRest
+
+        self.rest = FlinkRest(settings)
+        self.details: dict[str, tuple[str, str]] = {}  # job id -> (type, group): fixed for a job's life
+
+    def details_of(self, job_id: str, state: str) -> tuple[str, str]:
+        if job_id in self.details:
+            return self.details[job_id]
+        job_type = self.rest.get(f"/jobs/{job_id}").get("job-type", "")
+        user_config = self.rest.get(f"/jobs/{job_id}/config").get("execution-config", {}).get("user-config", {})
+        found = (job_type, user_config.get("flowlake.consumer-group", ""))
+        if state not in ("INITIALIZING", "CREATED"):  # before that, the job's configuration is not all there yet
+            self.details[job_id] = found
+        return found
+
+    def jobs(self) -> list[FlinkJob]:
+        found = []
+        for job in newest_per_name(self.rest.get("/jobs/overview")["jobs"]):
+            job_type, group = self.details_of(job["jid"], job["state"])
+            found.append(FlinkJob(job["name"], job["state"], job_type, group))
+        return found
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = GaugeMetricFamily("flowlake_flink_rest_up", "1 if the last scrape reached the JobManager's REST API")
+        try:
+            jobs = self.jobs()
+        except Exception as exc:  # the JobManager down or restarting: a metric, not a crash
+            log.warning("Flink REST API not reachable: %s", exc)
+            up.add_metric([], 0)
+            yield up
+            return
+        running = GaugeMetricFamily("flowlake_flink_job_running", "1 if the newest Flink job of this name is RUNNING",
+                                    labels=["job_name", "job_type", "group", "state"])
+        for job in jobs:
+            running.add_metric([job.name, job.job_type, job.group, job.state], 1 if job.state == "RUNNING" else 0)
+        up.add_metric([], 1)
+        yield from (running, up)
+
+
 def serve(settings: Settings) -> None:
     """Serve the metrics on settings.exporter_port until stopped."""
     from prometheus_client import REGISTRY, start_http_server
 
     REGISTRY.register(KafkaLagCollector(settings, settings.exporter_group_pattern))
+    REGISTRY.register(FlinkJobsCollector(settings))
     if settings.privacy_metrics_interval_seconds > 0:
         REGISTRY.register(PrivacyDeadlineCollector(settings))
         REGISTRY.register(QualityCollector(settings))

@@ -1,7 +1,8 @@
 """`flowlake init`: prepare services that flowlake did not start (docker-compose, Kubernetes, existing
 clusters) the way `flowlake up` prepares its own: the buckets of s3:// locations, the Iceberg catalog
 (its JDBC tables, namespaces and every table), the Kafka topics, and on request a Trino configuration
-directory rendered from the same templates as the local Trino's."""
+directory rendered from the same templates as the local Trino's, and Alertmanager's configuration from the
+alert settings (receivers, SMTP: secrets from the environment)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,22 @@ def write_trino_container_etc(settings: Settings, etc: Path, owner: tuple[int, i
             os.chown(path, *owner)
 
 
-def init(settings: Settings, trino_etc: Path | None = None, owner: tuple[int, int] | None = None) -> None:
+def write_alertmanager_config(settings: Settings, etc: Path, owner: tuple[int, int] | None = None) -> Path:
+    import yaml
+
+    from flowlake.alerts import alertmanager_config
+
+    etc.mkdir(parents=True, exist_ok=True)
+    path = etc / "alertmanager.yml"
+    path.write_text(yaml.safe_dump(alertmanager_config(settings), sort_keys=False))
+    path.chmod(0o600)  # may hold the Slack URL and the SMTP password
+    if owner is not None:
+        os.chown(path, *owner)
+    return path
+
+
+def init(settings: Settings, trino_etc: Path | None = None, owner: tuple[int, int] | None = None,
+         alertmanager_etc: Path | None = None, alertmanager_owner: tuple[int, int] | None = None) -> None:
     from flowlake.catalog import ensure_catalog
 
     if settings.uses_s3:
@@ -47,4 +63,7 @@ def init(settings: Settings, trino_etc: Path | None = None, owner: tuple[int, in
     if trino_etc is not None:
         console.print(f"[bold]==>[/bold] Trino configuration in {trino_etc}")
         write_trino_container_etc(settings, trino_etc, owner)
+    if alertmanager_etc is not None:
+        path = write_alertmanager_config(settings, alertmanager_etc, alertmanager_owner)
+        console.print(f"[bold]==>[/bold] Alertmanager configuration in {path}")
     console.print("[green]initialised[/green]")

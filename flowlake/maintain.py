@@ -139,6 +139,9 @@ class Metrics:
         self.retention_rows = Counter("flowlake_maintenance_retention_rows_removed",
                                       "rows deleted because their partition outlived retention_days", labels,
                                       registry=self.registry)
+        self.next_run = Gauge("flowlake_maintenance_next_run_timestamp_seconds",
+                              "when the scheduler will run it next (a time long past: a missed run)", labels,
+                              registry=self.registry)
         self.retention_files = Counter("flowlake_maintenance_retention_files_removed",
                                        "data files deleted by retention (gone from disk when older snapshots expire)",
                                        labels, registry=self.registry)
@@ -193,10 +196,15 @@ def schedule(settings: Settings, tables: list[str] | None = None, path: Path = P
     if tables is None:
         schedules[CHECKS] = quality.load_checks(checks_file)[0]
         schedules[RESTATE] = settings.restate_schedule
+    for name in schedules:  # from 0, so that the first failure is an increase (MaintenanceFailed)
+        for outcome in ("ok", "error"):
+            metrics.runs.labels(name, outcome)
     last = datetime.now(UTC)
     done = 0
     while runs is None or done < runs:
         when, due_now = due(schedules, last)
+        for name, expression in schedules.items():
+            metrics.next_run.labels(name).set(next_run(expression, last).timestamp())
         log.info("next maintenance at %s: %s", when.isoformat(), ", ".join(due_now))
         sleep(max(0.0, (when - datetime.now(UTC)).total_seconds()))
         tables_due = [name for name in due_now if name not in (CHECKS, RESTATE)]
@@ -213,14 +221,18 @@ def schedule(settings: Settings, tables: list[str] | None = None, path: Path = P
                 failed = [f"{r.check} ({r.subject})" for r in results if not r.passed]
                 log.info("table checks run %s: %d passed, %d failed%s", run_id, len(results) - len(failed),
                          len(failed), f": {', '.join(failed)}" if failed else "")
+                metrics.runs.labels(CHECKS, "ok").inc()  # a failed check is its own alert, not a failed run
             except FlowlakeError as error:
+                metrics.runs.labels(CHECKS, "error").inc()
                 log.error("table checks failed to run: %s", error)
         if RESTATE in due_now:
             try:
                 restated = restate(settings, now=when)
                 log.info("gold restated for %s to %s: %s", restated.from_day, restated.until_day,
                          ", ".join(f"{d} {'final' if final else 'open'}" for d, final, _ in restated.days) or "no days")
+                metrics.runs.labels(RESTATE, "ok").inc()
             except FlowlakeError as error:
+                metrics.runs.labels(RESTATE, "error").inc()
                 log.error("gold restatement failed: %s", error)
         last = when
         done += 1

@@ -71,7 +71,18 @@ def kustomize_build(overlay: Path) -> list[dict[str, Any]]:
                             timeout=120)
     if result.returncode != 0:
         raise AssertionError(f"kustomize build {overlay} failed: {result.stderr.strip()}")
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    return [doc for doc in yaml.load_all(result.stdout, Loader=_loader()) if doc]
+
+
+def _loader() -> Any:
+    """YAML's safe loader, reading a bare `=` (YAML 1.1's "value" tag: an AlertmanagerConfig's matchType) as text."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+    return Loader
 
 
 def _strict(schema: Any) -> Any:
@@ -115,8 +126,8 @@ def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
             if name.startswith("META-INF/fabric8/") and name.endswith("-v1.yml"):
                 schemas |= _crd_schemas(yaml.safe_load(archive.read(name)))
     crds = go_module_dir(PROMETHEUS_OPERATOR) / "example" / "prometheus-operator-crd"
-    for name in ("podmonitors", "servicemonitors", "prometheusrules"):
-        schemas |= _crd_schemas(yaml.safe_load((crds / f"monitoring.coreos.com_{name}.yaml").read_text()))
+    for name in ("podmonitors", "servicemonitors", "prometheusrules", "alertmanagerconfigs"):
+        schemas |= _crd_schemas(yaml.load((crds / f"monitoring.coreos.com_{name}.yaml").read_text(), Loader=_loader()))
     return schemas
 
 
@@ -170,9 +181,23 @@ def prometheus_rule() -> dict[str, Any]:
             "spec": {"groups": groups}}
 
 
-if __name__ == "__main__":  # python -m tests.deploy_tools: regenerate deploy/k8s/base/prometheus-rules.yaml
+ALERTMANAGER_CONFIG_FILE = REPO_ROOT / "deploy" / "k8s" / "base" / "alertmanager-config.yaml"
+
+
+def alertmanager_config_resource() -> dict[str, Any]:
+    from flowlake.alerts import k8s_alertmanager_config
+    from flowlake.config import Settings
+
+    return k8s_alertmanager_config(Settings.model_construct())  # the defaults, whatever the environment says
+
+
+if __name__ == "__main__":  # python -m tests.deploy_tools: regenerate the generated files of deploy/k8s/base
     import yaml
 
     header = ("# Generated from deploy/prometheus/rules/*.yml by `python -m tests.deploy_tools`; the same recording\n"
               "# and alert rules as the local Prometheus. tests/unit/test_deployments.py fails when they differ.\n")
     PROMETHEUS_RULE_FILE.write_text(header + yaml.safe_dump(prometheus_rule(), sort_keys=False, width=110))
+    header = ("# Generated from flowlake/alerts.py by `python -m tests.deploy_tools`: the local Alertmanager's routes\n"
+              "# and inhibitions. Create the Secret flowlake-alerting (key webhook-url) first; see README, For SREs.\n")
+    ALERTMANAGER_CONFIG_FILE.write_text(header + yaml.safe_dump(alertmanager_config_resource(), sort_keys=False,
+                                                                width=110))

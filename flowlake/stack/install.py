@@ -58,6 +58,8 @@ def ensure_debian_packages(rt: Runtime) -> None:
         missing.append("postgresql")
     if shutil.which("prometheus") is None:
         missing.append("prometheus")
+    if shutil.which("prometheus-alertmanager") is None and shutil.which("alertmanager") is None:
+        missing.append("prometheus-alertmanager")
     if shutil.which("mvn") is None:
         missing.append("maven")
     if shutil.which("openssl") is None:

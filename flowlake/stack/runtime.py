@@ -148,3 +148,12 @@ class Runtime:
                 "prometheus not found: run `flowlake install` as root, or `apt-get install prometheus`"
             )
         return Path(found)
+
+    @property
+    def alertmanager_bin(self) -> Path:
+        found = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+        if not found:
+            raise PrerequisiteMissing(
+                "Alertmanager not found: run `flowlake install` as root, or `apt-get install prometheus-alertmanager`"
+            )
+        return Path(found)

@@ -19,6 +19,7 @@ from rich.console import Console
 
 from flowlake import keys
 from flowlake import trino_security as security
+from flowlake.alerts import alertmanager_config, scale_rules
 from flowlake.clients import storage
 from flowlake.clients.http import http_ok
 from flowlake.config import REPO_ROOT, Settings
@@ -342,9 +343,19 @@ class Prometheus(Service):
         targets = [f"{self.settings.host}:{p}" for p in self.settings.metrics_port_list]
         maintenance = [f"{self.settings.host}:{self.settings.maintenance_metrics_port}"]
         exporter = [f"{self.settings.host}:{self.settings.exporter_port}"]
+        alertmanager = [f"{self.settings.alertmanager_host or self.settings.host}:{self.settings.alertmanager_port}"]
+        scale = self.settings.alert_time_scale
+        rules_dir = PROMETHEUS_RULES
+        if scale != 1:  # a test stack: the rules with shorter windows, in its own dir
+            rules_dir = self.home / "rules"
+            rules_dir.mkdir(parents=True, exist_ok=True)
+            for rule_file in PROMETHEUS_RULES.glob("*.yml"):
+                (rules_dir / rule_file.name).write_text(scale_rules(rule_file.read_text(), scale))
         render(PROMETHEUS_CONFIG, self.home / "prometheus.yml", flink_targets=str(targets).replace("'", '"'),
                maintenance_targets=str(maintenance).replace("'", '"'),
-               exporter_targets=str(exporter).replace("'", '"'), rules_dir=PROMETHEUS_RULES)
+               exporter_targets=str(exporter).replace("'", '"'),
+               alertmanager_targets=str(alertmanager).replace("'", '"'), rules_dir=rules_dir,
+               evaluation_interval="15s" if scale == 1 else "5s")
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         s = self.settings
@@ -355,6 +366,47 @@ class Prometheus(Service):
 
     def healthy(self) -> bool:
         return http_ok(f"{self.settings.prometheus_url}/-/ready") is not None
+
+
+class Alertmanager(Service):
+    """Prometheus' Alertmanager (Debian's prometheus-alertmanager), one instance (no cluster peers)."""
+
+    @property
+    def port(self) -> int:
+        return self.settings.alertmanager_port
+
+    def prepare(self) -> None:
+        import yaml
+
+        config = self.home / "alertmanager.yml"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(yaml.safe_dump(alertmanager_config(self.settings), sort_keys=False))
+        config.chmod(0o600)  # may hold the Slack URL and the SMTP password
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        s = self.settings
+        cmd = [str(self.runtime.alertmanager_bin), f"--config.file={self.home / 'alertmanager.yml'}",
+               f"--storage.path={self.home / 'data'}", f"--web.listen-address={s.host}:{s.alertmanager_port}",
+               f"--web.external-url={s.alertmanager_url}", "--cluster.listen-address=", "--data.retention=120h"]
+        return cmd, self.base_env()
+
+    def healthy(self) -> bool:
+        return http_ok(f"{self.settings.alertmanager_url}/-/ready") is not None
+
+
+class AlertReceiver(Service):
+    """`flowlake alerts serve`: records every notification Alertmanager delivers (`flowlake alerts`)."""
+
+    @property
+    def port(self) -> int:
+        return self.settings.alert_receiver_port
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        cli = Path(sys.executable).parent / "flowlake"
+        return [str(cli), "alerts", "serve"], self.base_env()
+
+    def healthy(self) -> bool:
+        return http_ok(f"http://{self.settings.host}:{self.settings.alert_receiver_port}/-/ready") is not None
 
 
 class Pulsar(Service):
@@ -479,6 +531,8 @@ def all_services(settings: Settings, runtime: Runtime, every: bool = False) -> l
         FlinkProcess("flink-jobmanager", settings, runtime),
         FlinkProcess("flink-taskmanager", settings, runtime),
         Trino("trino", settings, runtime),
+        AlertReceiver("alert-receiver", settings, runtime),
+        Alertmanager("alertmanager", settings, runtime),
         Prometheus("prometheus", settings, runtime),
         LagExporter("exporter", settings, runtime),
         *scheduler,

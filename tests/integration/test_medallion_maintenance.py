@@ -24,6 +24,7 @@ from flowlake.clients.trino import query
 from flowlake.config import Settings
 from flowlake.generate import generate
 from flowlake.maintain import history_file, run_once, schedule
+from tests.promql import rules, series_parts
 
 from .conftest import IngestJob, wait_until
 from .lakehouse import background_page_views, page_view
@@ -247,6 +248,13 @@ def test_the_scheduler_runs_on_schedule_and_serves_metrics(local_stack: Settings
         return list(response.json()["data"]["result"])
 
     wait_until(scraped, timeout=60, interval=2, what="the maintenance metrics in Prometheus")
+    assert 'flowlake_maintenance_runs_total{outcome="error",table="gold.funnel_hourly"} 0.0' in metrics
+    # The maintenance alerts' expressions have data to work on (test_observability checks the other alerts').
+    for rule in rules():
+        if rule.get("alert", "").startswith("Maintenance"):
+            for part in series_parts(rule["expr"]):
+                response = requests.get(f"{settings.prometheus_url}/api/v1/query", params={"query": part}, timeout=10)
+                assert response.json()["data"]["result"], f"{rule['alert']}: no data for {part}"
 
 
 def test_the_documented_trino_maintenance_statements_run(local_stack: Settings) -> None:

@@ -1,7 +1,8 @@
 """Observability on real services: the local Prometheus scrapes the real Flink jobs and the Kafka lag
 exporter, and every expression of every dashboard panel and alert rule (read from deploy/, not
-repeated here) returns data while the pipeline runs. Stopping the consumer job while producing makes
-the exporter's lag rise until the lag alert's expression holds; after a restart the job catches up."""
+repeated here) returns data while the pipeline runs. Stopping the consumer job while producing pages
+through Alertmanager, makes the exporter's lag rise until the lag alert fires (held back: its job is down);
+after a restart the job catches up and the page is resolved."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from flowlake.config import Settings
 from flowlake.generate import Mix, generate
 from tests.promql import dashboard_exprs, rules, series_parts
 
+from . import alerting
 from .conftest import IngestJob, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -31,12 +33,14 @@ def promql(settings: Settings, expr: str) -> list[dict[str, Any]]:
 
 
 def expressions() -> dict[str, str]:
-    """Everything that must return data: dashboard targets, recorded expressions, alert operands."""
+    """Everything that must return data: dashboard targets, recorded expressions, alert operands. Not the
+    maintenance scheduler's alerts: it is not a service of the test stack (test_medallion_maintenance runs
+    one and checks those)."""
     found = {f"dashboard {name}": expr for name, expr in dashboard_exprs().items()}
     for rule in rules():
         if "record" in rule:
             found[f"record {rule['record']}"] = rule["expr"]
-        else:
+        elif not rule["alert"].startswith("Maintenance"):
             for i, part in enumerate(series_parts(rule["expr"])):
                 found[f"alert {rule['alert']} ({i})"] = part
     return found
@@ -71,10 +75,15 @@ def test_every_dashboard_and_alert_expression_returns_data(local_stack: Settings
         producing.join()
 
 
-def test_lag_rises_while_the_job_is_stopped_and_the_alert_expression_holds(
+def test_a_stopped_job_pages_through_alertmanager_and_holds_back_its_lag_alert(
         local_stack: Settings, ingest_job: IngestJob) -> None:
+    """Stopping the consumer job while producing: FlinkJobNotRunning reaches the receiver through Prometheus
+    and Alertmanager, the lag rises until KafkaConsumerLagGrowing fires, and Alertmanager holds that one back
+    (inhibited by the job's alert, matched on the consumer group); after a restart the job catches up and
+    the resolution is delivered too."""
     settings, job = local_stack, ingest_job
     group = f"g-{job.topic}"
+    name = f"ingest-{job.topic}"
     lag_query = f'sum(flowlake_kafka_consumergroup_lag{{group="{group}"}})'
     alert = next(r for r in rules() if r.get("alert") == "KafkaConsumerLagGrowing")
     alert_query = f'({alert["expr"]})' + f' and on (group) label_replace(vector(1), "group", "{group}", "", "")'
@@ -85,17 +94,28 @@ def test_lag_rises_while_the_job_is_stopped_and_the_alert_expression_holds(
 
     wait_until(lambda: lag() == 0, timeout=120, interval=5, what="the group caught up before the stop")
     rest = FlinkRest(settings)
+    stopped_at = alerting.now()
     savepoint = rest.stop_with_savepoint(job.job_id)
     producing = threading.Thread(target=generate, kwargs=dict(
-        settings=settings, count=None, rate=50.0, duration=90.0, topic=job.topic, seed=92, clock=job.clock))
+        settings=settings, count=None, rate=50.0, duration=110.0, topic=job.topic, seed=92, clock=job.clock))
     producing.start()
     try:
+        paged = alerting.wait_delivered(settings, "FlinkJobNotRunning", "firing", stopped_at, timeout=120,
+                                        job_name=name, group=group)
+        assert paged["receiver"] == "page" and paged["severity"] == "critical"
         wait_until(lambda: promql(settings, alert_query), timeout=150, interval=5,
                    what="the KafkaConsumerLagGrowing expression to hold")
         assert lag() > 500
+        wait_until(lambda: alerting.held_back(settings, "KafkaConsumerLagGrowing", group=group), timeout=90,
+                   interval=3, what="Alertmanager holding back the lag alert of the stopped job's group")
     finally:
         producing.join()
         job.job_id = submit(settings, "ingest", job.args, from_savepoint=savepoint)
     rest.wait_for_state(job.job_id, {"RUNNING"}, timeout=180)
+    resolved = alerting.wait_delivered(settings, "FlinkJobNotRunning", "resolved", stopped_at, timeout=120,
+                                       job_name=name, group=group)
+    # Held back all the while the job's own alert was firing: never delivered.
+    lag_notices = alerting.delivered(settings, "KafkaConsumerLagGrowing", "firing", stopped_at, group=group)
+    assert [n for n in lag_notices if n["received_at"] < resolved["received_at"]] == []
     # Flink's own view agrees once it runs again, and both drain to zero.
     wait_until(lambda: lag() == 0, timeout=300, interval=5, what="the restarted job to catch up")

@@ -36,7 +36,7 @@ def test_up_twice_is_harmless_and_down_leaves_nothing(local_stack: Settings) -> 
     before = _service_pids(local_stack)
     # The test stack runs Pulsar and the S3 server too (FLOWLAKE_PULSAR_ENABLED, FLOWLAKE_S3_ENABLED).
     assert set(before) == {"postgres", "s3", "kafka", "pulsar", "flink-jobmanager", "flink-taskmanager", "trino",
-                           "prometheus", "exporter"}
+                           "alert-receiver", "alertmanager", "prometheus", "exporter"}
 
     second = subprocess.run([FLOWLAKE, "up"], capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stderr

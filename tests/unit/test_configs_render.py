@@ -35,12 +35,14 @@ def test_flink_config_is_yaml_with_exactly_once_checkpoints(tmp_path: Path) -> N
 
 def test_prometheus_config_lists_every_target_and_the_rules(tmp_path: Path) -> None:
     render(PROMETHEUS_CONFIG, tmp_path / "prometheus.yml", flink_targets='["127.0.0.1:9249", "127.0.0.1:9250"]',
-           maintenance_targets='["127.0.0.1:9256"]', exporter_targets='["127.0.0.1:9257"]', rules_dir="/r")
+           maintenance_targets='["127.0.0.1:9256"]', exporter_targets='["127.0.0.1:9257"]', rules_dir="/r",
+           alertmanager_targets='["127.0.0.1:9095"]', evaluation_interval="15s")
     config = yaml.safe_load((tmp_path / "prometheus.yml").read_text())
     jobs = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
     assert jobs == {"flink": ["127.0.0.1:9249", "127.0.0.1:9250"], "flowlake-maintenance": ["127.0.0.1:9256"],
                     "flowlake-exporter": ["127.0.0.1:9257"]}
     assert config["rule_files"] == ["/r/*.yml"]
+    assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["127.0.0.1:9095"]
 
 
 def test_kafka_allows_flink_transaction_timeouts() -> None:

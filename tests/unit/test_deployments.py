@@ -79,8 +79,8 @@ def compose() -> dict[str, Any]:
 
 def test_compose_loads_with_the_compose_spec_loader(compose: dict[str, Any]) -> None:
     assert set(compose["services"]) == {"postgres", "kafka", "pulsar", "minio", "flowlake-init", "jobmanager",
-                                        "taskmanager", "trino", "exporter", "maintenance", "prometheus", "grafana",
-                                        "flowlake", "jobs"}
+                                        "taskmanager", "trino", "exporter", "maintenance", "prometheus", "alertmanager",
+                                        "alert-receiver", "grafana", "flowlake", "jobs"}
 
 
 def test_compose_refuses_to_start_without_the_secrets() -> None:
@@ -131,6 +131,7 @@ def test_compose_runs_the_same_versions_as_the_local_stack(compose: dict[str, An
     minio = pom_property("minio.version")
     assert _dockerfile_args("minio.Dockerfile")["MINIO_VERSION"] == minio
     assert images["minio"] == f"flowlake/minio:{minio}"
+    assert images["prometheus"] == f"prom/prometheus:v{debian_version('prometheus')}"
     makefile = (REPO_ROOT / "Makefile").read_text()
     assert f"UV_VERSION := {_dockerfile_args('Dockerfile')['UV_VERSION']}\n" in makefile
 
@@ -184,14 +185,43 @@ def test_compose_prometheus_config_is_the_local_template_rendered_for_compose(co
                                                                               tmp_path: Path) -> None:
     render(PROMETHEUS_CONFIG, tmp_path / "prometheus.yml", flink_targets='["jobmanager:9249", "taskmanager:9249"]',
            maintenance_targets='["maintenance:9256"]', exporter_targets='["exporter:9257"]',
-           rules_dir="/etc/prometheus/rules")
+           alertmanager_targets='["alertmanager:9093"]', rules_dir="/etc/prometheus/rules", evaluation_interval="15s")
     assert (DOCKER / "prometheus.yml").read_text() == (tmp_path / "prometheus.yml").read_text()
     volumes = compose["services"]["prometheus"]["volumes"]
     mounts = {v["target"]: Path(v["source"]) for v in volumes if v["type"] == "bind"}
     assert mounts["/etc/prometheus/rules"] == REPO_ROOT / "deploy" / "prometheus" / "rules"
-    targets = {t for job in yaml.safe_load((DOCKER / "prometheus.yml").read_text())["scrape_configs"]
-               for config in job["static_configs"] for t in config["targets"]}
+    config = yaml.safe_load((DOCKER / "prometheus.yml").read_text())
+    targets = {t for job in [*config["scrape_configs"], *config["alerting"]["alertmanagers"]]
+               for static in job["static_configs"] for t in static["targets"]}
     assert {t.split(":")[0] for t in targets} <= set(compose["services"])
+    assert "alertmanager:9093" in targets
+
+
+def debian_version(package: str) -> str:
+    """The upstream version of an installed Debian package (0.25.0 of 0.25.0-1+b4): the local stack's."""
+    import subprocess
+
+    found = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True)
+    assert found.returncode == 0, f"{package} is not installed: run `flowlake install`"
+    return found.stdout.split(":")[-1].split("-")[0].split("+")[0]
+
+
+def test_compose_alertmanager_reads_what_flowlake_init_writes(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    alertmanager, init = services["alertmanager"], services["flowlake-init"]
+    assert alertmanager["image"] == f"prom/alertmanager:v{debian_version('prometheus-alertmanager')}"
+    mounted = {v["target"]: v["source"] for v in alertmanager["volumes"]}
+    assert mounted["/etc/alertmanager"] == "alertmanager-etc"
+    assert {v["target"]: v["source"] for v in init["volumes"]}["/etc/alertmanager"] == "alertmanager-etc"
+    command = init["command"]
+    assert command[command.index("--alertmanager-etc") + 1] == "/etc/alertmanager"
+    assert "--config.file=/etc/alertmanager/alertmanager.yml" in alertmanager["command"]
+    assert services["alert-receiver"]["command"] == ["alerts", "serve"]
+    settings = Settings(_env_file=None, **{k.removeprefix("FLOWLAKE_").lower(): v
+                                           for k, v in init["environment"].items()
+                                           if k.startswith(("FLOWLAKE_ALERT", "FLOWLAKE_SMTP"))})
+    assert settings.alert_receiver_url == "http://alert-receiver:9258/alerts"
+    assert settings.alertmanager_url == "http://alertmanager:9093"
 
 
 def test_compose_grafana_uses_the_provisioned_dashboards(compose: dict[str, Any]) -> None:
@@ -222,7 +252,7 @@ def test_the_cli_containers_reach_every_service_by_name(compose: dict[str, Any])
 
 OVERLAYS = REPO_ROOT / "deploy" / "k8s" / "overlays"
 KINDS = {"ServiceAccount", "Role", "RoleBinding", "ConfigMap", "FlinkDeployment", "CronJob", "Deployment",
-         "PodMonitor", "PrometheusRule"}
+         "PodMonitor", "PrometheusRule", "AlertmanagerConfig"}
 # Sized per deployment on Kubernetes: the operator takes them from resource.memory and job.parallelism.
 K8S_SIZED = {"jobmanager.memory.process.size": ("jobManager", "resource", "memory"),
              "taskmanager.memory.process.size": ("taskManager", "resource", "memory"),
@@ -382,3 +412,18 @@ def test_the_prometheus_rule_is_the_local_rules_and_the_monitors_find_their_port
     assert port == {"name": "metrics", "containerPort": Settings().exporter_port, "protocol": "TCP"}
     for monitor in monitors.values():
         assert [e["port"] for e in monitor["spec"]["podMetricsEndpoints"]] == ["metrics"]
+
+
+def test_the_alertmanager_config_routes_and_inhibits_as_the_local_alertmanager(
+        overlay: tuple[str, list[dict[str, Any]]]) -> None:
+    from flowlake.alerts import INHIBITIONS
+    from tests.deploy_tools import alertmanager_config_resource
+
+    _, docs = overlay
+    config = _of_kind(docs, "AlertmanagerConfig")["flowlake"]["spec"]
+    assert config == alertmanager_config_resource()["spec"]  # regenerate with `python -m tests.deploy_tools`
+    routes = {r["receiver"]: r["matchers"] for r in config["route"]["routes"]}
+    assert routes["page"] == [{"name": "severity", "matchType": "=", "value": "critical"}]
+    assert [(rule["sourceMatch"][0]["value"], rule["targetMatch"][0]["value"], tuple(rule["equal"]))
+            for rule in config["inhibitRules"]] == list(INHIBITIONS)
+
