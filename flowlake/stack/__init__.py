@@ -112,7 +112,8 @@ def up(settings: Settings) -> None:
     pulsar = f", Pulsar {settings.pulsar_service_url}" if settings.pulsar_wanted else ""
     s3 = f", S3 {settings.s3_endpoint_url}" if settings.s3_enabled else ""
     console.print(f"[green]stack up[/green]: Flink UI {settings.flink_rest_url}, Trino {settings.trino_url}, "
-                  f"Prometheus {settings.prometheus_url}, Kafka {settings.kafka_bootstrap}{pulsar}{s3}; "
+                  f"Prometheus {settings.prometheus_url}, Alertmanager {settings.alertmanager_url}, "
+                  f"Kafka {settings.kafka_bootstrap}{pulsar}{s3}; "
                   f"warehouse {settings.warehouse_uri}")
 
 

@@ -249,12 +249,14 @@ def test_the_scheduler_runs_on_schedule_and_serves_metrics(local_stack: Settings
 
     wait_until(scraped, timeout=60, interval=2, what="the maintenance metrics in Prometheus")
     assert 'flowlake_maintenance_runs_total{outcome="error",table="gold.funnel_hourly"} 0.0' in metrics
-    # The maintenance alerts' expressions have data to work on (test_observability checks the other alerts').
+    # The maintenance alerts' expressions have data to work on (test_observability checks the other alerts'):
+    # once a second scrape is in, for increase().
     for rule in rules():
         if rule.get("alert", "").startswith("Maintenance"):
             for part in series_parts(rule["expr"]):
-                response = requests.get(f"{settings.prometheus_url}/api/v1/query", params={"query": part}, timeout=10)
-                assert response.json()["data"]["result"], f"{rule['alert']}: no data for {part}"
+                wait_until(lambda: requests.get(f"{settings.prometheus_url}/api/v1/query", params={"query": part},  # noqa: B023
+                                                timeout=10).json()["data"]["result"],
+                           timeout=60, interval=2, what=f"data for {rule['alert']}: {part}")
 
 
 def test_the_documented_trino_maintenance_statements_run(local_stack: Settings) -> None:
