@@ -11,6 +11,7 @@ exporter down holds back the alerts computed from its metrics."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -25,7 +26,7 @@ import requests
 from flowlake.config import Settings
 from flowlake.errors import FlowlakeError
 
-LOCAL_RECEIVER = "flowlake-local"
+log = logging.getLogger("flowlake.alerts")
 # What each alert holds back (Alertmanager inhibit rules): (source, targets, labels that must be equal).
 JOB_LEVEL = ("FlinkJobRestarting|FlinkCheckpointsFailing|FlinkCheckpointNearTimeout|FlinkCheckpointsSlowerThanInterval|"
              "FlinkNoCompletedCheckpoint|IcebergCommitsStale|BackpressureSustained|QuarantineRateHigh")
@@ -145,6 +146,8 @@ def serve(settings: Settings) -> None:
             with lock, target.open("a") as out:
                 for record in notifications(payload, received):
                     out.write(json.dumps(record, sort_keys=True) + "\n")
+                    log.info("%s %s (%s)", record["alertname"], record["status"], record["receiver"],
+                             extra={"alert": record["labels"], "status": record["status"]})
             self.send_response(200)
             self.end_headers()
 
@@ -156,7 +159,7 @@ def serve(settings: Settings) -> None:
             pass
 
     server = ThreadingHTTPServer((settings.host, settings.alert_receiver_port), Handler)
-    print(f"alert receiver on {settings.alert_receiver_url}, recording into {target}", flush=True)
+    log.info("alert receiver on %s, recording into %s", settings.alert_receiver_url, target)
     server.serve_forever()
 
 

@@ -183,7 +183,9 @@ def alerts(ctx: click.Context, show_all: bool) -> None:
 def alerts_serve() -> None:
     """Receive Alertmanager's notifications (webhook) and record them; a service of the local stack."""
     from flowlake import alerts as receiver
+    from flowlake import logs
 
+    logs.setup("alert-receiver")
     receiver.serve(load_settings())
 
 
@@ -375,13 +377,15 @@ def maintain(tables: tuple[str, ...], steps: tuple[str, ...], schedule: bool) ->
     rewrite manifests (a batch Flink job on the cluster), per the policy in iceberg/maintenance.toml."""
     import logging
 
+    from flowlake import logs
     from flowlake import maintain as maintenance
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = load_settings()
     if schedule:
+        logs.setup("maintenance")
         maintenance.schedule(settings)
         return
+    logs.console(logging.INFO)  # each table's report as it finishes
     with err.status("maintenance job running on the Flink cluster"):
         reports = maintenance.run_once(settings, list(tables) or None, tuple(steps) or maintenance.STEPS)
     if any(r.get("errors") for r in reports):
@@ -506,15 +510,46 @@ def gold_restate(from_day: str | None, until_day: str | None) -> None:
               f"{done.final_before:%Y-%m-%d %H:%M} UTC are final")
 
 
+@main.command("logs")
+@click.argument("service", required=False)
+@click.option("--follow", "-f", is_flag=True, help="keep printing new records as they are written")
+@click.option("--lines", "-n", default=50, show_default=True, help="how many records to print first")
+@click.option("--json", "as_json", is_flag=True, help="the records as written (JSON lines)")
+def logs_command(service: str | None, follow: bool, lines: int, as_json: bool) -> None:
+    """The local stack's logs (JSON lines): one service's, or every service's merged by time."""
+    import json
+
+    from flowlake import logs
+
+    settings = load_settings()
+    files = logs.log_files(settings.log_dir, service)
+    if not files:
+        known = ", ".join(sorted(logs.log_files(settings.log_dir, None))) or "none yet"
+        raise FlowlakeError(f"no log of {service or 'any service'} under {settings.log_dir}: services with logs: "
+                            f"{known}")
+
+    def show(record: dict[str, object]) -> None:
+        out.print(json.dumps(record, ensure_ascii=False) if as_json else escape(logs.render(record)),
+                  soft_wrap=True, highlight=False)
+
+    for record in logs.read(files, lines):
+        show(record)
+    if follow:
+        try:
+            for record in logs.follow(files):
+                show(record)
+        except KeyboardInterrupt:
+            pass
+
+
 @main.command()
 def exporter() -> None:
     """Serve Kafka consumer lag (per group, topic and partition, from the broker) and end offsets as
     Prometheus metrics on FLOWLAKE_EXPORTER_PORT; a stack service of `flowlake up`."""
-    import logging
-
+    from flowlake import logs
     from flowlake.exporter import serve
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logs.setup("exporter")
     serve(load_settings())
 
 
@@ -652,13 +687,27 @@ def privacy_export(user_id: str | None, request_id: str | None, out_dir: Path | 
 
 
 def run() -> None:
+    from flowlake import logs
+
+    command = logs.start_command(sys.argv[1:])
+    code: int | str | None = 0
     try:
         main(standalone_mode=False)
     except FlowlakeError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)  # the text as is: SQL, carets
-        sys.exit(1)
+        command.error(str(exc))
+        code = 1
     except click.exceptions.Abort:
-        sys.exit(130)
+        code = 130
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code)
+        code = exc.exit_code
+    except SystemExit as exc:
+        code = exc.code
+    except BaseException as exc:
+        command.error(repr(exc))
+        command.end(1)
+        raise
+    command.end(code)
+    if code:
+        sys.exit(code)

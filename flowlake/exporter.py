@@ -79,7 +79,8 @@ def lags(committed: dict[str, dict[tuple[str, int], int]], ends: dict[tuple[str,
 
 class KafkaLagCollector(Collector):
     def __init__(self, settings: Settings, group_pattern: str = ".*") -> None:
-        self.admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+        # librdkafka's own log lines through Python's logging: JSON lines like the rest, not raw stderr.
+        self.admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "logger": log})  # type: ignore[dict-item]
         self.groups = re.compile(group_pattern)
 
     def committed(self) -> dict[str, dict[tuple[str, int], int]]:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import psutil
 
+from flowlake.logs import marker
+
 
 def start_ticks(pid: int) -> int:
     """When a process started, in clock ticks since boot (/proc/<pid>/stat, field 22). Unlike psutil's
@@ -70,7 +72,7 @@ class ManagedProcess:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
-            log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(cmd)}\n".encode())
+            log.write((marker(self.name, f"starting: {' '.join(cmd)}") + "\n").encode())
             log.flush()
             popen = subprocess.Popen(
                 cmd, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -247,14 +247,20 @@ class FlinkProcess(Service):
                java_home=self.runtime.java17_home, log_dir=flink_dir / "logs", pid_dir=flink_dir / "pids",
                tmp_dir=flink_dir / "tmp", s3_config=s3_config)
         (self.conf_dir / "config.yaml").chmod(0o600)  # may hold the S3 secret key
-        for name in ("log4j-console.properties", "log4j-cli.properties", "log4j.properties"):
-            shutil.copy2(self.runtime.flink_home / "conf" / name, self.conf_dir / name)
+        shutil.copy2(self.runtime.flink_home / "conf" / "log4j-cli.properties", self.conf_dir / "log4j-cli.properties")
+        # JSON lines (start-foreground reads log4j-console.properties; the daemon scripts log4j.properties).
+        template = self.conf_dir / "log-template.json"
+        shutil.copy2(LOCAL_CONFIGS / "flink" / "log-template.json", template)
+        for name in ("log4j-console.properties", "log4j.properties"):
+            render(LOCAL_CONFIGS / "flink" / "log4j-console.properties", self.conf_dir / name,
+                   template_uri=template.as_uri())
 
     def flink_env(self) -> dict[str, str]:
         env = self.base_env(self.runtime.java17_home)
         env["FLINK_CONF_DIR"] = str(self.conf_dir)
         env["FLINK_LOG_DIR"] = str(self.settings.data_dir / "flink" / "logs")
         env["FLINK_HOME"] = str(self.runtime.flink_home)
+        env["FLOWLAKE_SERVICE"] = self.name  # the `service` of its JSON log lines
         env[HASH_KEY_ENV] = keys.pii_hash_key(self.settings)
         return env
 

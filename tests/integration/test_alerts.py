@@ -1,15 +1,19 @@
 """Alerts delivered end to end on the real stack: Prometheus evaluates the rules on real metrics, Alertmanager
 routes and notifies, the local receiver records. A producer that stops while the job runs is reported as a
 silent source; the exporter stopped is reported (and the alerts computed from its metrics are not), and
-resolved once it is back. (A job that stops is in test_observability.py, where the job is stopped anyway.)"""
+resolved once it is back. (A job that stops is in test_observability.py, where the job is stopped anyway.)
+And the logs those services write: JSON lines."""
 
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from flowlake import stack
+from flowlake import logs, stack
 from flowlake.alerts import FROM_EXPORTER
 from flowlake.config import Settings
 from flowlake.generate import generate
@@ -53,3 +57,26 @@ def test_the_exporter_stopped_is_reported_and_resolved_when_it_is_back(local_sta
              if n["alertname"] in FROM_EXPORTER.split("|") and n["starts_at"][:19] > stopped_at[:19]
              and n["received_at"] < resolved["received_at"]]
     assert fired == []
+
+
+def test_flink_and_the_flowlake_services_log_json_lines(local_stack: Settings, ingest_job: IngestJob) -> None:
+    """What `flowlake logs` reads: every line of the exporter's and the alert receiver's logs, and of Flink's own
+    log files, is a JSON object naming its service; the TaskManager's name the job their task works for."""
+    settings = local_stack
+    files = logs.log_files(settings.log_dir, None)
+    for service in ("exporter", "alert-receiver"):
+        records = logs.read({service: files[service]}, 10_000)
+        assert records and not [r for r in records if r.get("unstructured")], (service, records[:3])
+        assert {r["service"] for r in records} == {service}
+    for service in ("flink-jobmanager", "flink-taskmanager"):
+        flink_files = [path for path in files[service] if path.suffix == ".log"]
+        assert flink_files, f"no Flink log file of {service}"
+        records = logs.read({service: flink_files}, 100_000)
+        assert records and not [r for r in records if r.get("unstructured")], (service, records[:3])
+        assert {r["service"] for r in records} == {service}
+        assert all({"@timestamp", "level", "logger", "thread", "message"} <= set(r) for r in records)
+    job_ids = {r.get("job_id") for r in logs.read({"flink-taskmanager": files["flink-taskmanager"]}, 100_000)}
+    assert ingest_job.job_id in job_ids
+    shown = subprocess.run([str(Path(sys.executable).parent / "flowlake"), "logs", "exporter", "-n", "5"],
+                           capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0 and " exporter " in shown.stdout, shown.stdout + shown.stderr
