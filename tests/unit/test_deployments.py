@@ -427,3 +427,19 @@ def test_the_alertmanager_config_routes_and_inhibits_as_the_local_alertmanager(
     assert [(rule["sourceMatch"][0]["value"], rule["targetMatch"][0]["value"], tuple(rule["equal"]))
             for rule in config["inhibitRules"]] == list(INHIBITIONS)
 
+
+
+def test_flink_logs_json_lines_in_the_image_and_on_kubernetes(overlay: tuple[str, list[dict[str, Any]]],
+                                                              tmp_path: Path) -> None:
+    """The local stack's log configuration, rendered for the image's paths: what the Dockerfile writes into
+    /opt/flink/conf and what every FlinkDeployment gives the operator to mount."""
+    image_template = "file:///opt/flowlake/deploy/local/flink/log-template.json"
+    render(LOCAL_CONFIGS / "flink" / "log4j-console.properties", tmp_path / "log4j-console.properties",
+           template_uri=image_template)
+    expected = (tmp_path / "log4j-console.properties").read_text()
+    _, docs = overlay
+    for name, deployment in _of_kind(docs, "FlinkDeployment").items():
+        assert deployment["spec"]["logConfiguration"]["log4j-console.properties"] == expected, name
+    dockerfile = (DOCKER / "Dockerfile").read_text()
+    assert f"s#[$][{{]template_uri[}}]#{image_template}#" in dockerfile and "s/[$][$]/$/g" in dockerfile
+    assert "> /opt/flink/conf/log4j-console.properties" in dockerfile
