@@ -182,6 +182,28 @@ def prometheus_rule() -> dict[str, Any]:
 
 
 ALERTMANAGER_CONFIG_FILE = REPO_ROOT / "deploy" / "k8s" / "base" / "alertmanager-config.yaml"
+RUNBOOKS_FILE = REPO_ROOT / "docs" / "runbooks.md"
+
+
+def runbooks() -> str:
+    """docs/runbooks.md: every alert of deploy/prometheus/rules with its severity, expression, wait, meaning and
+    runbook, as the rules say them."""
+    import yaml
+
+    parts = ["# Alert runbooks\n\nGenerated from `deploy/prometheus/rules/flowlake-alerts.yml` by `python -m "
+             "tests.deploy_tools` (a unit test fails when they differ): what each alert means and what to do. "
+             "Routing, inhibition and receivers: README, For SREs.\n"]
+    for path in sorted(PROMETHEUS_RULES.glob("*.yml")):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                if "alert" not in rule:
+                    continue
+                notes = rule["annotations"]
+                expr = " ".join(rule["expr"].split())
+                parts.append(f"\n## {rule['alert']}\n\n**{rule['labels']['severity']}**, after "
+                             f"{rule.get('for', '0s')}: `{expr}`\n\n{notes['description']}\n\n"
+                             f"**Runbook.** {notes['runbook']}\n")
+    return "".join(parts)
 
 
 def alertmanager_config_resource() -> dict[str, Any]:
@@ -201,3 +223,4 @@ if __name__ == "__main__":  # python -m tests.deploy_tools: regenerate the gener
               "# and inhibitions. Create the Secret flowlake-alerting (key webhook-url) first; see README, For SREs.\n")
     ALERTMANAGER_CONFIG_FILE.write_text(header + yaml.safe_dump(alertmanager_config_resource(), sort_keys=False,
                                                                 width=110))
+    RUNBOOKS_FILE.write_text(runbooks())

@@ -63,3 +63,12 @@ def test_every_alert_is_tested_firing_and_has_a_runbook() -> None:
     for name, rule in rules.items():
         assert {"summary", "description", "runbook"} <= set(rule["annotations"]), name
         assert rule["labels"]["severity"] in {"warning", "critical"}, name
+
+
+def test_the_runbooks_document_is_the_rules() -> None:
+    from tests.deploy_tools import RUNBOOKS_FILE, runbooks
+
+    assert RUNBOOKS_FILE.read_text() == runbooks()  # regenerate with `python -m tests.deploy_tools`
+    for name in alert_rules():
+        assert f"\n## {name}\n" in RUNBOOKS_FILE.read_text()
+
