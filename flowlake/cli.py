@@ -23,8 +23,15 @@ err = Console(stderr=True)
 
 
 @click.group()
-def main() -> None:
+@click.option("--verbose", is_flag=True, help="also print the client libraries' own log lines (Kafka's, HTTP's)")
+def main(verbose: bool) -> None:
     """flowlake: a Flink-centric streaming lakehouse (Kafka -> PyFlink -> Iceberg -> Trino)."""
+    if verbose:
+        import logging
+
+        from flowlake import logs
+
+        logs.console(logging.INFO, everything=True)
 
 
 @main.command()

@@ -4,6 +4,7 @@ gold -> Trino, end to end."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
@@ -55,12 +56,79 @@ DEMO_QUERIES = (
 )
 
 
+@dataclass(frozen=True)
+class Place:
+    service: str  # the stack's name for it (`flowlake status`)
+    address: str  # a URL, or host:port for what is not HTTP
+    what: str
+
+
+def places(settings: Settings) -> list[Place]:
+    """Where each service of the stack is, and what to look at there (the demo's last screen), in start order."""
+    from flowlake.trino_security import certificate_file
+
+    s = settings
+    where = {
+        "postgres": (f"{s.postgres_host or s.host}:{s.postgres_port}", "the Iceberg catalog (JDBC)"),
+        "s3": (s.s3_endpoint_url, "the warehouse's object store (MinIO)"),
+        "kafka": (s.kafka_bootstrap, f"topics {s.events_topic} (raw) and {s.silver_events_topic} (masked)"),
+        "pulsar": (s.pulsar_service_url, f"topic {s.events_topic}"),
+        "flink-jobmanager": (s.flink_rest_url, "Flink's UI: the jobs, their graphs, checkpoints, backpressure"),
+        "flink-taskmanager": (f"{s.flink_rest_url}/#/task-manager", "its slots, memory and logs"),
+        "trino": (s.trino_url, f"SQL over every layer; users engineer (everything) and analyst (silver, gold, views; "
+                  f"no raw PII), passwords from `flowlake trino-users --show-passwords`; certificate "
+                  f"{certificate_file(s)}"),
+        "alert-receiver": (s.alert_receiver_url.removesuffix("/alerts") + "/-/ready",
+                           "records every alert delivered: `flowlake alerts`"),
+        "alertmanager": (s.alertmanager_url, "alerts as delivered, grouped and held back; silences"),
+        "prometheus": (f"{s.prometheus_url}/alerts", "the alert rules and their state; /graph for any metric"),
+        "exporter": (f"http://{s.host}:{s.exporter_port}/metrics", "consumer lag, jobs' states, privacy deadlines"),
+        "maintenance": (f"http://{s.host}:{s.maintenance_metrics_port}/metrics", "the maintenance scheduler's runs"),
+    }
+    from flowlake import stack
+
+    return [Place(state.name, *where[state.name]) for state in stack.status(settings)
+            if state.healthy and state.name in where]
+
+
+def next_queries(settings: Settings) -> list[tuple[str, str]]:
+    """Three things to try, as commands that run as printed: a time-travel query on a real snapshot, what an
+    analyst sees, and why records were quarantined."""
+    rows = query(settings, 'SELECT snapshot_id FROM lakehouse.silver."orders$snapshots" '
+                           'ORDER BY committed_at LIMIT 1')[1]
+    version = f" FOR VERSION AS OF {rows[0][0]}" if rows else ""
+    return [
+        ("silver.orders as of its first snapshot (time travel)",
+         f'flowlake query "SELECT count(*) FROM lakehouse.silver.orders{version}"'),
+        ("what an analyst sees: masked emails and names, and no raw layer",
+         'flowlake query --user analyst "SELECT order_id, email, shipping_name, total FROM lakehouse.silver.orders '
+         'LIMIT 5"'),
+        ("why records were quarantined, per rule and day (no payloads)",
+         'flowlake query "SELECT day, rule, failures FROM lakehouse.analytics.quality_by_rule ORDER BY failures DESC"'),
+    ]
+
+
+def print_way_on(settings: Settings) -> None:
+    table = Table("service", "where", "what to look at", title="The local stack", title_justify="left")
+    for place in places(settings):
+        table.add_row(place.service, place.address, place.what)
+    console.print(table)
+    console.print("\n[bold]Try next[/bold]")
+    for title, command in next_queries(settings):
+        console.print(f"  {title}:\n    {command}", soft_wrap=True, highlight=False)
+    console.print("\n  [bold]flowlake status[/bold] (services, jobs, lag, alerts), [bold]flowlake alerts[/bold], "
+                  "[bold]flowlake logs[/bold] [SERVICE]; the README's Commands; [bold]make down[/bold] stops it all.")
+
+
 def run_demo(settings: Settings, count: int, timeout: float) -> None:
+    from flowlake.views import create_views
+
     before = bronze_count(settings)
     job_id = FlinkRest(settings).running_job(job_name("ingest", []))
     if job_id is None:
         console.print("[bold]==>[/bold] submitting the medallion job to Flink")
         job_id = submit(settings, "ingest")
+    create_views(settings)  # the analytics views the README's analyst examples read
     console.print(f"  ingest job {job_id}: {settings.flink_rest_url}/#/job/running/{job_id}/overview")
     # The last ten minutes of a shop's traffic, replayed: event times spread over them, so that gold
     # windows close; 5% of the records invalid and 2% duplicated, as real feeds are.
@@ -82,4 +150,5 @@ def run_demo(settings: Settings, count: int, timeout: float) -> None:
         for row in rows:
             table.add_row(*(str(v) for v in row))
         console.print(table)
-    console.print(f"\n[green]{got} rows in {BRONZE}[/green] ({count} new)")
+    console.print(f"\n[green]{got} rows in {BRONZE}[/green] ({count} new)\n")
+    print_way_on(settings)

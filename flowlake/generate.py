@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from confluent_kafka import Producer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from flowlake.clients.kafka import require_kafka
+from flowlake.clients.kafka import CLIENT_LOG, require_kafka
 from flowlake.config import Settings
 from flowlake.errors import FlowlakeError
 from udfs.pii import luhn_ok
@@ -224,7 +224,8 @@ class _KafkaOut:
         self.where = f"Kafka at {settings.kafka_bootstrap}"
         self.topic = topic
         self.producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True,
-                                  "acks": "all", "linger.ms": 20, "compression.type": "lz4"})
+                                  "acks": "all", "linger.ms": 20, "compression.type": "lz4",
+                                  "logger": CLIENT_LOG})
 
     def send(self, key: str, payload: bytes, done: Callable[[str | None], None]) -> None:
         def callback(err: object, _msg: object) -> None:

@@ -63,12 +63,16 @@ def setup(service: str, level: int = logging.INFO, stream: TextIO | None = None)
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def console(level: int = logging.WARNING) -> None:
-    """Records at `level` or above also on the terminal, as plain lines (a command's progress, a warning)."""
+def console(level: int = logging.WARNING, everything: bool = False) -> None:
+    """flowlake's own records at `level` or above also on the terminal, as plain lines (a command's progress, a
+    warning in flowlake's words); client libraries' own lines (librdkafka, urllib3) stay in the log file unless
+    `everything` (`flowlake --verbose`)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s" if everything
+                                           else "%(levelname)s %(message)s"))
     handler.setLevel(level)
-    handler.addFilter(lambda record: record.name != "flowlake.cli")  # the command's own record: the log file's
+    handler.addFilter(lambda record: record.name != "flowlake.cli"  # the command's own record: the log file's
+                      and (everything or record.name.startswith(("flowlake", "py.warnings"))))
     root = logging.getLogger()
     root.handlers[:] = [h for h in root.handlers if not isinstance(h, logging.StreamHandler)
                         or isinstance(h, logging.FileHandler)] + [handler]

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from flowlake.config import Settings
 from flowlake.errors import ServiceUnavailable
 
+# librdkafka's own log lines (`%4|...|GETPID|... Coordinator load in progress`) through Python's logging: into
+# the log file, not onto the terminal (flowlake/logs.py).
+CLIENT_LOG = logging.getLogger("librdkafka")
+
 
 def admin_client(settings: Settings) -> AdminClient:
-    return AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    return AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "logger": CLIENT_LOG})  # type: ignore[dict-item]
 
 
 def require_kafka(settings: Settings) -> AdminClient:

@@ -87,3 +87,23 @@ def test_the_flink_log_configuration_renders_to_json_layouts(tmp_path: Path) -> 
     template = json.loads((FLINK_CONF / "log-template.json").read_text())
     assert {"@timestamp", "level", "logger", "message", "job_id", "exception"} <= set(template)
     assert template["job_id"] == {"$resolver": "mdc", "key": "flink-job-id"}
+
+
+def test_the_terminal_gets_flowlakes_words_and_client_libraries_only_when_verbose(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        logs.console(logging.WARNING)
+        logging.getLogger("librdkafka").warning("%4|GETPID|rdkafka#producer-1| Coordinator load in progress")
+        logging.getLogger("flowlake.health").warning("events topic keeps records 60 days")
+        logging.getLogger("flowlake.cli").error("failed: the command's own record")
+        quiet = capsys.readouterr().err
+        assert "Coordinator" not in quiet and "own record" not in quiet
+        assert "WARNING events topic keeps records 60 days" in quiet
+        logs.console(logging.INFO, everything=True)
+        logging.getLogger("librdkafka").warning("%4|GETPID| again")
+        assert "WARNING librdkafka: %4|GETPID| again" in capsys.readouterr().err
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
