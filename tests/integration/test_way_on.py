@@ -4,6 +4,7 @@ queries it suggests run as printed."""
 from __future__ import annotations
 
 import io
+import re
 import shlex
 import socket
 import subprocess
@@ -55,3 +56,32 @@ def test_the_suggested_queries_run_as_printed(local_stack: Settings, ingest_job:
         assert args[0] == "flowlake"
         ran = subprocess.run([flowlake, *args[1:]], capture_output=True, text=True, timeout=120)
         assert ran.returncode == 0, f"{title}: {command}\n{ran.stdout}\n{ran.stderr}"
+
+
+def test_every_sql_example_of_the_readme_runs_as_an_analyst(local_stack: Settings, ingest_job: IngestJob) -> None:
+    """The README's SQL blocks are for SQL users: each statement runs as the analyst, on the views the demo
+    creates (the time-travel example with a real snapshot id for its placeholder)."""
+    from flink_jobs.common import split_statements
+    from flowlake.clients.trino import query
+    from flowlake.config import REPO_ROOT
+    from flowlake.generate import generate
+    from flowlake.views import create_views
+
+    from .conftest import wait_until
+
+    settings, job = local_stack, ingest_job
+    create_views(settings)
+
+    def newest_snapshot() -> list[list[object]]:
+        return query(settings, 'SELECT snapshot_id FROM lakehouse.silver."orders$snapshots" '
+                               "ORDER BY committed_at DESC LIMIT 1")[1]
+
+    if not newest_snapshot():
+        generate(settings, 100, None, None, topic=job.topic, seed=4711, clock=job.clock)
+        wait_until(newest_snapshot, timeout=120, interval=2, what="a snapshot of silver.orders")
+    [[snapshot_id]] = newest_snapshot()
+    blocks = re.findall(r"```sql\n(.*?)```", (REPO_ROOT / "README.md").read_text(), re.S)
+    statements = [s for block in blocks for s in split_statements(block)]
+    assert len(statements) >= 3
+    for statement in statements:
+        query(settings, statement.replace("1234567890123456789", str(snapshot_id)), user="analyst")
