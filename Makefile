@@ -42,7 +42,8 @@ lint: bootstrap
 unit: bootstrap
 	$(VENV)/bin/pytest -m "not integration and not e2e"
 
-test: install lint
+test: bootstrap lint
+	$(FLOWLAKE) install --all
 	$(VENV)/bin/pytest
 
 clean: down

@@ -35,11 +35,15 @@ def main(verbose: bool) -> None:
 
 
 @main.command()
-def install() -> None:
-    """Install what the local stack needs (job environment, jars, Trino, Debian packages)."""
+@click.option("--with", "extras", multiple=True, type=click.Choice(["pulsar", "s3", "k8s"]),
+              help="an optional part as well (else installed on first use): the Pulsar broker and connector, "
+                   "S3 (Flink's plugin, MinIO), the Kubernetes schemas the deployment tests validate against")
+@click.option("--all", "everything", is_flag=True, help="every optional part too (what `make test` runs)")
+def install(extras: tuple[str, ...], everything: bool) -> None:
+    """Install what the local stack needs (Debian packages, jars, the job environment, Trino)."""
     from flowlake.stack.install import install as run_install
 
-    run_install(load_settings())
+    run_install(load_settings(), extras, everything)
 
 
 @main.command()

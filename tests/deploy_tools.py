@@ -119,7 +119,11 @@ def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
     from flowlake.stack.runtime import Runtime
 
     schemas: dict[tuple[str, str], dict[str, Any]] = {}
-    jar = next(Runtime(load_settings()).jar_dir("k8s-schemas").glob("flink-kubernetes-operator-api-*.jar"), None)
+    from flowlake.stack.install import ensure_extra
+
+    runtime = Runtime(load_settings())
+    ensure_extra(runtime, "k8s")  # on first use: the Flink operator's API jar
+    jar = next(runtime.jar_dir("k8s-schemas").glob("flink-kubernetes-operator-api-*.jar"), None)
     assert jar is not None, "the Flink operator's API jar is missing: run `flowlake install`"
     with zipfile.ZipFile(jar) as archive:
         for name in archive.namelist():

@@ -138,6 +138,9 @@ def _source_arguments(settings: Settings, rt: Runtime, extra_args: list[str]) ->
     source = _option(extra_args, "--source", settings.events_source)
     added = [] if "--source" in extra_args else ["--source", source]
     if source == "pulsar":
+        from flowlake.stack.install import ensure_extra
+
+        ensure_extra(rt, "pulsar")  # on first use: the connector's jars
         jars = sorted(str(jar) for jar in rt.jar_dir("flink-pulsar").glob("*.jar"))
         if not jars:
             raise JobFailed(f"no Pulsar connector jars in {rt.jar_dir('flink-pulsar')}: run `flowlake install`")

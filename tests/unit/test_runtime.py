@@ -26,3 +26,22 @@ def test_find_jdk_takes_the_newest_in_range_including_extra_places(tmp_path: Pat
     assert find_jdk(17, extra=(jdk17, jdk25), search="") == jdk25
     assert find_jdk(26, extra=(jdk17, jdk25), search="") is None
     assert find_jdk(17, search=str(tmp_path / "*")) == jdk25  # the glob finds installed JDKs too
+
+
+def test_the_optional_parts_are_installed_when_asked_for_or_used() -> None:
+    from flowlake.config import Settings
+    from flowlake.stack.install import CORE_PROFILES, EXTRAS, MAVEN_PROFILES, wanted_extras
+
+    plain = Settings(pulsar_enabled=False, s3_enabled=False, events_source="kafka", warehouse="file:///tmp/w",
+                     checkpoints="file:///tmp/c", savepoints="file:///tmp/s")
+    assert wanted_extras(plain) == []
+    assert wanted_extras(plain, ["k8s"]) == ["k8s"]
+    assert wanted_extras(plain, everything=True) == ["pulsar", "s3", "k8s"]
+    pulsar = Settings(events_source="pulsar", s3_enabled=False, warehouse="file:///tmp/w",
+                      checkpoints="file:///tmp/c", savepoints="file:///tmp/s")
+    assert wanted_extras(pulsar) == ["pulsar"]
+    on_s3 = Settings(pulsar_enabled=False, s3_enabled=False, warehouse="s3://lake/w", checkpoints="file:///tmp/c",
+                     savepoints="file:///tmp/s", s3_endpoint="http://minio:9000")
+    assert wanted_extras(on_s3) == ["s3"]
+    # Every Maven profile is either core or an optional part's, never lost between them.
+    assert sorted([*CORE_PROFILES, *(p for ps in EXTRAS.values() for p in ps)]) == sorted(MAVEN_PROFILES)
