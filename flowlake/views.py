@@ -32,6 +32,15 @@ def create_views(settings: Settings) -> list[str]:
     return names
 
 
+def ensure_views(settings: Settings) -> list[str]:
+    """Every view, created when one is missing (a fresh catalog: what the README's analyst queries read);
+    returns the names created, none when all were there."""
+    existing = {name for name, _ in list_views(settings)}
+    if {path.stem.split("_", 1)[1] for path in view_files()} <= existing:
+        return []
+    return create_views(settings)
+
+
 def list_views(settings: Settings) -> list[tuple[str, str]]:
     """(view, comment) of the analytics schema."""
     rows = query(settings, "SELECT table_name, comment FROM system.metadata.table_comments "

@@ -107,6 +107,11 @@ def up(settings: Settings) -> None:
     for service in rest:
         started_any |= _start(service)
     _wait_healthy(rest, settings.start_timeout_seconds)
+    from flowlake.views import SCHEMA, ensure_views
+
+    created = ensure_views(settings)  # a fresh catalog: the views SQL users read
+    if created:
+        console.print(f"  created the {len(created)} views of {settings.catalog_name}.{SCHEMA}")
     if not started_any:
         console.print("  everything was already running")
     pulsar = f", Pulsar {settings.pulsar_service_url}" if settings.pulsar_wanted else ""
