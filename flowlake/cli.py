@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from flink_jobs.registry import JOBS
 from flowlake.config import Settings, load_settings
@@ -20,6 +21,21 @@ from udfs.masking import Policy
 
 out = Console()
 err = Console(stderr=True)
+WIDE_HELP = "every column, however wide the terminal (else the least needed ones go when they do not fit)"
+
+
+def fitted_table(columns: list[str], rows: list[list[str]], narrow: list[str], width: int, wide: bool = False) -> Table:
+    """A table of every column when it fits in `width` (or `wide`), else of the `narrow` ones only: cells are
+    never cut, so every id in it can still be pasted."""
+    def cell_width(cell: str) -> int:
+        return max((Text.from_markup(line).cell_len for line in cell.splitlines()), default=0)
+
+    natural = sum(max([len(c), *(cell_width(r[i]) for r in rows)]) + 3 for i, c in enumerate(columns)) + 1
+    keep = list(range(len(columns))) if wide or natural <= width else [columns.index(c) for c in narrow]
+    table = Table(*(columns[i] for i in keep))
+    for row in rows:
+        table.add_row(*(row[i] for i in keep))
+    return table
 
 
 @click.group()
@@ -95,7 +111,8 @@ def down() -> None:
 
 
 @main.command()
-def status() -> None:
+@click.option("--wide", is_flag=True, help=WIDE_HELP)
+def status(wide: bool) -> None:
     """Show which services run and whether they are healthy."""
     from flowlake import stack
 
@@ -107,7 +124,7 @@ def status() -> None:
     out.print(table)
     healthy = {s.name for s in states if s.healthy}
     if "flink-jobmanager" in healthy:
-        _print_jobs(settings, healthy)
+        _print_jobs(settings, healthy, wide)
     if "kafka" in healthy:
         _print_lag(settings)
         _warn_kafka_retention(settings)
@@ -117,18 +134,20 @@ def status() -> None:
         sys.exit(1)
 
 
-def _print_jobs(settings: Settings, healthy: set[str]) -> None:
+def _print_jobs(settings: Settings, healthy: set[str], wide: bool) -> None:
     from flowlake.health import live_jobs_health, quarantine_rates
 
     rates = quarantine_rates(settings) if "prometheus" in healthy else {}
-    table = Table("job", "state", "up", "checkpoint", "took", "failed", "restores", "quarantine")
+    rows = []
     for job in live_jobs_health(settings):
         rate = rates.get(re.sub(r"[^A-Za-z0-9_]", "_", job.name))
-        table.add_row(job.name, job.state if job.state == "RUNNING" else f"[red]{job.state}[/red]",
-                      f"{job.uptime_seconds:.0f} s",
-                      "never" if job.checkpoint_age_seconds is None else f"{job.checkpoint_age_seconds:.0f} s ago",
-                      "-" if job.checkpoint_duration_ms is None else f"{job.checkpoint_duration_ms} ms",
-                      str(job.failed_checkpoints), str(job.restarts), "-" if rate is None else f"{rate:.1%}")
+        rows.append([job.name, job.state if job.state == "RUNNING" else f"[red]{job.state}[/red]",
+                     f"{job.uptime_seconds:.0f} s",
+                     "never" if job.checkpoint_age_seconds is None else f"{job.checkpoint_age_seconds:.0f} s ago",
+                     "-" if job.checkpoint_duration_ms is None else f"{job.checkpoint_duration_ms} ms",
+                     str(job.failed_checkpoints), str(job.restarts), "-" if rate is None else f"{rate:.1%}"])
+    table = fitted_table(["job", "state", "up", "checkpoint", "took", "failed", "restores", "quarantine"], rows,
+                         ["job", "state", "checkpoint", "quarantine"], out.width, wide)
     out.print(table if table.row_count else "[dim]no Flink job running[/dim]")
 
 
@@ -594,16 +613,17 @@ def privacy() -> None:
 @click.option("--all", "include_done", is_flag=True, help="the ones carried out too")
 @click.option("--intent", type=click.Choice(["ERASURE", "ACCESS", "RECTIFICATION", "OPT_OUT", "UNSUBSCRIBE"]),
               default=None, help="only requests of this kind")
-def privacy_requests(overdue: bool, include_done: bool, intent: str | None) -> None:
-    """List privacy requests, the oldest due first."""
+@click.option("--wide", is_flag=True, help=WIDE_HELP)
+def privacy_requests(overdue: bool, include_done: bool, intent: str | None, wide: bool) -> None:
+    """List privacy requests, the oldest due first. In a narrow terminal: the request id (its intent is its
+    last part), due date and status; --wide for confidence, received time and user token too."""
     from flowlake.privacy import requests
 
     rows = [r for r in requests(load_settings(), overdue, include_done) if intent is None or r[1] == intent]
-    table = Table("request", "intent", "confidence", "received", "due by", "status", "user token")
-    for request_id, intent, confidence, received, due, status, token, _decided_by in rows:
-        table.add_row(request_id, intent, f"{confidence:.2f}", f"{received:%Y-%m-%d %H:%M}", f"{due:%Y-%m-%d}",
-                      status, token)
-    out.print(table)
+    cells = [[request_id, kind, f"{confidence:.2f}", f"{received:%Y-%m-%d %H:%M}", f"{due:%Y-%m-%d}", status, token]
+             for request_id, kind, confidence, received, due, status, token, _decided_by in rows]
+    out.print(fitted_table(["request", "intent", "confidence", "received", "due by", "status", "user token"], cells,
+                           ["request", "due by", "status"], out.width, wide))
     kind = "overdue" if overdue else "open" if not include_done else "all"
     out.print(f"{len(rows)} requests ({kind})")
 

