@@ -117,11 +117,11 @@ def status(wide: bool) -> None:
     from flowlake import stack
 
     settings = load_settings()
-    table = Table("service", "pid", "port", "healthy")
     states = stack.status(settings)
-    for s in states:
-        table.add_row(s.name, str(s.pid or "-"), str(s.port), "[green]yes[/green]" if s.healthy else "[red]no[/red]")
-    out.print(table)
+    rows = [[s.name, str(s.pid or "-"), str(s.port), "[green]yes[/green]" if s.healthy else "[red]no[/red]", s.auth]
+            for s in states]
+    out.print(fitted_table(["service", "pid", "port", "healthy", "clients authenticate by"], rows,
+                           ["service", "port", "healthy", "clients authenticate by"], out.width, wide))
     healthy = {s.name for s in states if s.healthy}
     if "flink-jobmanager" in healthy:
         _print_jobs(settings, healthy, wide)

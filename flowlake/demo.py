@@ -109,10 +109,11 @@ def next_queries(settings: Settings) -> list[tuple[str, str]]:
 
 
 def print_way_on(settings: Settings) -> None:
-    table = Table("service", "where", "what to look at", title="The local stack", title_justify="left")
+    # A list, not a table: in an 80-column terminal a table cut the longer addresses short ("…").
+    console.print("[bold]The local stack[/bold]")
     for place in places(settings):
-        table.add_row(place.service, place.address, place.what)
-    console.print(table)
+        console.print(f"  [bold]{place.service}[/bold]  {place.address}", soft_wrap=True, highlight=False)
+        console.print(f"      {place.what}", highlight=False)
     console.print("\n[bold]Try next[/bold]")
     for title, command in next_queries(settings):
         console.print(f"  {title}:\n    {command}", soft_wrap=True, highlight=False)

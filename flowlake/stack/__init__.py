@@ -23,6 +23,7 @@ class ServiceStatus:
     pid: int | None
     healthy: bool
     port: int
+    auth: str = ""
 
 
 def _process(service: Service) -> ManagedProcess:
@@ -140,5 +141,5 @@ def status(settings: Settings) -> list[ServiceStatus]:
         if proc is None and not service.required:
             continue  # an optional service that is not running: nothing to report
         result.append(ServiceStatus(service.name, proc.pid if proc else None,
-                                    proc is not None and service.healthy(), service.port))
+                                    proc is not None and service.healthy(), service.port, service.auth))
     return result

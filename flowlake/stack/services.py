@@ -4,6 +4,7 @@ that runs it in the foreground, and how to tell that it is healthy."""
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import os
 import pwd
@@ -42,6 +43,13 @@ def render(template: Path, target: Path, **values: object) -> None:
     target.write_text(text)
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def _run_checked(cmd: list[str], what: str, user: str | None = None) -> None:
     result = subprocess.run(cmd, capture_output=True, text=True, user=user, group=user,
                             extra_groups=[] if user else None)
@@ -71,6 +79,11 @@ class Service:
         """False for a process that listens on no fixed port of its own (a TaskManager)."""
         return True
 
+    @property
+    def auth(self) -> str:
+        """How a client proves who it is (`flowlake status`); docs/security.md says what is still open."""
+        return "none, on this machine only" if _loopback(self.settings.host) else "none"
+
     def prepare(self) -> None:
         """Write configs and initialise storage; safe to run again."""
 
@@ -96,6 +109,10 @@ class Service:
         return env
 
 
+PG_SUPERUSER = "postgres"
+ROLES_MARKER = "flowlake-roles"
+
+
 class Postgres(Service):
     @property
     def port(self) -> int:
@@ -108,37 +125,59 @@ class Postgres(Service):
     def _as_service_user(self, cmd: list[str]) -> None:
         _run_checked(cmd, "PostgreSQL initdb", user=self.user)
 
+    @property
+    def socket_dir(self) -> Path:
+        return self.home / "sock"
+
+    @property
+    def auth(self) -> str:
+        return ("SCRAM; superuser via socket only" if self.separated
+                else "password; catalog user is superuser")
+
+    @property
+    def separated(self) -> bool:
+        """Whether this cluster was made with the superuser apart from the catalog user (before, the catalog
+        user was the cluster's superuser: docs/security.md says how to move such a cluster over)."""
+        return (self.pgdata / ROLES_MARKER).exists()
+
     def prepare(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        (self.home / "sock").mkdir(exist_ok=True)
+        # The superuser's only way in is this socket: its directory is the service user's alone.
+        self.socket_dir.mkdir(mode=0o700, exist_ok=True)
+        self.socket_dir.chmod(0o700)
         if self.user:
             account = pwd.getpwnam(self.user)
-            for path in (self.home, self.home / "sock"):
+            for path in (self.home, self.socket_dir):
                 os.chown(path, account.pw_uid, account.pw_gid)
         if (self.pgdata / "PG_VERSION").exists():
             return
-        pwfile = self.home / "pwfile"
-        pwfile.write_text(self.settings.catalog_password.get_secret_value() + "\n")
+        self._as_service_user([
+            str(self.runtime.postgres_bin / "initdb"), "-D", str(self.pgdata), "-U", PG_SUPERUSER,
+            "--auth-local=trust", "--auth-host=reject", "-E", "UTF8", "--locale=C.UTF-8",
+        ])
+        (self.pgdata / "pg_hba.conf").write_text(pg_hba(self.settings))
+        (self.pgdata / ROLES_MARKER).write_text(f"superuser {PG_SUPERUSER}; catalog user "
+                                                f"{self.settings.catalog_user}\n")
         if self.user:
-            os.chown(pwfile, pwd.getpwnam(self.user).pw_uid, -1)
-        try:
-            self._as_service_user([
-                str(self.runtime.postgres_bin / "initdb"), "-D", str(self.pgdata), "-U", self.settings.catalog_user,
-                "--pwfile", str(pwfile), "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
-                "--locale=C.UTF-8",
-            ])
-        finally:
-            pwfile.unlink(missing_ok=True)
+            account = pwd.getpwnam(self.user)
+            for name in ("pg_hba.conf", ROLES_MARKER):
+                os.chown(self.pgdata / name, account.pw_uid, account.pw_gid)
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         cmd = [str(self.runtime.postgres_bin / "postgres"), "-D", str(self.pgdata), "-p", str(self.port),
-               "-c", f"listen_addresses={self.settings.host}", "-c", f"unix_socket_directories={self.home / 'sock'}",
-               "-c", "max_connections=200", "-c", "shared_buffers=128MB", "-c", "fsync=on"]
+               "-c", f"listen_addresses={self.settings.host}", "-c", f"unix_socket_directories={self.socket_dir}",
+               "-c", "max_connections=200", "-c", "shared_buffers=128MB", "-c", "fsync=on",
+               "-c", "password_encryption=scram-sha-256"]
         return cmd, self.base_env()
 
     def _connect(self, database: str = "postgres"):  # type: ignore[no-untyped-def]
+        """As the superuser, over the socket (a cluster made before the roles were separated: as the catalog
+        user, its superuser, over TCP)."""
         import psycopg2  # the control environment's driver, also used by PyIceberg
 
+        if self.separated:
+            return psycopg2.connect(host=str(self.socket_dir), port=self.port, dbname=database, user=PG_SUPERUSER,
+                                    connect_timeout=2)
         return psycopg2.connect(host=self.settings.host, port=self.port, dbname=database,
                                 user=self.settings.catalog_user,
                                 password=self.settings.catalog_password.get_secret_value(), connect_timeout=2)
@@ -153,11 +192,35 @@ class Postgres(Service):
     def after_start(self) -> None:
         conn = self._connect()
         conn.autocommit = True
+        s = self.settings
         with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.settings.catalog_database,))
+            if self.separated:
+                cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (s.catalog_user,))
+                verb = "ALTER" if cur.fetchone() else "CREATE"
+                # The password follows the settings (rotation: change it in the secrets, `flowlake up`).
+                cur.execute(f'{verb} ROLE "{s.catalog_user}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE '
+                            "NOREPLICATION PASSWORD %s", (s.catalog_password.get_secret_value(),))
+                for database in ("postgres", "template1"):
+                    cur.execute(f'REVOKE CONNECT, TEMPORARY ON DATABASE "{database}" FROM PUBLIC')
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (s.catalog_database,))
             if cur.fetchone() is None:
-                cur.execute(f'CREATE DATABASE "{self.settings.catalog_database}"')
+                cur.execute(f'CREATE DATABASE "{s.catalog_database}" OWNER "{s.catalog_user}"')
+            if self.separated:
+                cur.execute(f'REVOKE ALL ON DATABASE "{s.catalog_database}" FROM PUBLIC')
+                cur.execute(f'GRANT CONNECT, TEMPORARY ON DATABASE "{s.catalog_database}" TO "{s.catalog_user}"')
+            else:
+                console.print(f"[yellow]warning:[/yellow] the catalog's PostgreSQL in {self.pgdata} was made before "
+                              f"flowlake kept its superuser apart: {s.catalog_user} is a superuser and can read "
+                              "every database. docs/security.md (\"PostgreSQL\") says how to move it over.")
         conn.close()
+
+
+def pg_hba(settings: Settings) -> str:
+    """Who may connect to the catalog's PostgreSQL: the superuser over the socket only (whose directory only the
+    service user reaches), the catalog user to its own database with a SCRAM password; anything else refused."""
+    return (f"# Written by flowlake. First match wins; no line matches = refused.\n"
+            f"local all {PG_SUPERUSER} trust\n"
+            f"host {settings.catalog_database} {settings.catalog_user} all scram-sha-256\n")
 
 
 class Kafka(Service):
@@ -310,6 +373,10 @@ def write_trino_etc(settings: Settings, etc: Path, data_dir: Path, keystore: Pat
 
 
 class Trino(Service):
+    @property
+    def auth(self) -> str:
+        return "TLS and password, roles"
+
     @property
     def port(self) -> int:
         return self.settings.trino_port
@@ -465,6 +532,10 @@ class Pulsar(Service):
 
 class ObjectStore(Service):
     """MinIO on the local disk: S3-compatible storage for s3:// warehouses and checkpoints."""
+
+    @property
+    def auth(self) -> str:
+        return "access key and secret key"
 
     @property
     def port(self) -> int:

@@ -43,7 +43,7 @@ def test_the_last_screen_names_every_running_service_and_its_address_answers(
     for place in shown:
         assert answers(settings, place.address), place
     screen = io.StringIO()
-    monkeypatch.setattr(demo, "console", Console(file=screen, width=400))
+    monkeypatch.setattr(demo, "console", Console(file=screen, width=80))  # an 80-column terminal: no address cut
     print_way_on(settings)
     for place in shown:
         assert place.service in screen.getvalue() and place.address in screen.getvalue(), place
