@@ -57,6 +57,7 @@ from flowlake.clients.kafka import delete_topic, ensure_topic
 from flowlake.clients.trino import connect
 from flowlake.config import REPO_ROOT, Settings, load_settings
 from flowlake.generate import Mix, generate
+from flowlake.kafka_security import client_config
 from flowlake.stack.process import ManagedProcess
 from flowlake.stack.runtime import Runtime
 from flowlake.stack.services import FlinkProcess, Trino
@@ -219,7 +220,7 @@ def background_load(settings: Settings, run: Run, rate: float, seconds: float) -
 
 def freshness(settings: Settings, run: Run, seconds: float) -> list[float]:
     """Seconds from producing each probe until Trino returns it from silver."""
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
+    producer = Producer({**client_config(settings, "admin"), "enable.idempotence": True})
     cursor = connect(settings).cursor()
     pending: dict[str, float] = {}
     seen: list[float] = []

@@ -27,10 +27,11 @@ from confluent_kafka import Producer
 from flowlake.clients.flink import FlinkRest, submit
 from flowlake.clients.kafka import delete_topic, ensure_topic
 from flowlake.config import Settings, load_settings
+from flowlake.kafka_security import client_config
 
 
 def produce(settings: Settings, topic: str, users: int, start: datetime) -> int:
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 50, "compression.type": "lz4"})
+    producer = Producer({**client_config(settings, "admin"), "linger.ms": 50, "compression.type": "lz4"})
     sent = 0
 
     def send(event: dict[str, Any], at: datetime, partition: int | None = None) -> None:

@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from string import Template
 
+from flink_jobs.registry import KAFKA_PASSWORD_ENV
+
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "flink"
 
 
@@ -25,6 +27,11 @@ def load_sql(name: str, **values: object) -> str:
 def common_arguments(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--kafka-bootstrap", default="127.0.0.1:9092")
+    parser.add_argument("--kafka-security", choices=("sasl_ssl", "none"), default="none",
+                        help="sasl_ssl: TLS and SCRAM-SHA-512 as --kafka-user, its password in "
+                             f"{KAFKA_PASSWORD_ENV}, the broker's CA certificate in --kafka-ca-file")
+    parser.add_argument("--kafka-user", default="")
+    parser.add_argument("--kafka-ca-file", default="")
     parser.add_argument("--catalog-name", default="lakehouse")
     parser.add_argument("--catalog-jdbc-url", required=True)
     parser.add_argument("--catalog-user", default="flowlake")
@@ -42,6 +49,25 @@ def parse(parser: argparse.ArgumentParser) -> argparse.Namespace:
     # Flink passes options of its own in the same argument list: keep what is ours.
     args, _unknown = parser.parse_known_args()
     return args
+
+
+def kafka_properties(args: argparse.Namespace) -> dict[str, str]:
+    """The Kafka clients' security properties for the job's principal: empty for a broker without security."""
+    if args.kafka_security == "none":
+        return {}
+    password = os.environ.get(KAFKA_PASSWORD_ENV, "")
+    if not password or '"' in password or not args.kafka_user:
+        raise SystemExit(f"--kafka-security sasl_ssl needs --kafka-user and its password in {KAFKA_PASSWORD_ENV} "
+                         '(without a double quote): `flowlake submit` sets both')
+    jaas = ("org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{args.kafka_user}" password="{password}";')
+    return {"security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-512", "sasl.jaas.config": jaas,
+            "ssl.truststore.type": "PEM", "ssl.truststore.location": args.kafka_ca_file}
+
+
+def kafka_sql_options(args: argparse.Namespace) -> str:
+    """kafka_properties as options of a Kafka table's WITH clause (each line ends with a comma)."""
+    return "".join(f"\n  {sql_string('properties.' + k)} = {sql_string(v)}," for k, v in kafka_properties(args).items())
 
 
 def sql_string(text: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from flink_jobs.common import catalog_sql, common_arguments, load_sql, parse
+from flink_jobs.common import catalog_sql, common_arguments, kafka_sql_options, load_sql, parse
 from flink_jobs.registry import INGEST
 from iceberg import registry
 
@@ -200,13 +200,15 @@ def build(args: argparse.Namespace) -> tuple[TableEnvironment, StatementSet]:
     t_env.execute_sql(load_sql("function_event_time"))
     event_time_columns = load_sql("columns_event_time", max_future_seconds=max_future,
                                   allowed_lateness_seconds=args.allowed_lateness_seconds)
+    kafka_options = kafka_sql_options(args)
     t_env.execute_sql(load_sql(f"source_{args.source}_events", topic=topic, bootstrap=args.kafka_bootstrap,
                                service_url=args.pulsar_service_url, group_id=args.group_id,
-                               event_time_columns=event_time_columns))
+                               event_time_columns=event_time_columns, kafka_options=kafka_options))
     t_env.execute_sql(load_sql("sink_kafka_silver_events", silver_topic=args.silver_topic,
-                               bootstrap=args.kafka_bootstrap, transactional_id_prefix=f"{args.group_id}-silver"))
+                               bootstrap=args.kafka_bootstrap, transactional_id_prefix=f"{args.group_id}-silver",
+                               kafka_options=kafka_options))
     t_env.execute_sql(load_sql("sink_kafka_consent", consent_topic=args.consent_topic, bootstrap=args.kafka_bootstrap,
-                               transactional_id_prefix=f"{args.group_id}-consent"))
+                               transactional_id_prefix=f"{args.group_id}-consent", kafka_options=kafka_options))
     floor = args.gold_written_until - timedelta(milliseconds=1)
     t_env.execute_sql(load_sql(CHECKS[args.checks]))
     for view in VIEWS:

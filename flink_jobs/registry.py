@@ -12,6 +12,8 @@ from pathlib import Path
 
 # States a Flink job does not leave; every other one (CREATED, RUNNING, RESTARTING, ...) is a live job.
 TERMINAL_STATES = frozenset({"FINISHED", "CANCELED", "FAILED"})
+# A job's Kafka password reaches its driver in this variable, never on its command line (visible in `ps`).
+KAFKA_PASSWORD_ENV = "FLOWLAKE_KAFKA_PASSWORD"
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,11 @@ class Job:
     group_id: str = ""
     # Arguments `flowlake submit` fills from the settings when they are not given: (flag, Settings field).
     settings_arguments: tuple[tuple[str, str], ...] = ()
+    # Its Kafka principal, and the flags that name the topics it reads and writes: `flowlake submit` grants the
+    # principal exactly those (and the consumer group and transactional ids of its group id). None: no Kafka.
+    kafka_principal: str = ""
+    kafka_reads: tuple[str, ...] = ()
+    kafka_writes: tuple[str, ...] = ()
 
     @property
     def streaming(self) -> bool:
@@ -40,10 +47,12 @@ INGEST = Job("ingest", "ingest.py", "the medallion job: events -> bronze, quaran
              "consent topics",
              pipeline_name="flowlake-ingest", group_id="flowlake-ingest",
              settings_arguments=(("--topic", "events_topic"), ("--silver-topic", "silver_events_topic"),
-                                 ("--consent-topic", "consent_topic")))
+                                 ("--consent-topic", "consent_topic")),
+             kafka_principal="ingest", kafka_reads=("--topic",), kafka_writes=("--silver-topic", "--consent-topic"))
 SESSIONS = Job("sessions", "sessions.py", "sessions and alerts from the silver topic",
                pipeline_name="flowlake-sessions", group_id="flowlake-sessions",
-               settings_arguments=(("--silver-topic", "silver_events_topic"), ("--alerts-topic", "alerts_topic")))
+               settings_arguments=(("--silver-topic", "silver_events_topic"), ("--alerts-topic", "alerts_topic")),
+               kafka_principal="sessions", kafka_reads=("--silver-topic",), kafka_writes=("--alerts-topic",))
 SQL = Job("sql", "sql_script.py", "a Flink SQL script against the lakehouse catalog")
 MAINTAIN = Job("maintain", "maintain.py", "table maintenance: compaction, snapshot expiry, orphan files, manifests")
 

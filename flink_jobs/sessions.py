@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from flink_jobs.common import catalog_sql, common_arguments, load_sql, parse
+from flink_jobs.common import catalog_sql, common_arguments, kafka_properties, load_sql, parse
 from flink_jobs.registry import SESSIONS
 from iceberg import registry
 
@@ -91,8 +91,10 @@ def main() -> None:
               .set_group_id(args.group_id)
               .set_starting_offsets(_committed_offsets_or_earliest())
               .set_value_only_deserializer(SimpleStringSchema())
-              .set_property("isolation.level", "read_committed")
-              .build())
+              .set_property("isolation.level", "read_committed"))
+    for key, value in kafka_properties(args).items():
+        source = source.set_property(key, value)
+    source = source.build()
     # No timestamp assigner: the Kafka record timestamp is the event time (the medallion job sets it).
     watermarks = WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_seconds(args.out_of_orderness_seconds))
     if args.idle_timeout_seconds > 0:
@@ -118,8 +120,10 @@ def main() -> None:
                                            .set_value_serialization_schema(SimpleStringSchema())
                                            .build())
                     .set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE)
-                    .set_transactional_id_prefix(f"{args.group_id}-alerts")
-                    .build())
+                    .set_transactional_id_prefix(f"{args.group_id}-alerts"))
+    for key, value in kafka_properties(args).items():
+        alerts_topic = alerts_topic.set_property(key, value)
+    alerts_topic = alerts_topic.build()
     (alerts.map(lambda alert: alert.json, output_type=Types.STRING()).name("alert json").uid("alert-json")
      .sink_to(alerts_topic).name("alerts topic").uid("alerts-topic"))
 

@@ -338,6 +338,38 @@ def trino_users(show_passwords: bool) -> None:
               "engineer: reads and writes everything, runs maintenance procedures")
 
 
+@main.command("kafka-users")
+@click.option("--show-passwords", is_flag=True, help="print the passwords too")
+@click.option("--as", "role", default=None, help="print a Kafka client's settings for this principal")
+def kafka_users(show_passwords: bool, role: str | None) -> None:
+    """How to connect to the local Kafka: the certificate to trust, the principals and what each may do; with
+    --as ROLE, the client settings (Java's client.properties lines; librdkafka's are alike) for that principal."""
+    from flowlake import kafka_security as kafka
+
+    settings = load_settings()
+    if not kafka.enabled(settings):
+        out.print(f"Kafka at {settings.kafka_bootstrap}: PLAINTEXT, no authentication (FLOWLAKE_KAFKA_SECURITY=none)")
+        return
+    if role is not None:
+        if role not in kafka.ROLES:
+            raise click.BadParameter(f"one of {', '.join(kafka.ROLES)}", param_hint="--as")
+        secret = kafka.password(settings, role) if show_passwords else "<flowlake kafka-users --show-passwords>"
+        click.echo(f"bootstrap.servers={settings.kafka_bootstrap}\nsecurity.protocol=SASL_SSL\n"
+                   f"sasl.mechanism={kafka.MECHANISM}\nsasl.jaas.config=org.apache.kafka.common.security.scram."
+                   f'ScramLoginModule required username="{role}" password="{secret}";\n'
+                   f"ssl.truststore.type=PEM\nssl.truststore.location={kafka.ca_file(settings)}")
+        return
+    out.print(f"Kafka at {settings.kafka_bootstrap}: TLS (trust {kafka.ca_file(settings)}) and SASL/{kafka.MECHANISM}")
+    grants = kafka.role_grants(settings)
+    rows = []
+    for name in kafka.ROLES:
+        may = "; ".join(f"{g.operation.lower()} {g.resource.replace('_', ' ')} {g.name}"
+                        f"{'*' if g.pattern == 'prefixed' else ''}" for g in grants.get(name, []))
+        rows.append([name, may or "everything (super user)",
+                     kafka.password(settings, name) if show_passwords else "--show-passwords"])
+    out.print(fitted_table(["principal", "may", "password"], rows, ["principal", "may"], out.width))
+
+
 @main.command()
 @click.option("--events", "count", default=10_000, show_default=True, help="events to generate")
 @click.option("--timeout", default=300, show_default=True, help="seconds to wait for the rows in Trino")

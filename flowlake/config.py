@@ -128,6 +128,14 @@ class Settings(BaseSettings):
     # their creator's rights.
     trino_user: str = "engineer"
 
+    # Kafka's client listener: TLS and SASL/SCRAM-SHA-512, a principal per role, ACLs (flowlake/kafka_security.py);
+    # `none`: PLAINTEXT, for a broker without security (compose and Kubernetes until theirs is on). Passwords per
+    # role from FLOWLAKE_KAFKA_PASSWORDS ('{"producer": "..."}'), else generated into <data dir>/secrets/; the
+    # broker's CA certificate from kafka_ca_file, else the local broker's own.
+    kafka_security: Literal["sasl_ssl", "none"] = "sasl_ssl"
+    kafka_passwords: dict[str, SecretStr] = {}
+    kafka_ca_file: str = ""
+
     catalog_name: str = "lakehouse"
     catalog_database: str = "iceberg_catalog"
     catalog_user: str = "flowlake"

@@ -47,6 +47,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from flowlake.config import REPO_ROOT, Settings
+from flowlake.kafka_security import client_config
 
 log = logging.getLogger("flowlake.exporter")
 TIMEOUT_SECONDS = 10.0
@@ -80,7 +81,8 @@ def lags(committed: dict[str, dict[tuple[str, int], int]], ends: dict[tuple[str,
 class KafkaLagCollector(Collector):
     def __init__(self, settings: Settings, group_pattern: str = ".*") -> None:
         # librdkafka's own log lines through Python's logging: JSON lines like the rest, not raw stderr.
-        self.admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "logger": log})  # type: ignore[dict-item]
+        # As the `exporter` principal: it may describe groups and topics, and read no record.
+        self.admin = AdminClient({**client_config(settings, "exporter"), "logger": log})  # type: ignore[dict-item]
         self.groups = re.compile(group_pattern)
 
     def committed(self) -> dict[str, dict[tuple[str, int], int]]:

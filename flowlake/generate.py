@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from flowlake.clients.kafka import CLIENT_LOG, require_kafka
 from flowlake.config import Settings
 from flowlake.errors import FlowlakeError
+from flowlake.kafka_security import client_config
 from udfs.pii import luhn_ok
 
 FIRST_NAMES = ("Anna", "Ben", "Chloé", "David", "Elif", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kavya", "Liam")
@@ -223,7 +224,9 @@ class _KafkaOut:
         require_kafka(settings)
         self.where = f"Kafka at {settings.kafka_bootstrap}"
         self.topic = topic
-        self.producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True,
+        # As the `producer` principal: it may write the events topic (and the input topics of ingest jobs
+        # submitted with another --topic), nothing else.
+        self.producer = Producer({**client_config(settings, "producer"), "enable.idempotence": True,
                                   "acks": "all", "linger.ms": 20, "compression.type": "lz4",
                                   "logger": CLIENT_LOG})
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import requests
 
-from flink_jobs.registry import JOBS, TERMINAL_STATES
+from flink_jobs.registry import JOBS, KAFKA_PASSWORD_ENV, TERMINAL_STATES
+from flowlake import kafka_security
 from flowlake.clients import storage
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import JobFailed, ServiceUnavailable
@@ -231,6 +232,7 @@ def submit(settings: Settings, job: str, extra_args: list[str] | None = None, fr
     extra_args += settings_arguments(settings, job, extra_args)
     if job in PREPARE:
         extra_args += PREPARE[job](settings, rt, extra_args)
+    grant_kafka_access(settings, job, extra_args)
     restore = ["--fromSavepoint", from_savepoint] if from_savepoint else []
     restore += ["--allowNonRestoredState"] if from_savepoint and allow_non_restored_state else []
     returncode, output = _flink_run(settings, rt, job, [*restore, "--detached"], extra_args, timeout=600)
@@ -239,6 +241,21 @@ def submit(settings: Settings, job: str, extra_args: list[str] | None = None, fr
         raise failure_tail(job, returncode, output)
     record_submission(settings, job_name(job, extra_args), match.group(1), job, extra_args)
     return match.group(1)
+
+
+def grant_kafka_access(settings: Settings, job: str, args: list[str]) -> None:
+    """The job's Kafka principal may read and write the topics its arguments name, use its consumer group and its
+    transactional ids; an ingest job's input topic may be written by the producer principal."""
+    spec = JOBS[job]
+    if not spec.kafka_principal:
+        return
+    pulsar_source = job == "ingest" and _option(args, "--source", "kafka") == "pulsar"
+    reads = [] if pulsar_source else [t for t in (_option(args, flag, "") for flag in spec.kafka_reads) if t]
+    writes = [t for t in (_option(args, flag, "") for flag in spec.kafka_writes) if t]
+    group = _option(args, "--group-id", spec.group_id)
+    kafka_security.grant(settings, spec.kafka_principal, kafka_security.job_grants(reads, writes, group))
+    if job == "ingest":
+        kafka_security.grant(settings, "producer", kafka_security.producer_grants(reads))
 
 
 def run_attached(settings: Settings, job: str, job_args: list[str], timeout: float = 3600,
@@ -266,6 +283,9 @@ def _flink_run(settings: Settings, rt: Runtime, job: str, run_options: list[str]
         from flowlake.keys import pii_hash_key
 
         env[HASH_KEY_ENV] = pii_hash_key(settings)  # the key the local stack's TaskManagers have
+    role = JOBS[job].kafka_principal
+    if role and kafka_security.enabled(settings):
+        env[KAFKA_PASSWORD_ENV] = kafka_security.password(settings, role)  # the driver's, never its arguments
     env.update(JAVA_HOME=str(rt.java17_home), FLINK_CONF_DIR=str(conf_dir),
                FLINK_LOG_DIR=str(settings.log_dir), PYTHONPATH=str(REPO_ROOT),
                FLOWLAKE_CATALOG_PASSWORD=settings.catalog_password.get_secret_value(), **storage.job_env(settings))
@@ -278,6 +298,6 @@ def _flink_run(settings: Settings, rt: Runtime, job: str, run_options: list[str]
                "--jobmanager", f"{settings.flink_host or settings.host}:{settings.flink_rest_port}",
                "--python", str(JOBS[job].path), "--pyExecutable", python, "--pyClientExecutable", python,
                "--pyFiles", str(shipped),
-               *job_arguments(settings), *job_args]
+               *job_arguments(settings), *kafka_security.job_arguments(settings, role), *job_args]
         result = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO_ROOT, timeout=timeout)
     return result.returncode, result.stdout + result.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from flowlake.config import Settings
@@ -16,17 +16,35 @@ CLIENT_LOG = logging.getLogger("librdkafka")
 
 
 def admin_client(settings: Settings) -> AdminClient:
-    return AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "logger": CLIENT_LOG})  # type: ignore[dict-item]
+    """As Kafka's `admin` principal (topics, groups, every ACL): the CLI's and the stack manager's."""
+    from flowlake.kafka_security import client_config
+
+    return AdminClient({**client_config(settings, "admin"), "logger": CLIENT_LOG})  # type: ignore[dict-item]
 
 
 def require_kafka(settings: Settings) -> AdminClient:
-    admin = admin_client(settings)
+    from flowlake.kafka_security import client_config, enabled
+
+    refused: list[str] = []
+
+    def on_error(error: KafkaError) -> None:
+        if error.name() == "_AUTHENTICATION":
+            refused.append(error.str())
+
+    probe = AdminClient({**client_config(settings, "admin"), "logger": CLIENT_LOG,  # type: ignore[dict-item]
+                         "error_cb": on_error})  # type: ignore[dict-item]
     try:
-        admin.list_topics(timeout=5)
+        probe.list_topics(timeout=5)
     except KafkaException as exc:
+        probe.poll(0.5)  # serves the error callbacks
+        if refused:
+            raise ServiceUnavailable(
+                f"Kafka at {settings.kafka_bootstrap} refused the admin principal's password: set it in "
+                "FLOWLAKE_KAFKA_PASSWORDS or <data dir>/secrets/kafka-passwords.json, then `flowlake up`") from exc
+        tls = " over TLS (FLOWLAKE_KAFKA_SECURITY=none for a PLAINTEXT broker)" if enabled(settings) else ""
         raise ServiceUnavailable(
-            f"Kafka not reachable at {settings.kafka_bootstrap}: run `flowlake up` ({exc})") from exc
-    return admin
+            f"Kafka not reachable at {settings.kafka_bootstrap}{tls}: run `flowlake up` ({exc})") from exc
+    return probe
 
 
 def ensure_stack_topics(settings: Settings) -> list[str]:

@@ -18,7 +18,7 @@ from string import Template
 
 from rich.console import Console
 
-from flowlake import keys
+from flowlake import kafka_security, keys
 from flowlake import trino_security as security
 from flowlake.alerts import alertmanager_config, scale_rules
 from flowlake.clients import storage
@@ -232,12 +232,21 @@ class Kafka(Service):
     def classpath(self) -> str:
         return str(self.runtime.jar_dir("kafka") / "*")
 
+    @property
+    def auth(self) -> str:
+        return "SCRAM over TLS, ACLs" if kafka_security.enabled(self.settings) else super().auth
+
     def prepare(self) -> None:
         s = self.settings
         logs = self.home / "data"
+        if kafka_security.enabled(s):
+            kafka_security.ensure_certificate(s)
+            kafka_security.ensure_passwords(s)  # made here, by the stack manager, before any client starts
         render(LOCAL_CONFIGS / "kafka" / "server.properties", self.home / "server.properties",
                kafka_version=KAFKA_VERSION, host=s.host, port=s.kafka_port,
-               controller_port=s.kafka_controller_port, log_dirs=logs, partitions=s.events_partitions)
+               controller_port=s.kafka_controller_port, log_dirs=logs, partitions=s.events_partitions,
+               security=kafka_security.server_properties(s))
+        (self.home / "server.properties").chmod(0o600)  # the broker's own password and the keystore's
         render(LOCAL_CONFIGS / "kafka" / "log4j.properties", self.home / "log4j.properties",
                log_file=s.log_dir / "kafka-server.log")
         if (logs / "meta.properties").exists():
@@ -262,8 +271,8 @@ class Kafka(Service):
         from confluent_kafka.admin import AdminClient
 
         # log_level 0: a health probe of a broker that is still starting is not an error to print.
-        admin = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap, "socket.timeout.ms": 2000,
-                             "log_level": 0})
+        admin = AdminClient({**kafka_security.client_config(self.settings, kafka_security.BROKER),
+                             "socket.timeout.ms": 2000, "log_level": 0})
         try:
             metadata = admin.list_topics(timeout=3)
         except Exception:
@@ -273,6 +282,7 @@ class Kafka(Service):
     def after_start(self) -> None:
         from flowlake.clients.kafka import ensure_stack_topics
 
+        kafka_security.ensure_principals(self.settings)
         ensure_stack_topics(self.settings)
 
 
@@ -593,6 +603,10 @@ class LagExporter(Service):
     @property
     def port(self) -> int:
         return self.settings.exporter_port
+
+    def prepare(self) -> None:
+        if kafka_security.enabled(self.settings):
+            kafka_security.ensure_passwords(self.settings)  # its principal's, before it starts
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         cli = Path(sys.executable).parent / "flowlake"

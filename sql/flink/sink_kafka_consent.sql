@@ -14,7 +14,7 @@ CREATE TEMPORARY TABLE consent_topic (
 ) WITH (
   'connector' = 'upsert-kafka',
   'topic' = '${consent_topic}',
-  'properties.bootstrap.servers' = '${bootstrap}',
+  'properties.bootstrap.servers' = '${bootstrap}',${kafka_options}
   'key.format' = 'json',
   'value.format' = 'json',
   'value.json.timestamp-format.standard' = 'ISO-8601',

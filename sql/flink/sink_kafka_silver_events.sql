@@ -10,7 +10,7 @@ CREATE TEMPORARY TABLE silver_events_topic (
 ) WITH (
   'connector' = 'kafka',
   'topic' = '${silver_topic}',
-  'properties.bootstrap.servers' = '${bootstrap}',
+  'properties.bootstrap.servers' = '${bootstrap}',${kafka_options}
   'key.format' = 'raw',
   'key.fields' = 'user_id',
   'value.format' = 'raw',

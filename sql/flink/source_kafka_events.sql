@@ -17,7 +17,7 @@ CREATE TEMPORARY TABLE source_events (
 ) WITH (
   'connector' = 'kafka',
   'topic' = '${topic}',
-  'properties.bootstrap.servers' = '${bootstrap}',
+  'properties.bootstrap.servers' = '${bootstrap}',${kafka_options}
   'properties.group.id' = '${group_id}',
   'properties.isolation.level' = 'read_committed',
   'properties.auto.offset.reset' = 'earliest',

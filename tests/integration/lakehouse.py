@@ -19,6 +19,7 @@ from confluent_kafka import Consumer, Producer
 from flowlake.clients.trino import query
 from flowlake.config import Settings
 from flowlake.generate import PRODUCTS, Mix, privacy_intents
+from flowlake.kafka_security import client_config
 from flowlake.keys import pii_hash_key
 from iceberg.registry import SILVER_TABLE_OF
 from udfs.masking import hash_token
@@ -52,7 +53,7 @@ def read_committed(settings: Settings, topic: str, expected: int,
                    timeout: float = 120) -> list[tuple[bytes, bytes, int]]:
     """(key, value, timestamp in ms) of every committed record of a topic, once at least `expected` arrived and a
     few seconds more brought nothing new (to see records beyond the expected ones too)."""
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"check-{uuid.uuid4().hex[:8]}",
+    consumer = Consumer({**client_config(settings, "admin"), "group.id": f"check-{uuid.uuid4().hex[:8]}",
                          "isolation.level": "read_committed", "auto.offset.reset": "earliest",
                          "enable.auto.commit": False})
     consumer.subscribe([topic])
@@ -75,7 +76,7 @@ def read_committed(settings: Settings, topic: str, expected: int,
 def tick(settings: Settings, job: IngestJob, at: datetime) -> list[str]:
     """One valid page view per partition at event time `at`: moves the watermark of every
     partition, so that every window ending before `at` - lateness closes."""
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
+    producer = Producer({**client_config(settings, "admin"), "enable.idempotence": True})
     ids = []
     for partition in range(settings.events_partitions):
         event = page_view(at, "U00001", "/tick")
@@ -194,7 +195,7 @@ def background_page_views(settings: Settings, job: IngestJob, stop: threading.Ev
     """One user's page views, 20/s, until stopped: the job keeps writing while something else runs (an
     erasure, retention). The ids sent are appended to `sent`."""
     def run() -> None:
-        producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
+        producer = Producer({**client_config(settings, "admin"), "enable.idempotence": True})
         while not stop.is_set():
             event = page_view(job.clock(), user_id, page)
             sent.append(event["event_id"])

@@ -20,6 +20,7 @@ from flowlake.alerts import FROM_EXPORTER
 from flowlake.clients.kafka import delete_topic, ensure_topic
 from flowlake.config import Settings
 from flowlake.generate import generate
+from flowlake.kafka_security import client_config, grant, producer_grants
 from flowlake.stack.process import ManagedProcess
 from flowlake.stack.runtime import Runtime
 from flowlake.stack.services import LagExporter
@@ -36,7 +37,8 @@ def test_a_producer_that_stops_is_reported_as_a_silent_source(local_stack: Setti
     settings = local_stack
     topic = f"it-silent-{uuid.uuid4().hex[:8]}"
     ensure_topic(settings, topic, 1)
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"g-{topic}",
+    grant(settings, "producer", producer_grants([topic]))  # what `flowlake submit ingest` does for its --topic
+    consumer = Consumer({**client_config(settings, "admin"), "group.id": f"g-{topic}",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False})
     try:
         generate(settings=settings, count=None, rate=20.0, duration=20.0, topic=topic,

@@ -30,6 +30,7 @@ from flowlake.clients.flink import FlinkRest, latest_checkpoint, resume_point, s
 from flowlake.clients.kafka import delete_topic, ensure_topic
 from flowlake.config import Settings
 from flowlake.generate import Mix, SteppingClock, generate
+from flowlake.kafka_security import client_config
 from flowlake.stack.process import ManagedProcess
 from flowlake.stack.runtime import Runtime
 from flowlake.stack.services import FlinkProcess, Kafka
@@ -316,7 +317,7 @@ def test_a_failing_udf_fails_the_task_not_the_data(local_stack: Settings) -> Non
                     "event_time": job.clock().isoformat(timespec="milliseconds"), "country": "DE",
                     "channel": "chat", "message": f"Where is my parcel? {pill}"}
         sent.records.append(("U00007", json.dumps(poisoned).encode(), "valid"))
-        producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
+        producer = Producer({**client_config(settings, "admin"), "enable.idempotence": True})
         producer.produce(job.topic, key=b"U00007", value=sent.records[-1][1])
         assert producer.flush(30) == 0
         generate(settings, 500, None, None, topic=job.topic, seed=random.randrange(10**6, 10**9),

@@ -19,6 +19,7 @@ from flowlake.clients.flink import FlinkRest, submit
 from flowlake.clients.kafka import delete_topic, ensure_topic
 from flowlake.config import Settings
 from flowlake.generate import SteppingClock, generate
+from flowlake.kafka_security import client_config
 from iceberg.registry import SILVER_TABLE_OF
 from tests.hostile import corpus
 
@@ -54,7 +55,7 @@ def test_hostile_records_are_quarantined_with_their_reason_and_nothing_stops(loc
     rest = FlinkRest(settings)
     entries = corpus(job.clock.start)
     job.clock.start += timedelta(seconds=20)
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
+    producer = Producer({**client_config(settings, "admin"), "enable.idempotence": True})
     for entry in entries:
         producer.produce(job.topic, key=b"U00042", value=entry.payload)
     assert producer.flush(60) == 0

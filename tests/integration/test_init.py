@@ -14,6 +14,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[at
 
 from flowlake.catalog import load_catalog
 from flowlake.config import Settings
+from flowlake.kafka_security import client_config
 from iceberg.registry import NAMESPACES
 from iceberg.tables import ALL_TABLES
 
@@ -37,7 +38,7 @@ def test_init_makes_catalog_tables_topics_and_a_trino_etc(local_stack: Settings,
     catalog = load_catalog(settings)
     tables = {".".join(t) for ns in NAMESPACES for t in catalog.list_tables(ns)}
     assert tables >= {spec.identifier for spec in ALL_TABLES}
-    admin = AdminClient({"bootstrap.servers": local_stack.kafka_bootstrap})
+    admin = AdminClient(client_config(local_stack, "admin"))
     topics = admin.list_topics(timeout=10).topics
     names = [f"init-{suffix}{end}" for end in ("", ".silver", ".alerts", ".consent")]
     for name in names:

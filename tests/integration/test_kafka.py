@@ -7,6 +7,7 @@ from confluent_kafka import Consumer, Producer
 
 from flowlake.clients.kafka import delete_topic, ensure_topic
 from flowlake.config import Settings
+from flowlake.kafka_security import client_config
 
 pytestmark = pytest.mark.integration
 
@@ -15,13 +16,13 @@ def test_produce_and_consume_through_the_broker(local_stack: Settings) -> None:
     topic = f"it-kafka-{uuid.uuid4().hex[:8]}"
     ensure_topic(local_stack, topic, 3)
     try:
-        producer = Producer({"bootstrap.servers": local_stack.kafka_bootstrap, "enable.idempotence": True})
+        producer = Producer({**client_config(local_stack, "admin"), "enable.idempotence": True})
         sent = {f"key-{i}": f"value-{i}" for i in range(100)}
         for key, value in sent.items():
             producer.produce(topic, key=key, value=value)
         assert producer.flush(30) == 0
 
-        consumer = Consumer({"bootstrap.servers": local_stack.kafka_bootstrap, "group.id": f"g-{topic}",
+        consumer = Consumer({**client_config(local_stack, "admin"), "group.id": f"g-{topic}",
                              "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
         consumer.subscribe([topic])
         received: dict[str, str] = {}
@@ -45,7 +46,7 @@ def test_transactional_producer_is_accepted(local_stack: Settings) -> None:
     topic = f"it-txn-{uuid.uuid4().hex[:8]}"
     ensure_topic(local_stack, topic, 1)
     try:
-        producer = Producer({"bootstrap.servers": local_stack.kafka_bootstrap, "transactional.id": f"t-{topic}",
+        producer = Producer({**client_config(local_stack, "admin"), "transactional.id": f"t-{topic}",
                              "transaction.timeout.ms": 3_600_000})
         producer.init_transactions(30)
         producer.begin_transaction()
@@ -58,7 +59,7 @@ def test_transactional_producer_is_accepted(local_stack: Settings) -> None:
         assert producer.flush(30) == 0
         producer.abort_transaction(30)
 
-        consumer = Consumer({"bootstrap.servers": local_stack.kafka_bootstrap, "group.id": f"g-{topic}",
+        consumer = Consumer({**client_config(local_stack, "admin"), "group.id": f"g-{topic}",
                              "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
         consumer.subscribe([topic])
         values = []

@@ -22,6 +22,7 @@ from confluent_kafka import Producer
 from flowlake.clients.flink import FlinkRest, submit
 from flowlake.config import Settings
 from flowlake.generate import Mix, generate
+from flowlake.kafka_security import client_config
 from iceberg.registry import SILVER_TABLE_OF
 from udfs.pii import detect
 
@@ -258,7 +259,7 @@ def test_restart_from_a_savepoint_loses_nothing_and_duplicates_nothing(
                   "ORDER BY window_end DESC, country, category LIMIT 1")
     late_orders = [order(window_start + timedelta(seconds=10), country, category, currency)
                    for _ in range(settings.events_partitions)]
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
+    producer = Producer({**client_config(settings, "admin"), "enable.idempotence": True})
     for partition, late_order in enumerate(late_orders):
         producer.produce(job.topic, key=b"U00003", value=json.dumps(late_order).encode(), partition=partition)
     assert producer.flush(30) == 0
@@ -297,7 +298,7 @@ def test_restart_from_a_savepoint_loses_nothing_and_duplicates_nothing(
 def test_freshness_from_kafka_to_trino(local_stack: Settings, ingest_job: IngestJob) -> None:
     """Produce -> visible in silver through Trino, per event, against the checkpoint interval."""
     settings, job = local_stack, ingest_job
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 0})
+    producer = Producer({**client_config(settings, "admin"), "linger.ms": 0})
     sent: dict[str, float] = {}
     for _ in range(20):
         event = page_view(job.clock(), "U00002", "/fresh")

@@ -23,6 +23,7 @@ from flowlake.clients.flink import FlinkRest
 from flowlake.clients.trino import query
 from flowlake.config import Settings
 from flowlake.generate import generate
+from flowlake.kafka_security import client_config
 from flowlake.maintain import history_file, run_once, schedule
 from tests.promql import rules, series_parts
 
@@ -48,7 +49,7 @@ def policy_file(tmp_path: Path, **values: object) -> Path:
 
 def produce_in_commits(settings: Settings, job: IngestJob, batches: int, per_batch: int) -> None:
     """Small batches, each waited for in bronze: one small file per partition and checkpoint."""
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
+    producer = Producer({**client_config(settings, "admin"), "enable.idempotence": True})
     for _ in range(batches):
         before = bronze_count(settings)
         for _ in range(per_batch):

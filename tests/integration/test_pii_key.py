@@ -17,6 +17,7 @@ from confluent_kafka import Producer
 from flowlake.clients.flink import FlinkRest, submit
 from flowlake.clients.kafka import delete_topic, ensure_topic
 from flowlake.config import REPO_ROOT, Settings
+from flowlake.kafka_security import client_config
 from flowlake.stack.runtime import Runtime
 from udfs.masking import HASH_KEY_ENV
 
@@ -47,7 +48,7 @@ def test_workers_with_another_key_than_the_client_write_nothing(local_stack: Set
                                          "--group-id", f"g-{topic}", "--job-name", f"ingest-{topic}"])
     monkeypatch.delenv(HASH_KEY_ENV)
     try:
-        producer = Producer({"bootstrap.servers": settings.kafka_bootstrap})
+        producer = Producer(client_config(settings, "admin"))
         ids = []
         for _ in range(50):
             event = page_view(datetime.now(UTC) - timedelta(hours=30), "U00009", "/")

@@ -22,6 +22,7 @@ from confluent_kafka import Producer
 from flowlake.clients.flink import FlinkRest
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.generate import Mix, generate
+from flowlake.kafka_security import client_config
 from flowlake.privacy import requests, user_token
 from iceberg.registry import SILVER_TABLE_OF
 
@@ -44,7 +45,7 @@ CHECKED = {"bronze.events": ("payload, source_topic, source_partition, source_of
 
 
 def _send(settings: Settings, topic: str, records: list[tuple[bytes | None, bytes]]) -> None:
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
+    producer = Producer({**client_config(settings, "admin"), "enable.idempotence": True})
     for key, value in records:
         producer.produce(topic, key=key, value=value)
     assert producer.flush(30) == 0

@@ -20,6 +20,7 @@ import requests
 from confluent_kafka import Producer
 
 from flowlake.config import Settings
+from flowlake.kafka_security import client_config
 from flowlake.quality import load_checks
 
 from .conftest import IngestJob, wait_until
@@ -93,7 +94,7 @@ def test_a_producer_that_stops_sending_payments_fails_the_volume_check_and_pages
     # Five minutes of event time on the job's clock (it only moves forward): four with a page view and a
     # payment every 2 s, then one of page views alone.
     start = floor_to(job.clock.start + timedelta(minutes=1), timedelta(minutes=1))
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
+    producer = Producer({**client_config(settings, "admin"), "enable.idempotence": True})
     for second in range(0, 300, 2):
         at = start + timedelta(seconds=second)
         producer.produce(job.topic, key=PRODUCER.encode(), value=event(at, "page_view", page="/p", session_id="s"))
@@ -217,7 +218,7 @@ def test_a_quarantine_replay_writes_the_now_valid_records_to_silver_once(
                  "event_time": job.clock().isoformat(timespec="milliseconds"), "order_id": f"ORD-7778000{i}",
                  "amount": 10 + i, "currency": "CHF", "method": "card", "card_number": "4000 0000 0000 0002"}
                 for i in range(3)]
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
+    producer = Producer({**client_config(settings, "admin"), "enable.idempotence": True})
     for payment in [*payments, payments[0]]:  # the first one twice
         producer.produce(job.topic, key=payer.encode(), value=json.dumps(payment).encode())
     assert producer.flush(30) == 0
@@ -290,7 +291,7 @@ def test_restated_daily_gold_counts_the_late_events_the_stream_left_out(
                 "page": "/home", "session_id": "s"}
 
     def send(events: list[dict[str, Any]]) -> None:
-        producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
+        producer = Producer({**client_config(settings, "admin"), "enable.idempotence": True})
         for e in events:
             producer.produce(job.topic, key=e["user_id"].encode(), value=json.dumps(e).encode())
         assert producer.flush(30) == 0

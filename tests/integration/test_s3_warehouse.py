@@ -25,6 +25,7 @@ from flowlake.clients.kafka import delete_topic, ensure_topic
 from flowlake.clients.trino import query
 from flowlake.config import Settings
 from flowlake.generate import Mix, SteppingClock, generate
+from flowlake.kafka_security import grant, producer_grants
 from flowlake.stack.runtime import Runtime
 from flowlake.stack.services import Trino
 from iceberg.registry import SILVER_TABLE_OF
@@ -65,6 +66,7 @@ def test_the_medallion_job_writes_iceberg_and_checkpoints_to_s3_and_trino_reads_
     topic = f"it-s3-{uuid.uuid4().hex[:8]}"
     for name in (topic, f"{topic}.silver"):
         ensure_topic(settings, name, settings.events_partitions)
+    grant(settings, "producer", producer_grants([topic]))  # before the job's submission grants it
     clock = SteppingClock(datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=12))
     records: list[tuple[str, bytes, str]] = []
     generate(settings, EVENTS, None, None, topic=topic, seed=7, mix=Mix(bad=0.05, duplicates=0.05),

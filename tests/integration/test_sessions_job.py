@@ -20,6 +20,7 @@ from flowlake.clients.flink import FlinkRest, submit
 from flowlake.clients.kafka import delete_topic, ensure_topic
 from flowlake.clients.trino import query
 from flowlake.config import Settings
+from flowlake.kafka_security import client_config
 
 from .conftest import wait_until
 from .lakehouse import read_committed
@@ -100,7 +101,7 @@ class SessionsJob:
 
     def produce(self, events: list[dict[str, Any]]) -> None:
         """As the medallion job publishes silver: keyed by user, the event time as the Kafka timestamp."""
-        producer = Producer({"bootstrap.servers": self.settings.kafka_bootstrap, "enable.idempotence": True})
+        producer = Producer({**client_config(self.settings, "admin"), "enable.idempotence": True})
         for event in events:
             millis = int(datetime.fromisoformat(event["event_time"].replace("Z", "+00:00")).timestamp() * 1000)
             producer.produce(self.silver_topic, key=event["user_id"].encode(), value=json.dumps(event).encode(),
@@ -110,7 +111,7 @@ class SessionsJob:
     def tick(self, minute: float = 180) -> None:
         """An event on every partition (the watermark is the slowest partition's): at 180 the watermark
         passes every scripted session's end and gap."""
-        producer = Producer({"bootstrap.servers": self.settings.kafka_bootstrap, "enable.idempotence": True})
+        producer = Producer({**client_config(self.settings, "admin"), "enable.idempotence": True})
         event = self.scenario.event(minute, "tick", "page_view", page="/")
         millis = int(self.scenario.at(minute).timestamp() * 1000)
         for partition in range(self.settings.events_partitions):

@@ -47,7 +47,7 @@ def test_prometheus_config_lists_every_target_and_the_rules(tmp_path: Path) -> N
 
 def test_kafka_allows_flink_transaction_timeouts() -> None:
     text = (LOCAL_CONFIGS / "kafka" / "server.properties").read_text()
-    props = dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    props = dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
     assert int(props["transaction.max.timeout.ms"]) >= 3_600_000  # Flink Kafka sink default: 1 h
     assert props["transaction.state.log.replication.factor"] == "1"
     assert props["transaction.state.log.min.isr"] == "1"

@@ -10,7 +10,8 @@ from flink_jobs.common import SQL_DIR, load_sql, split_statements
 
 SOURCE_VALUES = dict(topic="events", bootstrap="127.0.0.1:9092", service_url="pulsar://127.0.0.1:6650",
                      group_id="g", max_future_seconds=300, event_time_columns="event_time AS now()",
-                     allowed_lateness_seconds=30, silver_topic="events.silver", transactional_id_prefix="g-silver")
+                     allowed_lateness_seconds=30, silver_topic="events.silver", transactional_id_prefix="g-silver",
+                     kafka_options="")
 
 
 def test_every_file_the_jobs_name_exists() -> None:
