@@ -3,6 +3,7 @@ run here against the test stack's own services under other settings, as a contai
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[at
 
 from flowlake.catalog import load_catalog
 from flowlake.config import Settings
-from flowlake.kafka_security import client_config
+from flowlake.kafka_security import ca_file, client_config, password
 from iceberg.registry import NAMESPACES
 from iceberg.tables import ALL_TABLES
 
@@ -27,7 +28,10 @@ def test_init_makes_catalog_tables_topics_and_a_trino_etc(local_stack: Settings,
     env = {**os.environ, "FLOWLAKE_CATALOG_NAME": f"init_{suffix}", "FLOWLAKE_EVENTS_TOPIC": f"init-{suffix}",
            "FLOWLAKE_SILVER_EVENTS_TOPIC": f"init-{suffix}.silver", "FLOWLAKE_ALERTS_TOPIC": f"init-{suffix}.alerts",
            "FLOWLAKE_CONSENT_TOPIC": f"init-{suffix}.consent", "FLOWLAKE_TRINO_HOST": "trino.example",
-           "FLOWLAKE_DATA_DIR": str(tmp_path / "state")}
+           "FLOWLAKE_DATA_DIR": str(tmp_path / "state"),
+           # A Kafka flowlake did not start: its admin's password and the CA that signed it, from the environment.
+           "FLOWLAKE_KAFKA_PASSWORDS": json.dumps({"admin": password(local_stack, "admin")}),
+           "FLOWLAKE_KAFKA_CA_FILE": str(ca_file(local_stack))}
     etc = tmp_path / "etc"
     for _ in range(2):  # idempotent
         result = subprocess.run([FLOWLAKE, "init", "--trino-etc", str(etc)], env=env, capture_output=True,
