@@ -92,7 +92,8 @@ def main() -> None:
               .set_starting_offsets(_committed_offsets_or_earliest())
               .set_value_only_deserializer(SimpleStringSchema())
               .set_property("isolation.level", "read_committed"))
-    for key, value in kafka_properties(args).items():
+    kafka = kafka_properties(args)
+    for key, value in kafka.items():
         source = source.set_property(key, value)
     source = source.build()
     # No timestamp assigner: the Kafka record timestamp is the event time (the medallion job sets it).
@@ -121,7 +122,7 @@ def main() -> None:
                                            .build())
                     .set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE)
                     .set_transactional_id_prefix(f"{args.group_id}-alerts"))
-    for key, value in kafka_properties(args).items():
+    for key, value in kafka.items():
         alerts_topic = alerts_topic.set_property(key, value)
     alerts_topic = alerts_topic.build()
     (alerts.map(lambda alert: alert.json, output_type=Types.STRING()).name("alert json").uid("alert-json")

@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 from confluent_kafka import Producer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from flowlake.clients.kafka import CLIENT_LOG, require_kafka
+from flowlake.clients.kafka import require_kafka
 from flowlake.config import Settings
 from flowlake.errors import FlowlakeError
-from flowlake.kafka_security import client_config
+from flowlake.kafka_security import CLIENT_LOG, client_config
 from udfs.pii import luhn_ok
 
 FIRST_NAMES = ("Anna", "Ben", "Chloé", "David", "Elif", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kavya", "Liam")

@@ -10,23 +10,30 @@ speaks PLAINTEXT (a broker flowlake does not run without security, and the bench
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flowlake.config import Settings
-from flowlake.errors import FlowlakeError, PrerequisiteMissing
-from flowlake.keys import generated_secret, secrets_dir, write_private
+from flowlake.errors import FlowlakeError
+from flowlake.keys import (
+    generated_passwords,
+    generated_secret,
+    openssl,
+    secrets_dir,
+    self_signed_certificate,
+    stored_password,
+)
 
 ROLES = ("producer", "ingest", "sessions", "exporter", "admin")
 BROKER = "broker"
 SUPER_USERS = (BROKER, "admin")
 MECHANISM = "SCRAM-SHA-512"
-CLIENT_LOG = logging.getLogger("librdkafka")  # the same logger as flowlake.clients.kafka's
+# librdkafka's own log lines (`%4|...|GETPID|... Coordinator load in progress`) through Python's logging: into
+# the log file, not onto the terminal (flowlake/logs.py).
+CLIENT_LOG = logging.getLogger("librdkafka")
 SCRAM_ITERATIONS = 8192
 
 
@@ -77,27 +84,16 @@ def passwords_file(settings: Settings) -> Path:
 
 def ensure_passwords(settings: Settings) -> dict[str, str]:
     """Every role's password: the configured one, else one generated once (kept 0600 in the data dir)."""
-    path = passwords_file(settings)
-    generated: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-    missing = [r for r in ROLES if r not in settings.kafka_passwords and r not in generated]
-    if missing:
-        generated.update({role: secrets.token_urlsafe(18) for role in missing})
-        write_private(path, json.dumps(generated, indent=2) + "\n")
-    return {role: settings.kafka_passwords[role].get_secret_value() if role in settings.kafka_passwords
-            else generated[role] for role in ROLES}
+    return generated_passwords(passwords_file(settings), ROLES, settings.kafka_passwords)
 
 
 def password(settings: Settings, role: str) -> str:
-    if role in settings.kafka_passwords:
-        return settings.kafka_passwords[role].get_secret_value()
-    if role == BROKER:
-        return broker_password(settings)
-    path = passwords_file(settings)
-    generated = json.loads(path.read_text()) if path.exists() else {}
-    if role not in generated:
+    found = (broker_password(settings) if role == BROKER and role not in settings.kafka_passwords
+             else stored_password(passwords_file(settings), role, settings.kafka_passwords))
+    if found is None:
         raise FlowlakeError(f"no Kafka password for {role!r} (roles: {', '.join(ROLES)}): set "
                             f"FLOWLAKE_KAFKA_PASSWORDS='{{\"{role}\": \"...\"}}' or run `flowlake up` to generate one")
-    return str(generated[role])
+    return found
 
 
 def broker_password(settings: Settings) -> str:
@@ -126,24 +122,11 @@ def ensure_certificate(settings: Settings) -> Path:
         return cert
     cert.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = keystore.with_name("key.pem")
-    hosts = dict.fromkeys(h for h in (settings.host, settings.kafka_host) if h)
-    alt_names = ",".join(f"IP:{h}" if h.replace(".", "").isdigit() else f"DNS:{h}" for h in hosts)
-    steps = [
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "825", "-sha256",
-         "-subj", "/CN=flowlake local Kafka", "-addext", f"subjectAltName={alt_names},DNS:localhost,IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        ["openssl", "pkcs12", "-export", "-in", str(cert), "-inkey", str(key), "-name", "kafka",
-         "-out", str(keystore), "-passout", f"env:{KEYSTORE_PASSWORD_ENV}"],
-    ]
-    env = {"PATH": "/usr/bin:/bin", KEYSTORE_PASSWORD_ENV: keystore_password(settings)}
     try:
-        for cmd in steps:
-            result = subprocess.run(cmd, capture_output=True, text=True, env=env)
-            if result.returncode != 0:
-                raise FlowlakeError(f"openssl could not make Kafka's certificate: {result.stderr[-1000:]}")
-    except FileNotFoundError:
-        raise PrerequisiteMissing("openssl not found, needed for the local Kafka's TLS certificate: "
-                                  "apt-get install openssl") from None
+        self_signed_certificate(cert, key, "Kafka", (settings.host, settings.kafka_host))
+        openssl(["pkcs12", "-export", "-in", str(cert), "-inkey", str(key), "-name", "kafka", "-out", str(keystore),
+                 "-passout", f"env:{KEYSTORE_PASSWORD_ENV}"], "the local Kafka's keystore",
+                env={"PATH": "/usr/bin:/bin", KEYSTORE_PASSWORD_ENV: keystore_password(settings)})
     finally:
         key.unlink(missing_ok=True)
     keystore.chmod(0o600)
@@ -224,13 +207,13 @@ def acl_bindings(principal: str, grants: list[Grant]) -> list[Any]:
             for g in grants]
 
 
-def grant(settings: Settings, principal: str, grants: list[Grant], as_role: str = "admin") -> None:
-    """Create the ACLs (creating one that exists changes nothing), as the admin principal (at start: broker)."""
+def grant(settings: Settings, principal: str, grants: list[Grant]) -> None:
+    """Create the ACLs (creating one that exists changes nothing), as the admin principal."""
     from confluent_kafka.admin import AdminClient
 
     if not enabled(settings) or not grants:
         return
-    admin = AdminClient({**client_config(settings, as_role), "logger": CLIENT_LOG})  # type: ignore[dict-item]
+    admin = AdminClient({**client_config(settings, "admin"), "logger": CLIENT_LOG})  # type: ignore[dict-item]
     for future in admin.create_acls(acl_bindings(principal, grants)).values():
         future.result(timeout=30)
 
@@ -254,5 +237,6 @@ def ensure_principals(settings: Settings) -> None:
         UserScramCredentialUpsertion(role, info, pw.encode()) for role, pw in ensure_passwords(settings).items()]
     for future in admin.alter_user_scram_credentials(upserts).values():
         future.result(timeout=30)
-    for role, grants in role_grants(settings).items():
-        grant(settings, role, grants, as_role=BROKER)
+    bindings = [b for role, grants in role_grants(settings).items() for b in acl_bindings(role, grants)]
+    for future in admin.create_acls(bindings).values():
+        future.result(timeout=30)

@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from pydantic import SecretStr
 from rich.console import Console
 
 from flowlake.config import Settings
-from flowlake.errors import FlowlakeError
+from flowlake.errors import FlowlakeError, PrerequisiteMissing
 from udfs.masking import HASH_KEY_ENV
 
 console = Console(stderr=True)
@@ -63,31 +65,56 @@ def local_hash_key(settings: Settings) -> str:
                             f"generated a local PII hash key in {{path}} (set {HASH_KEY_ENV} to use your own)")
 
 
-def _generated_passwords(settings: Settings) -> dict[str, str]:
-    path = passwords_file(settings)
-    return json.loads(path.read_text()) if path.exists() else {}
+def generated_passwords(path: Path, names: Iterable[str], configured: dict[str, SecretStr]) -> dict[str, str]:
+    """Every name's password: the configured one, else one generated once into `path` (JSON, owner only)."""
+    generated = json.loads(path.read_text()) if path.exists() else {}
+    missing = [name for name in names if name not in configured and name not in generated]
+    if missing:
+        generated.update({name: secrets.token_urlsafe(18) for name in missing})
+        write_private(path, json.dumps(generated, indent=2) + "\n")
+    return {name: configured[name].get_secret_value() if name in configured else generated[name] for name in names}
+
+
+def stored_password(path: Path, name: str, configured: dict[str, SecretStr]) -> str | None:
+    """The configured password, else the one generated into `path`; None if there is neither."""
+    if name in configured:
+        return configured[name].get_secret_value()
+    generated = json.loads(path.read_text()) if path.exists() else {}
+    return str(generated[name]) if name in generated else None
 
 
 def ensure_passwords(settings: Settings) -> dict[str, str]:
-    """Every configured user's password: the configured one, else a generated one (created once)."""
-    generated = _generated_passwords(settings)
-    missing = [u for u in settings.trino_users if u not in settings.trino_passwords and u not in generated]
-    if missing:
-        generated.update({user: secrets.token_urlsafe(18) for user in missing})
-        write_private(passwords_file(settings), json.dumps(generated, indent=2) + "\n")
-    return {user: settings.trino_passwords[user].get_secret_value() if user in settings.trino_passwords
-            else generated[user] for user in settings.trino_users}
+    """Every configured Trino user's password: the configured one, else a generated one (created once)."""
+    return generated_passwords(passwords_file(settings), settings.trino_users, settings.trino_passwords)
 
 
 def password_for(settings: Settings, user: str) -> str:
-    if user in settings.trino_passwords:
-        return settings.trino_passwords[user].get_secret_value()
-    generated = _generated_passwords(settings)
-    if user in generated:
-        return generated[user]
+    found = stored_password(passwords_file(settings), user, settings.trino_passwords)
+    if found is not None:
+        return found
     known = ", ".join(settings.trino_users)
     raise FlowlakeError(f"no password for Trino user {user!r}: the users are {known} (FLOWLAKE_TRINO_USERS); "
                         f"set FLOWLAKE_TRINO_PASSWORDS='{{\"{user}\": \"...\"}}' or run `flowlake up` to generate one")
+
+
+def self_signed_certificate(cert: Path, key: Path, service: str, hosts: Iterable[str]) -> None:
+    """A private key and a self-signed certificate for `hosts` (IPs or names; localhost and 127.0.0.1 always),
+    made with openssl."""
+    alt_names = ",".join(f"IP:{h}" if h.replace(".", "").isdigit() else f"DNS:{h}" for h in dict.fromkeys(hosts) if h)
+    openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "825", "-sha256",
+             "-subj", f"/CN=flowlake local {service}",
+             "-addext", f"subjectAltName={alt_names},DNS:localhost,IP:127.0.0.1",
+             "-keyout", str(key), "-out", str(cert)],
+            f"the local {service}'s TLS certificate")
+
+
+def openssl(args: list[str], what: str, env: dict[str, str] | None = None) -> None:
+    try:
+        result = subprocess.run(["openssl", *args], capture_output=True, text=True, env=env)
+    except FileNotFoundError:
+        raise PrerequisiteMissing(f"openssl not found, needed for {what}: apt-get install openssl") from None
+    if result.returncode != 0:
+        raise FlowlakeError(f"openssl could not make {what}: {result.stderr[-1000:]}")
 
 
 def internal_secret(settings: Settings) -> str:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import subprocess
 from pathlib import Path
 
 from flowlake.config import Settings
-from flowlake.errors import FlowlakeError, PrerequisiteMissing
-from flowlake.keys import secrets_dir, write_private
+from flowlake.keys import secrets_dir, self_signed_certificate, write_private
 
 # rules.json grants by group; a user's role names its group.
 GROUP_OF_ROLE = {"analyst": "analysts", "engineer": "engineers"}
@@ -58,18 +56,7 @@ def ensure_certificate(settings: Settings) -> Path:
         return cert
     key = keystore.with_name("key.pem")
     cert.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    hosts = dict.fromkeys(h for h in (settings.host, settings.trino_host) if h)
-    alt_names = ",".join(f"IP:{h}" if h.replace(".", "").isdigit() else f"DNS:{h}" for h in hosts)
-    cmd = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "825", "-sha256",
-           "-subj", "/CN=flowlake local Trino", "-addext", f"subjectAltName={alt_names},DNS:localhost,IP:127.0.0.1",
-           "-keyout", str(key), "-out", str(cert)]
-    try:
-        result = subprocess.run(cmd, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise PrerequisiteMissing("openssl not found, needed for the local Trino's TLS certificate: "
-                                  "apt-get install openssl") from None
-    if result.returncode != 0:
-        raise FlowlakeError(f"openssl could not make Trino's certificate: {result.stderr[-1000:]}")
+    self_signed_certificate(cert, key, "Trino", (settings.host, settings.trino_host))
     write_private(keystore, key.read_text() + cert.read_text())
     key.unlink()
     return cert

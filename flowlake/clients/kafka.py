@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import logging
-
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from flowlake.config import Settings
 from flowlake.errors import ServiceUnavailable
-
-# librdkafka's own log lines (`%4|...|GETPID|... Coordinator load in progress`) through Python's logging: into
-# the log file, not onto the terminal (flowlake/logs.py).
-CLIENT_LOG = logging.getLogger("librdkafka")
+from flowlake.kafka_security import CLIENT_LOG, client_config, enabled
 
 
 def admin_client(settings: Settings) -> AdminClient:
     """As Kafka's `admin` principal (topics, groups, every ACL): the CLI's and the stack manager's."""
-    from flowlake.kafka_security import client_config
-
     return AdminClient({**client_config(settings, "admin"), "logger": CLIENT_LOG})  # type: ignore[dict-item]
 
 
 def require_kafka(settings: Settings) -> AdminClient:
-    from flowlake.kafka_security import client_config, enabled
-
     refused: list[str] = []
 
     def on_error(error: KafkaError) -> None:
