@@ -136,6 +136,14 @@ class Settings(BaseSettings):
     kafka_passwords: dict[str, SecretStr] = {}
     kafka_ca_file: str = ""
 
+    # Flink's REST endpoint over TLS with a client certificate required, TLS inside the cluster
+    # (flowlake/flink_security.py); false: plain HTTP (compose and Kubernetes until theirs is on). A cluster
+    # flowlake did not start: its CA and a client certificate and key, as PEM files.
+    flink_tls: bool = True
+    flink_ca_file: str = ""
+    flink_client_cert: str = ""
+    flink_client_key: str = ""
+
     catalog_name: str = "lakehouse"
     catalog_database: str = "iceberg_catalog"
     catalog_user: str = "flowlake"
@@ -238,7 +246,8 @@ class Settings(BaseSettings):
 
     @property
     def flink_rest_url(self) -> str:
-        return f"http://{self.flink_host or self.host}:{self.flink_rest_port}"
+        scheme = "https" if self.flink_tls else "http"
+        return f"{scheme}://{self.flink_host or self.host}:{self.flink_rest_port}"
 
     @property
     def trino_url(self) -> str:

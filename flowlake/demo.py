@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from rich.console import Console
 from rich.table import Table
 
+from flowlake import flink_security
 from flowlake.clients.flink import FlinkRest, job_name, submit
 from flowlake.clients.trino import query
 from flowlake.config import Settings
@@ -68,12 +69,18 @@ def places(settings: Settings) -> list[Place]:
     from flowlake.trino_security import certificate_file
 
     s = settings
+    ui_access = ""
+    if flink_security.enabled(s):
+        p12, password = flink_security.browser_certificate(s)
+        ui_access = (f"; a client certificate is required: import {p12} into the browser (its password in "
+                     f"{password}) and trust {flink_security.ca_file(s)}")
     where = {
         "postgres": (f"{s.postgres_host or s.host}:{s.postgres_port}", "the Iceberg catalog (JDBC)"),
         "s3": (s.s3_endpoint_url, "the warehouse's object store (MinIO)"),
         "kafka": (s.kafka_bootstrap, f"topics {s.events_topic} (raw) and {s.silver_events_topic} (masked)"),
         "pulsar": (s.pulsar_service_url, f"topic {s.events_topic}"),
-        "flink-jobmanager": (s.flink_rest_url, "Flink's UI: the jobs, their graphs, checkpoints, backpressure"),
+        "flink-jobmanager": (s.flink_rest_url,
+                             "Flink's UI: the jobs, their graphs, checkpoints, backpressure" + ui_access),
         "flink-taskmanager": (f"{s.flink_rest_url}/#/task-manager", "its slots, memory and logs"),
         "trino": (s.trino_url, f"SQL over every layer; users engineer (everything) and analyst (silver, gold, views; "
                   f"no raw PII), passwords from `flowlake trino-users --show-passwords`; certificate "

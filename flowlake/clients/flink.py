@@ -16,7 +16,7 @@ from typing import Any
 import requests
 
 from flink_jobs.registry import JOBS, KAFKA_PASSWORD_ENV, TERMINAL_STATES
-from flowlake import kafka_security
+from flowlake import flink_security, kafka_security
 from flowlake.clients import storage
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import JobFailed, ServiceUnavailable
@@ -34,7 +34,12 @@ class FlinkRest:
     def get(self, path: str) -> Any:
         url = f"{self.settings.flink_rest_url}{path}"
         try:
-            response = requests.get(url, timeout=10)
+            response = requests.get(url, timeout=10, **flink_security.requests_options(self.settings))
+        except requests.exceptions.SSLError as exc:
+            raise ServiceUnavailable(
+                f"Flink at {self.settings.flink_rest_url} refused flowlake's TLS client certificate "
+                f"({exc}): FLOWLAKE_FLINK_CA_FILE, FLOWLAKE_FLINK_CLIENT_CERT and FLOWLAKE_FLINK_CLIENT_KEY name "
+                "the cluster's; FLOWLAKE_FLINK_TLS=false for a cluster without TLS") from exc
         except requests.RequestException as exc:
             raise ServiceUnavailable(
                 f"Flink not reachable at {self.settings.flink_rest_url}: run `flowlake up`") from exc
@@ -69,7 +74,8 @@ class FlinkRest:
         body: dict[str, Any] = {"drain": False, "formatType": "CANONICAL"}
         if target_dir:
             body["targetDirectory"] = target_dir
-        response = requests.post(f"{self.settings.flink_rest_url}/jobs/{job_id}/stop", json=body, timeout=10)
+        response = requests.post(f"{self.settings.flink_rest_url}/jobs/{job_id}/stop", json=body, timeout=10,
+                                 **flink_security.requests_options(self.settings))
         response.raise_for_status()
         trigger = response.json()["request-id"]
         deadline = time.monotonic() + timeout
@@ -86,7 +92,8 @@ class FlinkRest:
                         f"see {self.settings.flink_rest_url}/#/job/running/{job_id}/checkpoints")
 
     def cancel(self, job_id: str) -> None:
-        requests.patch(f"{self.settings.flink_rest_url}/jobs/{job_id}?mode=cancel", timeout=10).raise_for_status()
+        requests.patch(f"{self.settings.flink_rest_url}/jobs/{job_id}?mode=cancel", timeout=10,
+                       **flink_security.requests_options(self.settings)).raise_for_status()
 
     def wait_for_state(self, job_id: str, states: set[str], timeout: float) -> str:
         deadline = time.monotonic() + timeout
@@ -295,7 +302,8 @@ def _flink_run(settings: Settings, rt: Runtime, job: str, run_options: list[str]
         if rules_file is not None:
             shutil.copyfile(rules_file, shipped / "udfs" / "rules" / "events.toml")
         cmd = [str(rt.flink_home / "bin" / "flink"), "run", *run_options,
-               "--jobmanager", f"{settings.flink_host or settings.host}:{settings.flink_rest_port}",
+               # A URL: `flink run` takes TLS on or off from its scheme, whatever the configuration says.
+               "--jobmanager", settings.flink_rest_url,
                "--python", str(JOBS[job].path), "--pyExecutable", python, "--pyClientExecutable", python,
                "--pyFiles", str(shipped),
                *job_arguments(settings), *kafka_security.job_arguments(settings, role), *job_args]

@@ -18,7 +18,7 @@ from string import Template
 
 from rich.console import Console
 
-from flowlake import kafka_security, keys
+from flowlake import flink_security, kafka_security, keys
 from flowlake import trino_security as security
 from flowlake.alerts import alertmanager_config, scale_rules
 from flowlake.clients import storage
@@ -298,6 +298,12 @@ class FlinkProcess(Service):
         return self.name == "flink-jobmanager"
 
     @property
+    def auth(self) -> str:
+        if not flink_security.enabled(self.settings):
+            return super().auth
+        return "TLS client certificate" if self.name == "flink-jobmanager" else "TLS inside the cluster"
+
+    @property
     def conf_dir(self) -> Path:
         return self.settings.data_dir / "flink" / "conf"
 
@@ -313,7 +319,10 @@ class FlinkProcess(Service):
         flink_dir = s.data_dir / "flink"
         for sub in ("checkpoints", "savepoints", "tmp", "logs"):
             (flink_dir / sub).mkdir(parents=True, exist_ok=True)
-        s3_config = "".join(f"{key}: {json.dumps(value)}\n" for key, value in storage.flink_config(s).items())
+        if flink_security.enabled(s):
+            flink_security.ensure_certificates(s, self.runtime.java17_home)
+        flat = {**storage.flink_config(s), **flink_security.flink_config(s)}
+        flat_config = "".join(f"{key}: {json.dumps(value)}\n" for key, value in flat.items())
         render(LOCAL_CONFIGS / "flink" / "config.yaml", self.conf_dir / "config.yaml",
                flink_version="1.20", host=s.host, jobmanager_memory=s.flink_jobmanager_memory,
                taskmanager_memory=s.flink_taskmanager_memory, slots=s.flink_taskmanager_slots,
@@ -322,8 +331,8 @@ class FlinkProcess(Service):
                checkpoint_dir=s.checkpoints_uri, savepoint_dir=s.savepoints_uri,
                job_python=self.runtime.job_python, metrics_ports=s.flink_metrics_ports,
                java_home=self.runtime.java17_home, log_dir=flink_dir / "logs", pid_dir=flink_dir / "pids",
-               tmp_dir=flink_dir / "tmp", s3_config=s3_config)
-        (self.conf_dir / "config.yaml").chmod(0o600)  # may hold the S3 secret key
+               tmp_dir=flink_dir / "tmp", flat_config=flat_config)
+        (self.conf_dir / "config.yaml").chmod(0o600)  # may hold the S3 secret key, holds the keystores' password
         shutil.copy2(self.runtime.flink_home / "conf" / "log4j-cli.properties", self.conf_dir / "log4j-cli.properties")
         # JSON lines (start-foreground reads log4j-console.properties; the daemon scripts log4j.properties).
         template = self.conf_dir / "log-template.json"
@@ -346,10 +355,10 @@ class FlinkProcess(Service):
         return [str(self.runtime.flink_home / "bin" / script), "start-foreground"], self.flink_env()
 
     def healthy(self) -> bool:
-        base = self.settings.flink_rest_url
+        base, tls = self.settings.flink_rest_url, flink_security.requests_options(self.settings)
         if self.name == "flink-jobmanager":
-            return http_ok(f"{base}/overview") is not None
-        response = http_ok(f"{base}/taskmanagers")
+            return http_ok(f"{base}/overview", **tls) is not None
+        response = http_ok(f"{base}/taskmanagers", **tls)
         return response is not None and len(response.json().get("taskmanagers", [])) > 0
 
 

@@ -1,7 +1,8 @@
 """The doors that are locked, tried from outside on the session's stack: the catalog's PostgreSQL refuses
 every client without the catalog user's password, keeps that user to its own database, and lets the superuser
 in by its socket only; the monitoring services listen on this machine alone; Kafka takes TLS and a principal
-only, and each principal does its own job and nothing else."""
+only, and each principal does its own job and nothing else; Flink's REST endpoint answers flowlake's client
+certificate only."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+import requests
 from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
@@ -25,11 +27,11 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 
-from flowlake import stack
+from flowlake import flink_security, stack
 from flowlake.clients.kafka import delete_topic, ensure_topic
 from flowlake.config import Settings
 from flowlake.kafka_security import client_config, grant, producer_grants
-from flowlake.keys import password_for
+from flowlake.keys import password_for, self_signed_certificate
 from flowlake.stack.services import PG_SUPERUSER
 
 from .conftest import IngestJob
@@ -197,3 +199,35 @@ def test_the_printed_client_settings_connect(local_stack: Settings) -> None:
               "sasl.password": jaas["password"], "ssl.ca.location": props["ssl.truststore.location"]}
     assert config["sasl.username"] == "producer"
     assert kafka_error(config) == ""
+
+
+def test_flink_rest_takes_flowlakes_client_certificate_only(local_stack: Settings, tmp_path: Path) -> None:
+    """Mutual TLS on the REST endpoint (the web UI, the REST API, `flink run`): no certificate, a certificate Flink
+    does not trust, or plain HTTP, and nothing is answered, a job submission least of all."""
+    s = local_stack
+    tls = flink_security.requests_options(s)
+    assert s.flink_rest_url.startswith("https://")
+    overview = requests.get(f"{s.flink_rest_url}/overview", timeout=10, **tls)
+    assert overview.status_code == 200 and overview.json()["taskmanagers"] >= 1  # they joined over internal TLS
+    jar = tmp_path / "job.jar"
+    jar.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip: what matters is whether the upload gets in
+    with pytest.raises(requests.exceptions.ConnectionError):  # SSLError is one: the handshake fails
+        requests.post(f"{s.flink_rest_url}/jars/upload", files={"jarfile": jar.open("rb")}, timeout=10,
+                      verify=tls["verify"])
+    stranger_cert, stranger_key = tmp_path / "stranger.pem", tmp_path / "stranger-key.pem"
+    self_signed_certificate(stranger_cert, stranger_key, "stranger", ["127.0.0.1"])
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.get(f"{s.flink_rest_url}/overview", timeout=10, verify=tls["verify"],
+                     cert=(str(stranger_cert), str(stranger_key)))
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.get(f"{s.flink_rest_url.replace('https://', 'http://')}/overview", timeout=10)
+    config = {entry["key"]: entry["value"] for entry in
+              requests.get(f"{s.flink_rest_url}/jobmanager/config", timeout=10, **tls).json()}
+    assert config["security.ssl.internal.enabled"] == "true"
+    assert config["security.ssl.rest.authentication-enabled"] == "true"
+    # The web UI's way in: the browser's PKCS#12 holds flowlake's client certificate, opened with its password.
+    p12, password_file = flink_security.browser_certificate(s)
+    opened = subprocess.run(["openssl", "pkcs12", "-in", str(p12), "-nokeys", "-passin", f"file:{password_file}"],
+                            capture_output=True, text=True, check=True).stdout
+    client_pem = flink_security.client_certificate(s)[0].read_text()
+    assert client_pem.split("-----BEGIN CERTIFICATE-----")[1] in opened

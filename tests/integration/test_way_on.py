@@ -15,7 +15,7 @@ import pytest
 import requests
 from rich.console import Console
 
-from flowlake import demo, stack
+from flowlake import demo, flink_security, stack
 from flowlake.config import Settings
 from flowlake.demo import next_queries, places, print_way_on
 from flowlake.trino_security import certificate_file
@@ -26,6 +26,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 
 def answers(settings: Settings, address: str) -> bool:
+    if address.startswith(settings.flink_rest_url):
+        return requests.get(address, timeout=10, **flink_security.requests_options(settings)).status_code < 500
     if address.startswith(("http://", "https://")):
         verify: str | bool = str(certificate_file(settings)) if address.startswith("https://") else True
         return requests.get(address, timeout=10, verify=verify).status_code < 500

@@ -41,5 +41,6 @@ def test_metrics_port_range() -> None:
 
 def test_derived_urls_follow_ports() -> None:
     settings = Settings(data_dir=Path("/d"), flink_rest_port=18081, postgres_port=15433)
-    assert settings.flink_rest_url == "http://127.0.0.1:18081"
+    assert settings.flink_rest_url == "https://127.0.0.1:18081"
+    assert Settings(flink_rest_port=18081, flink_tls=False).flink_rest_url == "http://127.0.0.1:18081"
     assert settings.catalog_jdbc_url == "jdbc:postgresql://127.0.0.1:15433/iceberg_catalog"

@@ -23,7 +23,7 @@ def test_flink_config_is_yaml_with_exactly_once_checkpoints(tmp_path: Path) -> N
                   slots=4, rest_port=18081, rpc_port=16123, parallelism=2, checkpoint_interval="10s",
                   checkpoint_dir="file:///c", savepoint_dir="file:///s", job_python="/py",
                   metrics_ports="9249-9252", java_home="/jdk", log_dir="/l", pid_dir="/p", tmp_dir="/t",
-                  s3_config='s3.endpoint: "http://127.0.0.1:9000"\n')
+                  flat_config='s3.endpoint: "http://127.0.0.1:9000"\n')
     render(LOCAL_CONFIGS / "flink" / "config.yaml", tmp_path / "config.yaml", **values)
     config = yaml.safe_load((tmp_path / "config.yaml").read_text())
     assert config["execution"]["checkpointing"]["mode"] == "EXACTLY_ONCE"

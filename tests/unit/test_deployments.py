@@ -51,7 +51,7 @@ def local_flink_config(tmp_path: Path) -> dict[str, str]:
            slots=s.flink_taskmanager_slots, rest_port=s.flink_rest_port, rpc_port=s.flink_rpc_port,
            parallelism=s.flink_parallelism, checkpoint_interval=f"{s.checkpoint_interval_seconds}s",
            checkpoint_dir="file:///c", savepoint_dir="file:///s", job_python="/py", metrics_ports=s.flink_metrics_ports,
-           java_home="/jdk", log_dir="/l", pid_dir="/p", tmp_dir="/t", s3_config="")
+           java_home="/jdk", log_dir="/l", pid_dir="/p", tmp_dir="/t", flat_config="")
     return _flatten(yaml.safe_load((tmp_path / "config.yaml").read_text()))
 
 
