@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from flowlake.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+CATALOG_PASSWORD_FILE = "catalog-password"  # in <data dir>/secrets/
 
 
 def _default_data_dir() -> Path:
@@ -147,7 +148,8 @@ class Settings(BaseSettings):
     catalog_name: str = "lakehouse"
     catalog_database: str = "iceberg_catalog"
     catalog_user: str = "flowlake"
-    catalog_password: SecretStr = SecretStr("flowlake")
+    # Empty: the local stack's, generated once per data dir by `flowlake up` (catalog_secret()).
+    catalog_password: SecretStr = SecretStr("")
 
     # Where the medallion job reads the events topic from (and `flowlake generate` writes it to);
     # pulsar also starts the Pulsar broker with the stack.
@@ -273,9 +275,21 @@ class Settings(BaseSettings):
     def catalog_jdbc_url(self) -> str:
         return f"jdbc:postgresql://{self.postgres_host or self.host}:{self.postgres_port}/{self.catalog_database}"
 
+    def catalog_secret(self) -> str:
+        """The catalog user's password: FLOWLAKE_CATALOG_PASSWORD, else the one `flowlake up` generated for the
+        local stack (flowlake/keys.py keeps every secret; this one is read here, where the URLs are made)."""
+        if self.catalog_password.get_secret_value():
+            return self.catalog_password.get_secret_value()
+        path = self.data_dir / "secrets" / CATALOG_PASSWORD_FILE
+        try:
+            return path.read_text().strip()
+        except OSError:
+            raise ConfigError(f"no catalog password: set FLOWLAKE_CATALOG_PASSWORD, or run `flowlake up` (it makes "
+                              f"one in {path})") from None
+
     @property
     def catalog_sqlalchemy_url(self) -> str:
-        password = self.catalog_password.get_secret_value()
+        password = self.catalog_secret()
         return (
             f"postgresql+psycopg2://{self.catalog_user}:{password}"
             f"@{self.postgres_host or self.host}:{self.postgres_port}/{self.catalog_database}"

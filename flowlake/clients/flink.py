@@ -295,7 +295,7 @@ def _flink_run(settings: Settings, rt: Runtime, job: str, run_options: list[str]
         env[KAFKA_PASSWORD_ENV] = kafka_security.password(settings, role)  # the driver's, never its arguments
     env.update(JAVA_HOME=str(rt.java17_home), FLINK_CONF_DIR=str(conf_dir),
                FLINK_LOG_DIR=str(settings.log_dir), PYTHONPATH=str(REPO_ROOT),
-               FLOWLAKE_CATALOG_PASSWORD=settings.catalog_password.get_secret_value(), **storage.job_env(settings))
+               FLOWLAKE_CATALOG_PASSWORD=settings.catalog_secret(), **storage.job_env(settings))
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="pyfiles-", dir=settings.run_dir) as stage:
         shipped = stage_python_files(Path(stage))

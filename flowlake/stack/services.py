@@ -8,6 +8,7 @@ import ipaddress
 import json
 import os
 import pwd
+import secrets
 import shutil
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from flowlake import trino_security as security
 from flowlake.alerts import alertmanager_config, scale_rules
 from flowlake.clients import storage
 from flowlake.clients.http import http_ok
-from flowlake.config import REPO_ROOT, Settings
+from flowlake.config import CATALOG_PASSWORD_FILE, REPO_ROOT, Settings
 from flowlake.errors import ServiceUnavailable
 from flowlake.stack.runtime import Runtime
 from udfs.masking import HASH_KEY_ENV
@@ -140,6 +141,16 @@ class Postgres(Service):
         user was the cluster's superuser: docs/security.md says how to move such a cluster over)."""
         return (self.pgdata / ROLES_MARKER).exists()
 
+    def ensure_password(self) -> None:
+        """The catalog user's password, unless the settings have one: generated once per data dir. A cluster made
+        when the default was `flowlake` and the catalog user its superuser gets in with that alone; a separated
+        one's catalog user gets the new password at after_start."""
+        if self.settings.catalog_password.get_secret_value():
+            return
+        unseparated = (self.pgdata / "PG_VERSION").exists() and not self.separated
+        keys.generated_secret(self.settings, CATALOG_PASSWORD_FILE,
+                              lambda: "flowlake" if unseparated else secrets.token_urlsafe(24))
+
     def prepare(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         # The superuser's only way in is this socket: its directory is the service user's alone.
@@ -149,6 +160,7 @@ class Postgres(Service):
             account = pwd.getpwnam(self.user)
             for path in (self.home, self.socket_dir):
                 os.chown(path, account.pw_uid, account.pw_gid)
+        self.ensure_password()
         if (self.pgdata / "PG_VERSION").exists():
             return
         self._as_service_user([
@@ -180,9 +192,11 @@ class Postgres(Service):
                                     connect_timeout=2)
         return psycopg2.connect(host=self.settings.host, port=self.port, dbname=database,
                                 user=self.settings.catalog_user,
-                                password=self.settings.catalog_password.get_secret_value(), connect_timeout=2)
+                                password=self.settings.catalog_secret(), connect_timeout=2)
 
     def healthy(self) -> bool:
+        if (self.pgdata / "PG_VERSION").exists():
+            self.ensure_password()  # a cluster already running when flowlake was upgraded was not prepared
         try:
             self._connect().close()
             return True
@@ -199,7 +213,7 @@ class Postgres(Service):
                 verb = "ALTER" if cur.fetchone() else "CREATE"
                 # The password follows the settings (rotation: change it in the secrets, `flowlake up`).
                 cur.execute(f'{verb} ROLE "{s.catalog_user}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE '
-                            "NOREPLICATION PASSWORD %s", (s.catalog_password.get_secret_value(),))
+                            "NOREPLICATION PASSWORD %s", (s.catalog_secret(),))
                 for database in ("postgres", "template1"):
                     cur.execute(f'REVOKE CONNECT, TEMPORARY ON DATABASE "{database}" FROM PUBLIC')
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (s.catalog_database,))
@@ -386,7 +400,7 @@ def write_trino_etc(settings: Settings, etc: Path, data_dir: Path, keystore: Pat
     catalog = etc / "catalog" / f"{s.catalog_name}.properties"
     render(src / "catalog" / "lakehouse.properties", catalog,
            catalog_name=s.catalog_name, jdbc_url=s.catalog_jdbc_url, jdbc_user=s.catalog_user,
-           jdbc_password=s.catalog_password.get_secret_value(), warehouse_uri=s.warehouse_uri,
+           jdbc_password=s.catalog_secret(), warehouse_uri=s.warehouse_uri,
            s3_properties=storage.trino_properties(s))
     catalog.chmod(0o600)  # holds the catalog password (and S3 keys)
 

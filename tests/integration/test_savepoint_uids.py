@@ -38,7 +38,7 @@ def operators(settings: Settings, *job_args: str) -> dict[str, str]:
     runtime = Runtime(settings)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     env.update(JAVA_HOME=str(runtime.java17_home), FLOWLAKE_PII_HASH_KEY="probe-only-never-writes",
-               FLOWLAKE_CATALOG_PASSWORD=settings.catalog_password.get_secret_value())
+               FLOWLAKE_CATALOG_PASSWORD=settings.catalog_secret())
     result = subprocess.run([str(runtime.job_python), str(REPO_ROOT / "tests" / "flink" / "uid_probe.py"),
                              *job_arguments(settings), "--topic", "uid-probe", *job_args],
                             capture_output=True, text=True, env=env, timeout=300)

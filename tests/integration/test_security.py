@@ -52,7 +52,7 @@ def refusal(settings: Settings, user: str, database: str, password: str | None) 
 
 def test_the_catalog_user_gets_in_with_its_password_to_its_database_only(local_stack: Settings) -> None:
     s = local_stack
-    password = s.catalog_password.get_secret_value()
+    password = s.catalog_secret()
     with connect(s, s.catalog_user, s.catalog_database, password) as conn, conn.cursor() as cur:
         cur.execute("SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user")
         assert cur.fetchone() == (False, False, False)
@@ -68,7 +68,7 @@ def test_the_superuser_is_refused_over_the_network(local_stack: Settings) -> Non
     s = local_stack
     for database in ("postgres", s.catalog_database):
         assert "no pg_hba.conf entry" in refusal(s, PG_SUPERUSER, database, None)
-        assert "no pg_hba.conf entry" in refusal(s, PG_SUPERUSER, database, s.catalog_password.get_secret_value())
+        assert "no pg_hba.conf entry" in refusal(s, PG_SUPERUSER, database, s.catalog_secret())
     socket_dir = s.data_dir / "postgres" / "sock"
     assert socket_dir.stat().st_mode & 0o777 == 0o700
 
