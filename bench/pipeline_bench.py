@@ -22,6 +22,10 @@ catalog's tables and files are dropped at the end (and at the start, after a run
    seconds from the kill to the restored job's first completed checkpoint (restarting the TaskManager
    process included, as a machine or pod restart would).
 
+With --security alternate, every round runs twice: with the stack's security on (Kafka's TLS and
+SASL/SCRAM, Flink's TLS) and off (Kafka in PLAINTEXT, Flink without TLS), Kafka and Flink restarted with
+each (so both pay for cold JVMs alike); the stack is left with security on.
+
 Prints the machine, versions and configuration, then the results as markdown tables. Run on a quiet
 stack (`make up`, no other jobs)."""
 
@@ -60,7 +64,7 @@ from flowlake.generate import Mix, generate
 from flowlake.kafka_security import client_config
 from flowlake.stack.process import ManagedProcess
 from flowlake.stack.runtime import Runtime
-from flowlake.stack.services import FlinkProcess, Trino
+from flowlake.stack.services import FlinkProcess, Kafka, Trino
 
 BENCH_CATALOG = "bench"  # flink_jobs.ingest.BENCH_CATALOG_PREFIX: the only catalog pass-through may write
 VARIANTS = ("python", "passthrough", "bridge")
@@ -181,6 +185,19 @@ def cpu_sample(settings: Settings) -> dict[str, float]:
     return sample
 
 
+def with_security(settings: Settings, on: bool) -> Settings:
+    """Kafka, the JobManager and the TaskManager restarted with security on or off; the settings to match."""
+    changed = settings.model_copy(update={"kafka_security": "sasl_ssl" if on else "none", "flink_tls": on})
+    runtime = Runtime(changed)
+    services = [Kafka("kafka", changed, runtime), FlinkProcess("flink-jobmanager", changed, runtime),
+                FlinkProcess("flink-taskmanager", changed, runtime)]
+    for service in reversed(services):
+        stack.stop_service(service)
+    for service in services:
+        stack.start_service(service, timeout=300)
+    return changed
+
+
 @dataclass
 class Measure:
     variant: str
@@ -294,11 +311,12 @@ def spread(values: list[float]) -> str:
 
 def report(measures: list[Measure]) -> str:
     """One markdown table: per variant, records/s and CPU µs per record of each process, median (min-max)."""
-    by_variant = {v: [m for m in measures if m.variant == v] for v in VARIANTS}
+    by_variant = {v: [m for m in measures if m.variant == v] for v in dict.fromkeys(m.variant for m in measures)}
     by_variant = {v: ms for v, ms in by_variant.items() if ms}
     groups = [g for g in ("TaskManager JVM", "Python workers", "JobManager", "Kafka", "machine")
               if any(g in m.cpu_us for m in measures)]
-    reference = statistics.median(m.rate for m in by_variant.get("passthrough", measures))
+    passthrough = [m for m in measures if m.variant.startswith("passthrough")] or measures
+    reference = statistics.median(m.rate for m in passthrough)
     lines = ["| variant | records/s | of pass-through | " + " | ".join(f"{g} µs/record" for g in groups) + " |",
              "|---|---|---|" + "---|" * len(groups)]
     for variant, ms in by_variant.items():
@@ -316,23 +334,36 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3, help="throughput runs of each variant, alternating")
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--security", choices=("on", "alternate"), default="on",
+                        help="alternate: each round with Kafka's and Flink's TLS and authentication on, then off")
     args = parser.parse_args()
     stack_settings = load_settings()
     print(environment(stack_settings), flush=True)
     print(f"run at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with {' '.join(sys.argv[1:]) or 'defaults'}", flush=True)
-    with bench_lake(stack_settings) as settings:
+    modes = (True, False) if args.security == "alternate" else (None,)
+    with bench_lake(stack_settings) as bench:
         measures: list[Measure] = []
-        for round_number in range(args.rounds):
-            for variant in args.variants:
-                run = Run(settings, variant)
-                try:
-                    measures.append(throughput(settings, run, args.events))
-                finally:
-                    run.stop()
-                cpu = ", ".join(f"{k} {v:,.0f}" for k, v in measures[-1].cpu_us.items())
-                print(f"round {round_number + 1} {variant}: {measures[-1].rate:,.0f} records/s; CPU µs/record: {cpu}",
-                      flush=True)
-        python_rate = statistics.median(m.rate for m in measures if m.variant == "python") \
+        settings = bench
+        try:
+            for round_number in range(args.rounds):
+                for mode in modes:
+                    if mode is not None:
+                        settings = with_security(bench, mode)
+                    for variant in args.variants:
+                        run = Run(settings, variant)
+                        try:
+                            measures.append(throughput(settings, run, args.events))
+                        finally:
+                            run.stop()
+                        if mode is not None:
+                            measures[-1].variant = f"{variant}, security {'on' if mode else 'off'}"
+                        cpu = ", ".join(f"{k} {v:,.0f}" for k, v in measures[-1].cpu_us.items())
+                        print(f"round {round_number + 1} {measures[-1].variant}: {measures[-1].rate:,.0f} records/s; "
+                              f"CPU µs/record: {cpu}", flush=True)
+        finally:
+            if modes != (None,):
+                settings = with_security(bench, True)
+        python_rate = statistics.median(m.rate for m in measures if m.variant.startswith("python")) \
             if "python" in args.variants else 0.0
         fresh: list[float] = []
         recovered: list[float] = []
