@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import threading
 import time
 import uuid
 from collections import Counter, deque
@@ -276,9 +277,10 @@ class _PulsarOut:
 def generate(settings: Settings, count: int | None, rate: float | None, duration: float | None,
              topic: str | None = None, seed: int | None = None, mix: Mix = Mix(),
              clock: Callable[[], datetime] = wall_clock,
-             keep: list[tuple[str, bytes, str]] | None = None, broker: str = "kafka") -> Counter[str]:
-    """Produce `count` records, or `rate` records/s for `duration` seconds, to Kafka or Pulsar.
-    Returns how many of each label (see `records`) were delivered."""
+             keep: list[tuple[str, bytes, str]] | None = None, broker: str = "kafka",
+             stop: threading.Event | None = None) -> Counter[str]:
+    """Produce `count` records, or `rate` records/s for `duration` seconds, to Kafka or Pulsar; sooner if
+    `stop` is set. Returns how many of each label (see `records`) were delivered."""
     if count is None and (rate is None or duration is None):
         raise FlowlakeError("give --count N, or --rate R with --duration SECONDS")
     total = count if count is not None else int(rate * duration)  # type: ignore[operator]
@@ -298,7 +300,7 @@ def generate(settings: Settings, count: int | None, rate: float | None, duration
     with Progress(TextColumn("producing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
         task = bar.add_task("produce", total=total)
         for i, (key, payload, label) in enumerate(records(seed, mix, clock)):
-            if i >= total:
+            if i >= total or (stop is not None and stop.is_set()):
                 break
             if keep is not None:
                 keep.append((key, payload, label))

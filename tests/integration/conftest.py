@@ -45,6 +45,8 @@ TEST_PORTS = {
     "FLOWLAKE_ALERT_GROUP_WAIT_SECONDS": "1",
     "FLOWLAKE_ALERT_GROUP_INTERVAL_SECONDS": "5",
     "FLOWLAKE_PRIVACY_METRICS_INTERVAL_SECONDS": "10",
+    # Half the default: every wait for a commit (and there are dozens) is about one interval.
+    "FLOWLAKE_CHECKPOINT_INTERVAL_SECONDS": "5",
     "FLOWLAKE_S3_ENABLED": "true",
     "FLOWLAKE_S3_PORT": "19000",
 }

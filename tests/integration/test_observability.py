@@ -50,9 +50,10 @@ def test_every_dashboard_and_alert_expression_returns_data(local_stack: Settings
     settings, job = local_stack, ingest_job
     # Events flowing while Prometheus evaluates (rates over 5 min need data within them), with some
     # bad and duplicate ones: which rules fail is a panel, and exists only once one has failed.
+    enough = threading.Event()
     producing = threading.Thread(target=generate, kwargs=dict(
         settings=settings, count=None, rate=20.0, duration=150.0, topic=job.topic, seed=91, clock=job.clock,
-        mix=Mix(bad=0.03, duplicates=0.03)))
+        mix=Mix(bad=0.03, duplicates=0.03), stop=enough))
     producing.start()
     # The table checks' metrics exist once a check has run (the exporter reads their latest results).
     checked = subprocess.run([str(Path(sys.executable).parent / "flowlake"), "check", "--table", "gold.funnel_hourly"],
@@ -72,6 +73,7 @@ def test_every_dashboard_and_alert_expression_returns_data(local_stack: Settings
         except AssertionError:
             raise AssertionError(f"no data for: {todo}") from None
     finally:
+        enough.set()
         producing.join()
 
 
@@ -96,8 +98,10 @@ def test_a_stopped_job_pages_through_alertmanager_and_holds_back_its_lag_alert(
     rest = FlinkRest(settings)
     stopped_at = alerting.now()
     savepoint = rest.stop_with_savepoint(job.job_id)
+    enough = threading.Event()
     producing = threading.Thread(target=generate, kwargs=dict(
-        settings=settings, count=None, rate=50.0, duration=110.0, topic=job.topic, seed=92, clock=job.clock))
+        settings=settings, count=None, rate=50.0, duration=110.0, topic=job.topic, seed=92, clock=job.clock,
+        stop=enough))
     producing.start()
     try:
         paged = alerting.wait_delivered(settings, "FlinkJobNotRunning", "firing", stopped_at, timeout=120,
@@ -109,6 +113,7 @@ def test_a_stopped_job_pages_through_alertmanager_and_holds_back_its_lag_alert(
         wait_until(lambda: alerting.held_back(settings, "KafkaConsumerLagGrowing", group=group), timeout=90,
                    interval=3, what="Alertmanager holding back the lag alert of the stopped job's group")
     finally:
+        enough.set()  # the lag has shown what it had to
         producing.join()
         job.job_id = submit(settings, "ingest", job.args, from_savepoint=savepoint)
     rest.wait_for_state(job.job_id, {"RUNNING"}, timeout=180)

@@ -105,14 +105,17 @@ def kafka_error(config: dict[str, object], timeout: float = 15) -> str:
     """The error a client with `config` gets asking for the cluster's metadata ('' if it gets an answer)."""
     seen: list[str] = []  # librdkafka reports a refused login here; the request itself then just fails
     admin = AdminClient({**config, "log_level": 0, "error_cb": lambda error: seen.append(error.name())})
-    try:
-        admin.list_topics(timeout=timeout)
-    except KafkaException as exc:
-        admin.poll(1)  # serves the error callbacks
-        if "_AUTHENTICATION" in seen:
-            return "_AUTHENTICATION"
-        return exc.args[0].name() if exc.args and isinstance(exc.args[0], KafkaError) else str(exc)
-    return ""
+    deadline = time.monotonic() + timeout
+    while True:  # short requests: a refused login is reported at once, the request would wait out its timeout
+        try:
+            admin.list_topics(timeout=1)
+            return ""
+        except KafkaException as exc:
+            admin.poll(0.2)  # serves the error callbacks
+            if "_AUTHENTICATION" in seen:
+                return "_AUTHENTICATION"
+            if time.monotonic() > deadline:
+                return exc.args[0].name() if exc.args and isinstance(exc.args[0], KafkaError) else str(exc)
 
 
 def read_error(settings: Settings, role: str, topic: str) -> str:
