@@ -31,7 +31,9 @@ def test_init_makes_catalog_tables_topics_and_a_trino_etc(local_stack: Settings,
            "FLOWLAKE_DATA_DIR": str(tmp_path / "state"),
            # A Kafka flowlake did not start: its admin's password and the CA that signed it, from the environment.
            "FLOWLAKE_KAFKA_PASSWORDS": json.dumps({"admin": password(local_stack, "admin")}),
-           "FLOWLAKE_KAFKA_CA_FILE": str(ca_file(local_stack))}
+           "FLOWLAKE_KAFKA_CA_FILE": str(ca_file(local_stack)),
+           # and the catalog's password (compose requires it in .env).
+           "FLOWLAKE_CATALOG_PASSWORD": local_stack.catalog_secret()}
     etc = tmp_path / "etc"
     for _ in range(2):  # idempotent
         result = subprocess.run([FLOWLAKE, "init", "--trino-etc", str(etc)], env=env, capture_output=True,
