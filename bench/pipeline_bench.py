@@ -61,7 +61,7 @@ from flowlake.clients.kafka import delete_topic, ensure_topic
 from flowlake.clients.trino import connect
 from flowlake.config import REPO_ROOT, Settings, load_settings
 from flowlake.generate import Mix, generate
-from flowlake.kafka_security import client_config
+from flowlake.kafka_security import client_config, grant, producer_grants
 from flowlake.stack.process import ManagedProcess
 from flowlake.stack.runtime import Runtime
 from flowlake.stack.services import FlinkProcess, Kafka, Trino
@@ -120,6 +120,8 @@ class Run:
         self.settings, self.topic = settings, f"bench-{checks}-{uuid.uuid4().hex[:8]}"
         for name in (self.topic, f"{self.topic}.silver"):
             ensure_topic(settings, name, settings.events_partitions)
+        # The backlog is produced before the job's submission grants the producer its input topic.
+        grant(settings, "producer", producer_grants([self.topic]))
         self.args = ["--topic", self.topic, "--silver-topic", f"{self.topic}.silver", "--group-id",
                      f"g-{self.topic}", "--job-name", f"bench-{self.topic}", "--checks", checks]
         self.job_id = ""
