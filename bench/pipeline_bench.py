@@ -363,7 +363,7 @@ def main() -> None:
                         print(f"round {round_number + 1} {measures[-1].variant}: {measures[-1].rate:,.0f} records/s; "
                               f"CPU µs/record: {cpu}", flush=True)
         finally:
-            if modes != (None,):
+            if args.security == "alternate":
                 settings = with_security(bench, True)
         python_rate = statistics.median(m.rate for m in measures if m.variant.startswith("python")) \
             if "python" in args.variants else 0.0

@@ -75,37 +75,39 @@ def _keytool(java_home: Path, args: list[str], what: str) -> None:
 
 
 def ensure_certificates(settings: Settings, java_home: Path) -> None:
-    """Make what is missing of the files above (keytool for the truststore: a PKCS#12 file of trusted
-    certificates that Java reads as such needs Java's own attribute, which OpenSSL 3.0 cannot write)."""
+    """Make the local cluster's files above, unless all are there (keytool for the truststore: a PKCS#12 file of
+    trusted certificates that Java reads as such needs Java's own attribute, which OpenSSL 3.0 cannot write)."""
     folder = tls_dir(settings)
     server_keystore, truststore, internal = (folder / "rest-keystore.p12", folder / "rest-truststore.p12",
                                              folder / "internal.p12")
-    (client, client_key), (p12, p12_password_file) = client_certificate(settings), browser_certificate(settings)
-    if all(p.exists() for p in (server_keystore, truststore, internal, ca_file(settings), client, client_key, p12)):
+    p12, p12_password_file = browser_certificate(settings)
+    made = (server_keystore, truststore, internal, p12, folder / "rest-server.pem", folder / "client.pem",
+            folder / "client-key.pem")
+    if all(path.exists() for path in made):
         return
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     for stale in folder.iterdir():  # a half-made set from an interrupted run: make all of it again
         stale.unlink()
     password = store_password(settings)
-    env = {"PATH": "/usr/bin:/bin", PASSWORD_ENV: password}
     hosts = (settings.host, settings.flink_host)
 
-    def keystore(name: str, service: str, out: Path, pass_env: str = PASSWORD_ENV,
-                 extra_env: dict[str, str] | None = None) -> Path:
+    def keystore(name: str, service: str, out: Path, out_password: str) -> Path:
+        """<name>.pem and <name>-key.pem, and both in the PKCS#12 file `out`; returns the certificate."""
         cert, key = folder / f"{name}.pem", folder / f"{name}-key.pem"
         self_signed_certificate(cert, key, service, hosts)
         openssl(["pkcs12", "-export", "-in", str(cert), "-inkey", str(key), "-name", name, "-out", str(out),
-                 "-passout", f"env:{pass_env}"], f"the {service}'s keystore", env={**env, **(extra_env or {})})
+                 "-passout", f"env:{PASSWORD_ENV}"], f"the {service}'s keystore",
+                env={"PATH": "/usr/bin:/bin", PASSWORD_ENV: out_password})
         return cert
 
-    server_cert = keystore("rest-server", "Flink REST endpoint", server_keystore)
+    server_cert = keystore("rest-server", "Flink REST endpoint", server_keystore, password)
     (folder / "rest-server-key.pem").unlink()  # the server's key lives in its keystore only
     p12_password = generated_secret(settings, p12_password_file.name, lambda: secrets.token_urlsafe(12))
-    keystore("client", "Flink client", p12, "P12_PASSWORD", {"P12_PASSWORD": p12_password})
-    internal_cert = keystore("internal", "Flink cluster", internal)
+    client_cert = keystore("client", "Flink client", p12, p12_password)
+    internal_cert = keystore("internal", "Flink cluster", internal, password)
     for leftover in (internal_cert, folder / "internal-key.pem"):
         leftover.unlink()
-    for alias, cert in (("flink-rest", server_cert), ("flowlake-client", client)):
+    for alias, cert in (("flink-rest", server_cert), ("flowlake-client", client_cert)):
         _keytool(Path(java_home), ["-importcert", "-noprompt", "-alias", alias, "-file", str(cert),
                                    "-keystore", str(truststore), "-storetype", "PKCS12", "-storepass", password],
                  "Flink's REST truststore")

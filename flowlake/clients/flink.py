@@ -31,10 +31,14 @@ SHIPPED_PACKAGES = ("udfs", "flink_jobs", "iceberg")
 class FlinkRest:
     settings: Settings
 
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One request to the REST API, with the client certificate when Flink's TLS is on."""
+        return requests.request(method, f"{self.settings.flink_rest_url}{path}", timeout=10,
+                                **flink_security.requests_options(self.settings), **kwargs)
+
     def get(self, path: str) -> Any:
-        url = f"{self.settings.flink_rest_url}{path}"
         try:
-            response = requests.get(url, timeout=10, **flink_security.requests_options(self.settings))
+            response = self._request("GET", path)
         except requests.exceptions.SSLError as exc:
             raise ServiceUnavailable(
                 f"Flink at {self.settings.flink_rest_url} refused flowlake's TLS client certificate "
@@ -74,8 +78,7 @@ class FlinkRest:
         body: dict[str, Any] = {"drain": False, "formatType": "CANONICAL"}
         if target_dir:
             body["targetDirectory"] = target_dir
-        response = requests.post(f"{self.settings.flink_rest_url}/jobs/{job_id}/stop", json=body, timeout=10,
-                                 **flink_security.requests_options(self.settings))
+        response = self._request("POST", f"/jobs/{job_id}/stop", json=body)
         response.raise_for_status()
         trigger = response.json()["request-id"]
         deadline = time.monotonic() + timeout
@@ -92,8 +95,7 @@ class FlinkRest:
                         f"see {self.settings.flink_rest_url}/#/job/running/{job_id}/checkpoints")
 
     def cancel(self, job_id: str) -> None:
-        requests.patch(f"{self.settings.flink_rest_url}/jobs/{job_id}?mode=cancel", timeout=10,
-                       **flink_security.requests_options(self.settings)).raise_for_status()
+        self._request("PATCH", f"/jobs/{job_id}?mode=cancel").raise_for_status()
 
     def wait_for_state(self, job_id: str, states: set[str], timeout: float) -> str:
         deadline = time.monotonic() + timeout
