@@ -24,6 +24,7 @@ from flowlake import trino_security as security
 from flowlake.alerts import alertmanager_config, scale_rules
 from flowlake.clients import storage
 from flowlake.clients.http import http_ok
+from flowlake.clients.pulsar import NAMESPACE
 from flowlake.config import CATALOG_PASSWORD_FILE, REPO_ROOT, Settings
 from flowlake.errors import ServiceUnavailable
 from flowlake.stack.runtime import Runtime
@@ -554,8 +555,13 @@ class Pulsar(Service):
 
     def healthy(self) -> bool:
         # The broker's own health check: writes and reads a message on a heartbeat topic.
-        response = http_ok(f"{self.settings.pulsar_admin_url}/admin/v2/brokers/health", timeout=10)
-        return response is not None and response.text.strip() == "ok"
+        admin = self.settings.pulsar_admin_url
+        response = http_ok(f"{admin}/admin/v2/brokers/health", timeout=10)
+        if response is None or response.text.strip() != "ok":
+            return False
+        # The standalone broker creates its default namespace only after it answers health checks.
+        namespaces = http_ok(f"{admin}/admin/v2/namespaces/public", timeout=10)
+        return namespaces is not None and NAMESPACE in namespaces.json()
 
     def after_start(self) -> None:
         from flowlake.clients.pulsar import ensure_topic
