@@ -14,6 +14,8 @@ from pathlib import Path
 TERMINAL_STATES = frozenset({"FINISHED", "CANCELED", "FAILED"})
 # A job's Kafka password reaches its driver in this variable, never on its command line (visible in `ps`).
 KAFKA_PASSWORD_ENV = "FLOWLAKE_KAFKA_PASSWORD"
+# So does the cdc job's database password.
+CDC_PASSWORD_ENV = "FLOWLAKE_CDC_PASSWORD"
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,11 @@ SESSIONS = Job("sessions", "sessions.py", "sessions and alerts from the silver t
                pipeline_name="flowlake-sessions", group_id="flowlake-sessions",
                settings_arguments=(("--silver-topic", "silver_events_topic"), ("--alerts-topic", "alerts_topic")),
                kafka_principal="sessions", kafka_reads=("--silver-topic",), kafka_writes=("--alerts-topic",))
+CDC = Job("cdc", "cdc.py", "change data capture: the operational database's tables -> bronze.cdc_changes and "
+          "silver upsert tables",
+          pipeline_name="flowlake-cdc", group_id="flowlake-cdc",
+          settings_arguments=(("--database", "cdc_database"), ("--tables", "cdc_tables"), ("--user", "cdc_user"),
+                              ("--slot", "cdc_slot"), ("--publication", "cdc_publication")))
 SQL = Job("sql", "sql_script.py", "a Flink SQL script against the lakehouse catalog")
 MAINTAIN = Job("maintain", "maintain.py", "table maintenance: compaction, snapshot expiry, orphan files, manifests")
 
@@ -61,4 +68,4 @@ REPLAY = Job("replay", "replay.py", "quarantined records of one rule through the
 
 RESTATE = Job("restate", "restate.py", "daily gold restated from silver, late events included (flowlake gold restate)")
 
-JOBS = {job.name: job for job in (INGEST, SESSIONS, SQL, MAINTAIN, REPLAY, RESTATE)}
+JOBS = {job.name: job for job in (INGEST, SESSIONS, SQL, MAINTAIN, REPLAY, RESTATE, CDC)}

@@ -51,9 +51,10 @@ def main(verbose: bool) -> None:
 
 
 @main.command()
-@click.option("--with", "extras", multiple=True, type=click.Choice(["pulsar", "s3", "k8s"]),
+@click.option("--with", "extras", multiple=True, type=click.Choice(["pulsar", "s3", "k8s", "cdc"]),
               help="an optional part as well (else installed on first use): the Pulsar broker and connector, "
-                   "S3 (Flink's plugin, MinIO), the Kubernetes schemas the deployment tests validate against")
+                   "S3 (Flink's plugin, MinIO), the Kubernetes schemas the deployment tests validate against, "
+                   "the Flink CDC connector")
 @click.option("--all", "everything", is_flag=True, help="every optional part too (what `make test` runs)")
 def install(extras: tuple[str, ...], everything: bool) -> None:
     """Install what the local stack needs (Debian packages, jars, the job environment, Trino)."""
@@ -230,13 +231,25 @@ def alerts_serve() -> None:
 @click.option("--late", type=float, default=0.0, help="fraction with an event time 10 minutes in the past")
 @click.option("--to", "broker", type=click.Choice(["kafka", "pulsar"]), default=None,
               help="the broker to produce to (the topic of the same name); default: FLOWLAKE_EVENTS_SOURCE")
+@click.option("--cdc", is_flag=True, help="change the shop database instead (the cdc job's source): --count "
+              "inserts, updates and deletes, at --rate per second")
 def generate(count: int | None, rate: float | None, duration: float | None, topic: str | None,
-             seed: int | None, bad: float, duplicates: float, late: float, broker: str | None) -> None:
-    """Produce JSON e-commerce events to Kafka or Pulsar."""
+             seed: int | None, bad: float, duplicates: float, late: float, broker: str | None, cdc: bool) -> None:
+    """Produce JSON e-commerce events to Kafka or Pulsar (or, with --cdc, change the shop database)."""
     from flowlake.generate import Mix
     from flowlake.generate import generate as run_generate
 
     settings = load_settings()
+    if cdc:
+        from flowlake.shop import generate_changes
+
+        if count is None:
+            raise click.UsageError("--cdc needs --count")
+        made = generate_changes(settings, count, rate, seed)
+        err.print(f"[green]{sum(made.values())} changes committed[/green] to the {settings.cdc_database} database "
+                  f"({', '.join(f'{kind}: {n}' for kind, n in made.items())}); its tables are the reference "
+                  "silver must equal")
+        return
     delivered = run_generate(settings, count, rate, duration, topic, seed, Mix(bad, duplicates, late),
                              broker=broker or settings.events_source)
     details = ", ".join(f"{label}: {n}" for label, n in sorted(delivered.items()))

@@ -15,6 +15,8 @@ from flowlake.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CATALOG_PASSWORD_FILE = "catalog-password"  # in <data dir>/secrets/
+CDC_PASSWORD_FILE = "cdc-password"
+SHOP_PASSWORD_FILE = "shop-password"
 
 
 def _default_data_dir() -> Path:
@@ -151,6 +153,20 @@ class Settings(BaseSettings):
     # Empty: the local stack's, generated once per data dir by `flowlake up` (catalog_secret()).
     catalog_password: SecretStr = SecretStr("")
 
+    # Change data capture (`flowlake submit cdc`): the PostgreSQL database it reads (postgres_host and
+    # postgres_port; by default the local stack's demo shop), the tables it captures (each must have
+    # REPLICA IDENTITY FULL and be in the publication), its replication user and its slot. Empty
+    # passwords: the local stack's, generated once per data dir by `flowlake up`. shop_user is the demo
+    # application's own user, which `flowlake generate --cdc` writes as.
+    cdc_database: str = "shop"
+    cdc_tables: str = "customers,products,order_status"
+    cdc_user: str = "flowlake_cdc"
+    cdc_password: SecretStr = SecretStr("")
+    cdc_slot: str = "flowlake_cdc"
+    cdc_publication: str = "flowlake_cdc"
+    shop_user: str = "shop"
+    shop_password: SecretStr = SecretStr("")
+
     # Where the medallion job reads the events topic from (and `flowlake generate` writes it to);
     # pulsar also starts the Pulsar broker with the stack.
     events_source: Literal["kafka", "pulsar"] = "kafka"
@@ -278,14 +294,27 @@ class Settings(BaseSettings):
     def catalog_secret(self) -> str:
         """The catalog user's password: FLOWLAKE_CATALOG_PASSWORD, else the one `flowlake up` generated for the
         local stack (flowlake/keys.py keeps every secret; this one is read here, where the URLs are made)."""
-        if self.catalog_password.get_secret_value():
-            return self.catalog_password.get_secret_value()
-        path = self.data_dir / "secrets" / CATALOG_PASSWORD_FILE
+        return self._password(self.catalog_password, "CATALOG_PASSWORD", CATALOG_PASSWORD_FILE, "catalog")
+
+    def cdc_secret(self) -> str:
+        return self._password(self.cdc_password, "CDC_PASSWORD", CDC_PASSWORD_FILE, "CDC user's")
+
+    def shop_secret(self) -> str:
+        return self._password(self.shop_password, "SHOP_PASSWORD", SHOP_PASSWORD_FILE, "shop user's")
+
+    def _password(self, given: SecretStr, variable: str, file: str, whose: str) -> str:
+        if given.get_secret_value():
+            return given.get_secret_value()
+        path = self.data_dir / "secrets" / file
         try:
             return path.read_text().strip()
         except OSError:
-            raise ConfigError(f"no catalog password: set FLOWLAKE_CATALOG_PASSWORD, or run `flowlake up` (it makes "
+            raise ConfigError(f"no {whose} password: set FLOWLAKE_{variable}, or run `flowlake up` (it makes "
                               f"one in {path})") from None
+
+    @property
+    def cdc_table_list(self) -> list[str]:
+        return [name.strip() for name in self.cdc_tables.split(",") if name.strip()]
 
     @property
     def catalog_sqlalchemy_url(self) -> str:

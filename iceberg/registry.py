@@ -27,6 +27,7 @@ NO_PERSON = ""  # aggregates: no row belongs to one person
 # Who writes a table: a job of flink_jobs/registry.py, or a CLI operation.
 INGEST = "ingest"
 SESSIONS = "sessions"
+CDC = "cdc"
 ERASURE = "flowlake privacy erase"
 EXPORT = "flowlake privacy export"
 RESOLVE = "flowlake privacy resolve"
@@ -54,6 +55,10 @@ class Table:
     # Identifier fields: a row per value of these (the Flink sink's primary key; a changed row is an
     # equality delete and a new row).
     key: tuple[str, ...] = ()
+    # A table of the operational database captured by the cdc job (its name there is this table's name):
+    # the columns that hold personal data, each with its entity type and masking policy (udfs.masking).
+    captured: bool = False
+    masked: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def identifier(self) -> str:
@@ -375,16 +380,79 @@ GOLD_FUNNEL_DAILY = Table(
      *_RESTATED),
     ("day", "restated_day"), ("day",), "restate", NO_PERSON)
 
+# Change data capture (the cdc job, flink_jobs/cdc.py): every change of the operational database's captured
+# tables in bronze, as received; each table's current state in silver, upserted by its primary key.
+BRONZE_CDC_CHANGES = Table(
+    "bronze", "cdc_changes", "Every change of the operational database's captured tables as received (Debezium "
+    "envelope fields), append-only: snapshot reads and inserts, updates, deletes. Holds raw PII: engineers only.",
+    (("source_table", "string", True, "the table in the source database (schema.table)"),
+     ("operation", "string", True, "r: read by the initial snapshot, c: insert, u: update, d: delete"),
+     ("user_id", "string", False, "the customer the row is about (customers, order_status), for erasure"),
+     ("row_key", "string", True, "the row's primary key as JSON (after the change; before it for a delete)"),
+     ("before", "string", False, "the row before the change as JSON (updates, deletes)"),
+     ("after", "string", False, "the row after the change as JSON (snapshot reads, inserts, updates)"),
+     ("lsn", "long", False, "log sequence number of the change in the source's WAL (0 for snapshot reads)"),
+     ("tx_id", "long", False, "the source transaction (null for snapshot reads)"),
+     ("committed_at", "timestamptz", False, "commit time in the source (null for snapshot reads)"),
+     ("ingested_at", "timestamptz", True, "when Flink read the change")),
+    ("ingested_at", "ingested_day"), ("source_table", "lsn"), CDC, BY_USER_ID, insert="insert_bronze_cdc_changes",
+    no_metrics=("before", "after"))
+_CDC_TAIL: tuple[Column, ...] = (
+    ("source_lsn", "long", False, "log sequence number of the change that wrote the row (0: the initial snapshot)"),
+    ("source_tx_id", "long", False, "the source transaction of that change (null: the initial snapshot)"),
+    ("changed_at", "timestamptz", False, "commit time of that change in the source (null: the initial snapshot)"),
+)
+
+
+def _captured(name: str, comment: str, key: tuple[str, ...], columns: tuple[Column, ...],
+              masked: tuple[tuple[str, str, str], ...] = (), person: str = NO_PERSON) -> Table:
+    """The silver table of a captured table: its current rows, PII masked, upserted by its primary key."""
+    return Table("silver", name, comment, (*columns, *_CDC_TAIL), None, key, CDC, person,
+                 insert=f"insert_silver_{name}", key=key, captured=True, masked=masked)
+
+
+SILVER_CUSTOMERS = _captured(
+    "customers", "Customers of the shop database as they are now (change data capture), PII masked (email, name "
+    "and phone hashed: the same tokens as in the event tables).", ("user_id",),
+    (("user_id", "string", True, "the customer's account id, as user_id in the event tables"),
+     ("email", "string", True, "hashed"),
+     ("full_name", "string", True, "hashed"),
+     ("phone", "string", False, "hashed"),
+     ("country", "string", False, "ISO 3166-1 alpha-2 country code"),
+     ("created_at", "timestamptz", True, "when the customer signed up"),
+     ("updated_at", "timestamptz", True, "when the row last changed in the source")),
+    (("email", "EMAIL_ADDRESS", "hash"), ("full_name", "PERSON", "hash"), ("phone", "PHONE_NUMBER", "hash")),
+    BY_USER_ID)
+SILVER_PRODUCTS = _captured(
+    "products", "Products of the shop database as they are now (change data capture).", ("sku",),
+    (("sku", "string", True, "product SKU, as in the event tables"),
+     ("title", "string", True, "product name"),
+     ("category", "string", True, "product category"),
+     ("price", "decimal(12, 2)", True, "current unit price"),
+     ("stock", "int", True, "units in stock"),
+     ("updated_at", "timestamptz", True, "when the row last changed in the source")))
+SILVER_ORDER_STATUS = _captured(
+    "order_status", "The status of each order in the shop database as it is now (change data capture).",
+    ("order_id",),
+    (("order_id", "string", True, "order id, as in silver.orders"),
+     ("user_id", "string", True, "the customer's account id"),
+     ("status", "string", True, "placed, paid, shipped, delivered or cancelled"),
+     ("updated_at", "timestamptz", True, "when the status last changed in the source")),
+    person=BY_USER_ID)
+
 # Append only (see the module's doc): the ingest job's statements follow this order, its Kafka silver
 # topic between the funnel and the privacy requests, where it has always been (flink_jobs/ingest.py).
 TABLES = (BRONZE_EVENTS, QUARANTINE_EVENTS, SILVER_PAGE_VIEWS, SILVER_ADD_TO_CARTS, SILVER_ORDERS, SILVER_PAYMENTS,
           SILVER_SUPPORT_MESSAGES, GOLD_LATE_EVENTS, GOLD_REVENUE, GOLD_FUNNEL, GOLD_PRIVACY_REQUESTS,
           GOLD_SESSIONS, GOLD_ALERTS, AUDIT_ERASURES, AUDIT_ACCESS_EXPORTS, AUDIT_REQUEST_RESOLUTIONS, GOLD_CONSENT,
-          QUALITY_CHECK_RESULTS, AUDIT_REPLAYS, GOLD_REVENUE_DAILY, GOLD_FUNNEL_DAILY)
+          QUALITY_CHECK_RESULTS, AUDIT_REPLAYS, GOLD_REVENUE_DAILY, GOLD_FUNNEL_DAILY, BRONZE_CDC_CHANGES,
+          SILVER_CUSTOMERS, SILVER_PRODUCTS, SILVER_ORDER_STATUS)
 NAMESPACES = ("bronze", "silver", "quarantine", "gold", "audit", "quality")
 SILVER = tuple(table for table in TABLES if table.event_type)
 # Silver table name per event type.
 SILVER_TABLE_OF = {table.event_type: table.name for table in SILVER}
+# The operational database's tables the cdc job captures, by their name there.
+CAPTURED = {table.name: table for table in TABLES if table.captured}
 # Gold tables of event-time windows: `flowlake submit` reads the newest window end from them.
 GOLD_WINDOWS = (GOLD_REVENUE, GOLD_FUNNEL)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from flink_jobs.registry import JOBS, KAFKA_PASSWORD_ENV, TERMINAL_STATES
+from flink_jobs.registry import CDC_PASSWORD_ENV, JOBS, KAFKA_PASSWORD_ENV, TERMINAL_STATES
 from flowlake import flink_security, kafka_security
 from flowlake.clients import storage
 from flowlake.config import REPO_ROOT, Settings
@@ -171,8 +171,23 @@ def _ingest_arguments(settings: Settings, rt: Runtime, extra_args: list[str]) ->
     return gold + _source_arguments(settings, rt, extra_args)
 
 
+def _cdc_arguments(settings: Settings, rt: Runtime, extra_args: list[str]) -> list[str]:
+    """The source database's address and the connector's jar, shipped with the job (not in Flink's lib/)."""
+    from flowlake.stack.install import ensure_extra
+
+    ensure_extra(rt, "cdc")  # on first use: the Flink CDC connector
+    jars = sorted(str(jar) for jar in rt.jar_dir("flink-cdc").glob("*.jar"))
+    if not jars:
+        raise JobFailed(f"no Flink CDC connector jar in {rt.jar_dir('flink-cdc')}: run `flowlake install --with cdc`")
+    added = ["--connector-jars", ";".join(jars)]
+    for flag, value in (("--host", settings.postgres_host or settings.host), ("--port", str(settings.postgres_port))):
+        if flag not in extra_args:
+            added += [flag, value]
+    return added
+
+
 # Arguments of a job that take more than a setting to fill in (the registry has those that don't).
-PREPARE = {"ingest": _ingest_arguments}
+PREPARE = {"ingest": _ingest_arguments, "cdc": _cdc_arguments}
 
 
 def job_name(job: str, extra_args: list[str]) -> str:
@@ -295,6 +310,8 @@ def _flink_run(settings: Settings, rt: Runtime, job: str, run_options: list[str]
     role = JOBS[job].kafka_principal
     if role and kafka_security.enabled(settings):
         env[KAFKA_PASSWORD_ENV] = kafka_security.password(settings, role)  # the driver's, never its arguments
+    if job == "cdc":
+        env[CDC_PASSWORD_ENV] = settings.cdc_secret()
     env.update(JAVA_HOME=str(rt.java17_home), FLINK_CONF_DIR=str(conf_dir),
                FLINK_LOG_DIR=str(settings.log_dir), PYTHONPATH=str(REPO_ROOT),
                FLOWLAKE_CATALOG_PASSWORD=settings.catalog_secret(), **storage.job_env(settings))

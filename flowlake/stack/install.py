@@ -28,11 +28,13 @@ TRINO_ACCESS_PLUGIN_SOURCE = REPO_ROOT / "deploy" / "trino-access" / "src"
 TRINO_ACCESS_PLUGIN = "flowlake-access"
 FLINK_FUNCTIONS_SOURCE = REPO_ROOT / "deploy" / "flink-functions" / "src"
 FLINK_FUNCTIONS_JAR = "flowlake-flink-functions.jar"
-MAVEN_PROFILES = ("flink-lib", "flink-plugin-s3", "flink-pulsar", "kafka", "trino", "pulsar", "k8s-schemas")
+MAVEN_PROFILES = ("flink-lib", "flink-plugin-s3", "flink-pulsar", "kafka", "trino", "pulsar", "k8s-schemas",
+                  "flink-cdc")
 # What the default stack and the demo use; the rest is installed on first use (`flowlake up --with pulsar`,
 # an s3:// warehouse, the deployment tests) or all at once (`flowlake install --all`, what `make test` runs).
 CORE_PROFILES = ("flink-lib", "kafka", "trino")
-EXTRAS = {"pulsar": ("pulsar", "flink-pulsar"), "s3": ("flink-plugin-s3",), "k8s": ("k8s-schemas",)}
+EXTRAS = {"pulsar": ("pulsar", "flink-pulsar"), "s3": ("flink-plugin-s3",), "k8s": ("k8s-schemas",),
+          "cdc": ("flink-cdc",)}
 MINIO_MODULE = "github.com/minio/minio"
 
 
@@ -256,7 +258,7 @@ def wanted_extras(settings: Settings, asked: Sequence[str] = (), everything: boo
     """The optional parts to install: those asked for, those the settings use, or all."""
     if everything:
         return list(EXTRAS)
-    used = {"pulsar": settings.pulsar_wanted, "s3": settings.s3_enabled or settings.uses_s3, "k8s": False}
+    used = {"pulsar": settings.pulsar_wanted, "s3": settings.s3_enabled or settings.uses_s3, "k8s": False, "cdc": False}
     return [extra for extra in EXTRAS if extra in asked or used[extra]]
 
 

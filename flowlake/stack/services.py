@@ -25,7 +25,7 @@ from flowlake.alerts import alertmanager_config, scale_rules
 from flowlake.clients import storage
 from flowlake.clients.http import http_ok
 from flowlake.clients.pulsar import NAMESPACE
-from flowlake.config import CATALOG_PASSWORD_FILE, REPO_ROOT, Settings
+from flowlake.config import CATALOG_PASSWORD_FILE, CDC_PASSWORD_FILE, REPO_ROOT, SHOP_PASSWORD_FILE, Settings
 from flowlake.errors import ServiceUnavailable
 from flowlake.stack.runtime import Runtime
 from udfs.masking import HASH_KEY_ENV
@@ -151,6 +151,10 @@ class Postgres(Service):
         unseparated = (self.pgdata / "PG_VERSION").exists() and not self.separated
         keys.generated_secret(self.settings, CATALOG_PASSWORD_FILE,
                               lambda: "flowlake" if unseparated else secrets.token_urlsafe(24))
+        for given, file in ((self.settings.cdc_password, CDC_PASSWORD_FILE),
+                            (self.settings.shop_password, SHOP_PASSWORD_FILE)):
+            if not given.get_secret_value():
+                keys.generated_secret(self.settings, file, lambda: secrets.token_urlsafe(24))
 
     def prepare(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -163,24 +167,31 @@ class Postgres(Service):
                 os.chown(path, account.pw_uid, account.pw_gid)
         self.ensure_password()
         if (self.pgdata / "PG_VERSION").exists():
+            if self.separated:  # flowlake's own file: who may connect follows the settings
+                self._write_owned(self.pgdata / "pg_hba.conf", pg_hba(self.settings))
             return
         self._as_service_user([
             str(self.runtime.postgres_bin / "initdb"), "-D", str(self.pgdata), "-U", PG_SUPERUSER,
             "--auth-local=trust", "--auth-host=reject", "-E", "UTF8", "--locale=C.UTF-8",
         ])
-        (self.pgdata / "pg_hba.conf").write_text(pg_hba(self.settings))
-        (self.pgdata / ROLES_MARKER).write_text(f"superuser {PG_SUPERUSER}; catalog user "
-                                                f"{self.settings.catalog_user}\n")
+        self._write_owned(self.pgdata / "pg_hba.conf", pg_hba(self.settings))
+        self._write_owned(self.pgdata / ROLES_MARKER, f"superuser {PG_SUPERUSER}; catalog user "
+                                                      f"{self.settings.catalog_user}\n")
+
+    def _write_owned(self, path: Path, text: str) -> None:
+        path.write_text(text)
         if self.user:
             account = pwd.getpwnam(self.user)
-            for name in ("pg_hba.conf", ROLES_MARKER):
-                os.chown(self.pgdata / name, account.pw_uid, account.pw_gid)
+            os.chown(path, account.pw_uid, account.pw_gid)
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         cmd = [str(self.runtime.postgres_bin / "postgres"), "-D", str(self.pgdata), "-p", str(self.port),
                "-c", f"listen_addresses={self.settings.host}", "-c", f"unix_socket_directories={self.socket_dir}",
                "-c", "max_connections=200", "-c", "shared_buffers=128MB", "-c", "fsync=on",
-               "-c", "password_encryption=scram-sha-256"]
+               "-c", "password_encryption=scram-sha-256",
+               # Change data capture (the cdc job): logical decoding, a slot per job and one more per
+               # snapshot reader while the initial snapshot runs.
+               "-c", "wal_level=logical", "-c", "max_replication_slots=10", "-c", "max_wal_senders=10"]
         return cmd, self.base_env()
 
     def _connect(self, database: str = "postgres"):  # type: ignore[no-untyped-def]
@@ -228,14 +239,22 @@ class Postgres(Service):
                               f"flowlake kept its superuser apart: {s.catalog_user} is a superuser and can read "
                               "every database. docs/security.md (\"PostgreSQL\") says how to move it over.")
         conn.close()
+        if self.separated:  # an older cluster lets no replication user in (its pg_hba.conf is not ours)
+            from flowlake.shop import ensure_database
+
+            ensure_database(self._connect, s)
 
 
 def pg_hba(settings: Settings) -> str:
     """Who may connect to the catalog's PostgreSQL: the superuser over the socket only (whose directory only the
-    service user reaches), the catalog user to its own database with a SCRAM password; anything else refused."""
+    service user reaches), the catalog user to its own database, the shop's application user to the shop, the
+    cdc job's user to the shop and to replication, each with a SCRAM password; anything else refused."""
     return (f"# Written by flowlake. First match wins; no line matches = refused.\n"
             f"local all {PG_SUPERUSER} trust\n"
-            f"host {settings.catalog_database} {settings.catalog_user} all scram-sha-256\n")
+            f"host {settings.catalog_database} {settings.catalog_user} all scram-sha-256\n"
+            f"host {settings.cdc_database} {settings.shop_user} all scram-sha-256\n"
+            f"host {settings.cdc_database} {settings.cdc_user} all scram-sha-256\n"
+            f"host replication {settings.cdc_user} all scram-sha-256\n")
 
 
 class Kafka(Service):

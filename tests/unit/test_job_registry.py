@@ -50,5 +50,5 @@ def test_arguments_filled_from_the_settings_parse_and_carry_the_settings_values(
 
 def test_an_unknown_job_is_refused_with_the_choices_before_flink_is_asked() -> None:
     settings = Settings(flink_rest_port=1)  # nothing listens there: reaching Flink would fail otherwise
-    with pytest.raises(JobFailed, match="choose one of ingest, maintain, replay, restate, sessions, sql"):
+    with pytest.raises(JobFailed, match="choose one of cdc, ingest, maintain, replay, restate, sessions, sql"):
         submit(settings, "ingestion")

@@ -46,13 +46,16 @@ def test_the_shipped_policy_file_loads_and_names_only_real_tables() -> None:
 def test_raw_personal_data_has_a_short_retention_the_record_of_requests_none() -> None:
     from iceberg import registry
 
-    for identifier in ("bronze.events", "quarantine.events"):
+    for identifier in ("bronze.events", "quarantine.events", "bronze.cdc_changes"):
         assert 0 < policy_for(identifier).retention_days <= 30, identifier  # below the 30-day erasure deadline
     for table in registry.TABLES:
         policy = policy_for(table.identifier)
         if table is registry.GOLD_CONSENT:
             # A withdrawn consent must not lapse: kept as long as the person is (erasure removes it).
             assert policy.retention_days == 0
+        elif table.captured:
+            # The source's current rows: a row leaves when it leaves the source (a delete propagates).
+            assert policy.retention_days == 0 and table.partition is None, table.identifier
         elif table.person in (registry.BY_USER_ID, registry.BY_EVENT_ID, registry.BY_RAW_PAYLOAD):
             assert policy.retention_days > 0, table.identifier  # every table holding a person has one
         if table.person == registry.KEPT:

@@ -36,7 +36,7 @@ def test_the_optional_parts_are_installed_when_asked_for_or_used() -> None:
                      checkpoints="file:///tmp/c", savepoints="file:///tmp/s")
     assert wanted_extras(plain) == []
     assert wanted_extras(plain, ["k8s"]) == ["k8s"]
-    assert wanted_extras(plain, everything=True) == ["pulsar", "s3", "k8s"]
+    assert wanted_extras(plain, everything=True) == ["pulsar", "s3", "k8s", "cdc"]
     pulsar = Settings(events_source="pulsar", s3_enabled=False, warehouse="file:///tmp/w",
                       checkpoints="file:///tmp/c", savepoints="file:///tmp/s")
     assert wanted_extras(pulsar) == ["pulsar"]
