@@ -129,6 +129,8 @@ def status(wide: bool) -> None:
     if "kafka" in healthy:
         _print_lag(settings)
         _warn_kafka_retention(settings)
+    if "postgres" in healthy:
+        _print_slots(settings)
     if "alertmanager" in healthy:
         _print_alerts(settings)
     if not all(s.healthy for s in states):
@@ -169,6 +171,22 @@ def _print_lag(settings: Settings) -> None:
     for (group, topic), lag in sorted(lag_per_topic(settings).items()):
         table.add_row(group, topic, str(lag))
     out.print(table if table.row_count else "[dim]no consumer group has committed offsets yet[/dim]")
+
+
+def _print_slots(settings: Settings) -> None:
+    from flowlake.replication import slots
+
+    try:
+        found = slots(settings)
+    except Exception as error:  # no captured database here, or no right to read it: a line, not a failure
+        err.print(f"[dim]replication slots not readable: {escape(str(error))}[/dim]")
+        return
+    table = Table("replication slot", "reader", "WAL held back", "confirmed up to")
+    for slot in found:
+        table.add_row(slot.name, "attached" if slot.active else "[yellow]none[/yellow]",
+                      f"{slot.retained_wal_bytes / 2**20:.1f} MiB", slot.confirmed_flush_lsn or "-")
+    if table.row_count:
+        out.print(table)
 
 
 def _print_alerts(settings: Settings) -> None:
@@ -288,23 +306,37 @@ def submit(job: str, savepoint: str | None, allow_non_restored_state: bool, resu
 @click.option("--savepoint/--no-savepoint", default=True, show_default=True,
               help="take a final savepoint to restart from, or just cancel")
 @click.option("--savepoint-dir", default=None, help="where to write it (default: the cluster's savepoint dir)")
-def stop(job: str, savepoint: bool, savepoint_dir: str | None) -> None:
+@click.option("--drop-slot", is_flag=True,
+              help="cdc: then drop its replication slot (the database stops keeping WAL for it; a restart takes a "
+                   "new snapshot, and a savepoint of it is no use)")
+def stop(job: str, savepoint: bool, savepoint_dir: str | None, drop_slot: bool) -> None:
     """Stop JOB (a job name such as ingest, or a Flink job id); prints the savepoint path."""
     from flowlake.clients.flink import FlinkRest, job_name
     from flowlake.errors import JobFailed
 
-    rest = FlinkRest(load_settings())
+    if drop_slot and job != "cdc":
+        raise click.UsageError("--drop-slot goes with the cdc job")
+    settings = load_settings()
+    rest = FlinkRest(settings)
     job_id = job if re.fullmatch(r"[0-9a-f]{32}", job) else rest.running_job(job_name(job, []))
-    if job_id is None:
+    if job_id is None and not drop_slot:
         raise JobFailed(f"no running job named {job!r}: `flowlake status` lists the stack, the Flink UI the jobs")
-    if not savepoint:
+    if job_id is None:
+        err.print("no cdc job running")
+    elif not savepoint or drop_slot:  # a savepoint would point into WAL the slot no longer keeps
         rest.cancel(job_id)
+        rest.wait_for_state(job_id, {"CANCELED"}, timeout=60)
         err.print(f"cancelled {job_id}")
-        return
-    err.print(f"stopping {job_id} with a savepoint ...")
-    location = rest.stop_with_savepoint(job_id, savepoint_dir)
-    out.print(location)
-    err.print(f"[green]stopped[/green]; restart with `flowlake submit {job} --from-savepoint {location}`")
+    else:
+        err.print(f"stopping {job_id} with a savepoint ...")
+        location = rest.stop_with_savepoint(job_id, savepoint_dir)
+        out.print(location)
+        err.print(f"[green]stopped[/green]; restart with `flowlake submit {job} --from-savepoint {location}`")
+    if drop_slot:
+        from flowlake.replication import drop_slot as drop
+
+        slot = settings.cdc_slot
+        err.print(f"dropped the replication slot {slot}" if drop(settings, slot) else f"no replication slot {slot}")
 
 
 @main.command()

@@ -26,6 +26,10 @@ Metrics:
   flowlake_quality_check_last_run_timestamp_seconds{check,table}         when it last ran
   flowlake_quality_checks_read_ok                                        1 if the last read through Trino worked
 
+  flowlake_cdc_slot_retained_wal_bytes{slot}                             WAL the database keeps for the slot
+  flowlake_cdc_slot_active{slot}                                         1 if a reader (the cdc job) is attached
+  flowlake_cdc_slots_read_ok                                             1 if the last read of the slots worked
+
 The privacy figures come from one Trino query (sql/trino/privacy_deadlines.sql) at most every
 privacy_metrics_interval_seconds, not on every scrape; Trino down is a 0 in read_ok, never a crash.
 The quality figures likewise, from analytics.quality_status (sql/trino/quality_status.sql).
@@ -317,12 +321,42 @@ class FlinkJobsCollector(Collector):
         yield from (running, up)
 
 
+class ReplicationSlotCollector(Collector):
+    """The cdc job's replication slots in the captured database, read on every scrape as its replication user
+    (flowlake/replication.py): an abandoned slot keeps WAL until the disk is full."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from flowlake.replication import slots
+
+        ok = GaugeMetricFamily("flowlake_cdc_slots_read_ok", "1 if the last read of the replication slots worked")
+        try:
+            found = slots(self.settings)
+        except Exception as exc:  # the database down, no password: a metric, not a crash
+            log.warning("replication slots not readable: %s", exc)
+            ok.add_metric([], 0)
+            yield ok
+            return
+        retained = GaugeMetricFamily("flowlake_cdc_slot_retained_wal_bytes",
+                                     "WAL the database keeps for the slot (from its restart_lsn on)", labels=["slot"])
+        active = GaugeMetricFamily("flowlake_cdc_slot_active", "1 if a reader (the cdc job) is attached to the slot",
+                                   labels=["slot"])
+        for slot in found:
+            retained.add_metric([slot.name], slot.retained_wal_bytes)
+            active.add_metric([slot.name], 1 if slot.active else 0)
+        ok.add_metric([], 1)
+        yield from (retained, active, ok)
+
+
 def serve(settings: Settings) -> None:
     """Serve the metrics on settings.exporter_port until stopped."""
     from prometheus_client import REGISTRY, start_http_server
 
     REGISTRY.register(KafkaLagCollector(settings, settings.exporter_group_pattern))
     REGISTRY.register(FlinkJobsCollector(settings))
+    REGISTRY.register(ReplicationSlotCollector(settings))
     if settings.privacy_metrics_interval_seconds > 0:
         REGISTRY.register(PrivacyDeadlineCollector(settings))
         REGISTRY.register(QualityCollector(settings))

@@ -5,6 +5,7 @@ row by `flowlake generate --cdc`, whose final state is what silver must equal.""
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,8 +15,8 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from flowlake.config import REPO_ROOT, Settings
-from flowlake.errors import ServiceUnavailable
 from flowlake.generate import COUNTRIES, FIRST_NAMES, LAST_NAMES, PRODUCTS
+from flowlake.replication import connect
 
 SCHEMA_SQL = REPO_ROOT / "sql" / "postgres" / "shop.sql"
 STATUSES = ("placed", "paid", "shipped", "delivered", "cancelled")
@@ -60,20 +61,6 @@ def ensure_database(connect: Callable[[str], Any], settings: Settings) -> None:
         verb = "ALTER PUBLICATION {} SET" if cur.fetchone() else "CREATE PUBLICATION {} FOR"
         cur.execute(f"{verb.format(_identifier(s.cdc_publication))} TABLE {tables}")
     conn.close()
-
-
-def connect(settings: Settings, user: str = "", password: str = "") -> Any:
-    """The shop database over TCP, as its application user unless told otherwise."""
-    import psycopg2
-
-    host = settings.postgres_host or settings.host
-    try:
-        return psycopg2.connect(host=host, port=settings.postgres_port, dbname=settings.cdc_database,
-                                user=user or settings.shop_user, password=password or settings.shop_secret(),
-                                connect_timeout=5)
-    except psycopg2.OperationalError as error:
-        raise ServiceUnavailable(f"the shop database is not reachable at {host}:{settings.postgres_port} "
-                                 f"({str(error).strip()}): run `flowlake up`") from error
 
 
 @dataclass
@@ -163,8 +150,9 @@ class ShopChanges:
 
 
 def generate_changes(settings: Settings, count: int, rate: float | None = None, seed: int | None = None,
-                     progress: bool = True) -> dict[str, int]:
-    """`count` changes of the shop database, at most `rate` per second; returns how many of each kind."""
+                     progress: bool = True, stop: threading.Event | None = None) -> dict[str, int]:
+    """`count` changes of the shop database, at most `rate` per second (fewer if `stop` is set first); returns
+    how many of each kind."""
     conn = connect(settings)
     done = {"insert": 0, "update": 0, "delete": 0}
     changes = ShopChanges(random.Random(seed))
@@ -177,6 +165,8 @@ def generate_changes(settings: Settings, count: int, rate: float | None = None, 
             changes.seed_products(cur)
             conn.commit()
             for i in range(count):
+                if stop is not None and stop.is_set():
+                    break
                 done[changes.change(cur)] += 1
                 conn.commit()
                 bar.advance(task)

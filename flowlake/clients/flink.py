@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from rich.console import Console
 
 from flink_jobs.registry import CDC_PASSWORD_ENV, JOBS, KAFKA_PASSWORD_ENV, TERMINAL_STATES
 from flowlake import flink_security, kafka_security
@@ -22,6 +23,8 @@ from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import JobFailed, ServiceUnavailable
 from flowlake.stack.runtime import Runtime
 from udfs.masking import HASH_KEY_ENV
+
+console = Console(stderr=True)
 
 # flink_jobs reads the table registry (iceberg/registry.py): a worker that imports a job module needs it too.
 SHIPPED_PACKAGES = ("udfs", "flink_jobs", "iceberg")
@@ -180,6 +183,12 @@ def _cdc_arguments(settings: Settings, rt: Runtime, extra_args: list[str]) -> li
     if not jars:
         raise JobFailed(f"no Flink CDC connector jar in {rt.jar_dir('flink-cdc')}: run `flowlake install --with cdc`")
     added = ["--connector-jars", ";".join(jars)]
+    from flowlake.replication import ensure_slot
+
+    slot = _option(extra_args, "--slot", settings.cdc_slot)
+    if ensure_slot(settings, slot):
+        console.print(f"  made the replication slot {slot}: it holds the database's WAL until the job reads it "
+                      "(`flowlake stop cdc --drop-slot` drops it)")
     for flag, value in (("--host", settings.postgres_host or settings.host), ("--port", str(settings.postgres_port))):
         if flag not in extra_args:
             added += [flag, value]

@@ -5,95 +5,104 @@ row by row, PII hashed with the stack's key, and bronze must hold each change of
 
 from __future__ import annotations
 
-import uuid
-from collections import Counter
+import subprocess
+import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from pathlib import Path
 
-import psycopg2
 import pytest
+import requests
 
-from flowlake import shop
+from flink_jobs.registry import JOBS
+from flowlake import replication, shop
 from flowlake.clients.flink import FlinkRest, submit
 from flowlake.clients.trino import query
 from flowlake.config import Settings
-from flowlake.keys import pii_hash_key
 from iceberg import registry
-from udfs.masking import Policy, mask_value
 
+from .capture import assert_each_change_once, bronze_changes, silver_equals_source, silver_rows
 from .conftest import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-def _superuser(settings: Settings, database: str) -> Any:
-    conn = psycopg2.connect(host=str(settings.data_dir / "postgres" / "sock"), port=settings.postgres_port,
-                            dbname=database, user="postgres")
-    conn.autocommit = True
-    return conn
+FLOWLAKE = str(Path(sys.executable).parent / "flowlake")
 
 
 @pytest.fixture(scope="module")
 def cdc_job(local_stack: Settings) -> Iterator[str]:
+    """The cdc job under its registered name and slot (the only one of the session); the module's last test
+    stops it as a user would, the teardown makes sure."""
     settings = local_stack
-    slot = f"it_cdc_{uuid.uuid4().hex[:8]}"
     shop.generate_changes(settings, 150, seed=31, progress=False)  # before the job: its initial snapshot
-    job_id = submit(settings, "cdc", ["--slot", slot, "--job-name", f"cdc-{slot}"])
+    job_id = submit(settings, "cdc", [])
     rest = FlinkRest(settings)
     rest.wait_for_state(job_id, {"RUNNING"}, timeout=180)
     yield job_id
-    rest.cancel(job_id)
-    rest.wait_for_state(job_id, {"CANCELED"}, timeout=60)
-    with _superuser(settings, settings.cdc_database) as conn, conn.cursor() as cur:
-        cur.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = %s",
-                    (slot,))
-
-
-def _utc(value: Any) -> Any:
-    return value.astimezone(UTC).replace(tzinfo=None) if isinstance(value, datetime) else value
-
-
-def expected_rows(settings: Settings, table: registry.Table) -> list[tuple[Any, ...]]:
-    """The source table now, each PII column hashed as the job hashes it."""
-    key = pii_hash_key(settings).encode()
-    masks = {column: (entity, Policy(policy)) for column, entity, policy in table.masked}
-    columns = table.column_names()[:-3]
-    rows = []
-    for row in shop.current_rows(settings, table.name, columns):
-        rows.append(tuple(mask_value(value, *masks[name], key) if name in masks and value is not None
-                          else _utc(value.strip() if name == "country" and value else value)
-                          for name, value in zip(columns, row, strict=True)))
-    return sorted(rows)
-
-
-def silver_rows(settings: Settings, table: registry.Table) -> list[tuple[Any, ...]]:
-    columns = ", ".join(f'"{name}"' for name in table.column_names()[:-3])
-    _, rows = query(settings, f"SELECT {columns} FROM lakehouse.{table.identifier}")
-    return sorted(tuple(_utc(value) for value in row) for row in rows)
+    if rest.running_job(JOBS["cdc"].pipeline_name):
+        rest.cancel(job_id)
+        rest.wait_for_state(job_id, {"CANCELED"}, timeout=60)
+    replication.drop_slot(settings, settings.cdc_slot)
 
 
 def test_snapshot_and_changes_reach_silver_exactly_and_bronze_once(local_stack: Settings, cdc_job: str) -> None:
     settings = local_stack
-
-    def silver_equals_source() -> bool:
-        return all(silver_rows(settings, table) == expected_rows(settings, table)
-                   for table in registry.CAPTURED.values())
-
     # The snapshot first (changes made while it reads would come as its rows, not as changes), then the WAL.
-    wait_until(silver_equals_source, timeout=120, interval=3, what="the snapshot in silver")
+    wait_until(partial(silver_equals_source, settings), timeout=120, interval=3, what="the snapshot in silver")
     made = shop.generate_changes(settings, 400, seed=32, progress=False)
     assert made["insert"] and made["update"] and made["delete"]
-    wait_until(silver_equals_source, timeout=120, interval=3, what="silver equal to the shop database")
+    wait_until(partial(silver_equals_source, settings), timeout=120, interval=3,
+               what="silver equal to the shop database")
     customers = silver_rows(settings, registry.SILVER_CUSTOMERS)
     assert len(customers) > 20 and not any("@example" in str(row) for row in customers)  # hashed, not raw
+    # Committed with silver's rows, at the same checkpoint.
+    assert_each_change_once(wait_until(partial(bronze_changes, settings), timeout=30, what="every kind in bronze"))
 
-    # Bronze: every change of the WAL exactly once (the snapshot rows are checked through silver).
-    def bronze() -> list[list[Any]]:
-        _, rows = query(settings, "SELECT source_table, operation, row_key, lsn, before, after "
-                                  "FROM lakehouse.bronze.cdc_changes")
-        return rows if {"r", "c", "u", "d"} <= {row[1] for row in rows} else []
 
-    changes = wait_until(bronze, timeout=30, what="every kind of change in bronze")  # committed with silver
-    stream = Counter((t, op, key, lsn, before, after) for t, op, key, lsn, before, after in changes if op != "r")
-    assert stream and max(stream.values()) == 1, stream.most_common(3)
+def test_an_added_column_reaches_bronze_at_once_and_silver_keeps_its_declared_columns(local_stack: Settings,
+                                                                                      cdc_job: str) -> None:
+    """As documented (README): a column added in the source is in bronze's images from its first change on; silver
+    takes it once the registry declares it (and the job is resubmitted), until then it goes on unchanged."""
+    settings = local_stack
+    conn = replication.connect(settings)  # as the shop's owner, as its application's migration would
+    with conn, conn.cursor() as cur:
+        cur.execute("ALTER TABLE customers ADD COLUMN IF NOT EXISTS loyalty_tier text")
+        cur.execute("UPDATE customers SET loyalty_tier = 'gold', updated_at = now() WHERE user_id IN "
+                    "(SELECT user_id FROM customers ORDER BY user_id LIMIT 5) RETURNING user_id")
+        tiered = {row[0] for row in cur.fetchall()}
+    conn.close()
+    shop.generate_changes(settings, 50, seed=33, progress=False)
+    wait_until(partial(silver_equals_source, settings), timeout=120, interval=3, what="silver after the new column")
+
+    def tiered_in_bronze() -> set[str]:
+        _, rows = query(settings, "SELECT user_id FROM lakehouse.bronze.cdc_changes WHERE operation = 'u' AND "
+                                  "json_extract_scalar(\"after\", '$.loyalty_tier') = 'gold'")
+        return {row[0] for row in rows}
+
+    assert wait_until(tiered_in_bronze, timeout=30, what="the new column in bronze") == tiered
+    assert FlinkRest(settings).job(cdc_job)["state"] == "RUNNING"
+    assert FlinkRest(settings).checkpoints(cdc_job)["counts"]["restored"] == 0  # no restart on the way
+
+
+def test_the_slot_is_made_on_submit_and_reported_with_its_reader(local_stack: Settings, cdc_job: str) -> None:
+    settings = local_stack
+    [slot] = [slot for slot in replication.slots(settings) if slot.name == settings.cdc_slot]
+    assert slot.plugin == "pgoutput" and slot.active and slot.retained_wal_bytes >= 0
+    status = subprocess.run([FLOWLAKE, "status", "--wide"], capture_output=True, text=True, timeout=120)
+    assert settings.cdc_slot in status.stdout and "attached" in status.stdout, status.stdout[-2000:]
+
+    def exported() -> str:
+        text = requests.get(f"http://{settings.host}:{settings.exporter_port}/metrics", timeout=10).text
+        return text if f'flowlake_cdc_slot_active{{slot="{settings.cdc_slot}"}} 1.0' in text else ""
+
+    metrics = wait_until(exported, timeout=30, what="the slot in the exporter's metrics")
+    assert f'flowlake_cdc_slot_retained_wal_bytes{{slot="{settings.cdc_slot}"}}' in metrics
+    assert "flowlake_cdc_slots_read_ok 1.0" in metrics
+
+
+def test_stop_with_drop_slot_cancels_the_job_and_frees_the_wal(local_stack: Settings, cdc_job: str) -> None:
+    settings = local_stack
+    stopped = subprocess.run([FLOWLAKE, "stop", "cdc", "--drop-slot"], capture_output=True, text=True, timeout=180)
+    assert stopped.returncode == 0, stopped.stderr[-2000:]
+    assert f"dropped the replication slot {settings.cdc_slot}" in stopped.stderr
+    assert FlinkRest(settings).running_job(JOBS["cdc"].pipeline_name) is None
+    assert settings.cdc_slot not in {slot.name for slot in replication.slots(settings)}

@@ -3,7 +3,8 @@ with it) three times at random moments and restarted; the JobManager killed and 
 its newest checkpoint; the Kafka broker killed and restarted on its data. After each, every layer is
 exact: bronze holds each produced record once (count and distinct Kafka coordinates), quarantine
 exactly the bad ones, silver and the silver topic every valid event once, gold equal to the Python
-reference.
+reference. The cdc job shares the TaskManager kills while the shop database changes: its silver tables then
+equal the database row by row and bronze holds each change once.
 
 The job runs on a topic and an event-time range of its own (hours before the other tests' events)."""
 
@@ -25,7 +26,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Producer
 
-from flowlake import stack
+from flowlake import replication, shop, stack
 from flowlake.clients.flink import FlinkRest, latest_checkpoint, resume_point, submit
 from flowlake.clients.kafka import delete_topic, ensure_topic
 from flowlake.config import Settings
@@ -36,6 +37,7 @@ from flowlake.stack.runtime import Runtime
 from flowlake.stack.services import FlinkProcess, Kafka
 from iceberg.registry import SILVER_TABLE_OF
 
+from .capture import assert_each_change_once, bronze_changes, silver_equals_source
 from .conftest import IngestJob, assert_each_once, wait_until
 from .lakehouse import LATENESS, assert_gold_matches, floor_to, q, read_committed, tick
 
@@ -222,9 +224,16 @@ def test_taskmanager_killed_three_times_loses_and_duplicates_nothing(local_stack
     chance = random.Random(seed)
     print(f"fault schedule seed {seed}")
     wait_until(lambda: _latest_checkpoint(rest, job.job_id) >= 1, timeout=120, what="a first checkpoint")
+    # The cdc job on the same TaskManager, its snapshot read: the database changes through every kill too.
+    cdc_job = submit(settings, "cdc", [])
+    wait_until(partial(silver_equals_source, settings), timeout=180, interval=3, what="the cdc job's snapshot")
     start, already = sent.new_batch(job), len(sent.records)
     kills_done = threading.Event()  # events flow through every kill and recovery, then stop
     producer = produce_in_background(settings, job, sent, SECONDS, stop=kills_done)
+    changes = threading.Thread(target=shop.generate_changes, daemon=True,
+                               kwargs={"settings": settings, "count": 100_000, "rate": 20, "seed": seed,
+                                       "progress": False, "stop": kills_done})
+    changes.start()
     taskmanager = FlinkProcess("flink-taskmanager", settings, Runtime(settings))
     restored_before = rest.checkpoints(job.job_id)["counts"]["restored"]
     stop, maintained = threading.Event(), []
@@ -243,9 +252,17 @@ def test_taskmanager_killed_three_times_loses_and_duplicates_nothing(local_stack
     finally:
         kills_done.set()
         producer.join()
+        changes.join()
         stop.set()
         maintenance.join()
     print("maintenance meanwhile:", Counter(maintained))
+    wait_until(partial(silver_equals_source, settings), timeout=180, interval=3,
+               what="the captured tables' silver equal to the database after the kills")
+    assert_each_change_once(wait_until(partial(bronze_changes, settings), timeout=30, what="changes in bronze"))
+    assert rest.checkpoints(cdc_job)["counts"]["restored"] >= KILLS
+    rest.cancel(cdc_job)
+    rest.wait_for_state(cdc_job, {"CANCELED"}, timeout=60)
+    replication.drop_slot(settings, settings.cdc_slot)
     assert any("compacted" in m and not m.endswith(" 0 snapshots expired") for m in maintained), maintained
     # Each kill was recovered by a restore from a checkpoint, not by a start from scratch.
     assert rest.checkpoints(job.job_id)["counts"]["restored"] >= restored_before + KILLS
