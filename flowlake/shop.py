@@ -82,8 +82,8 @@ class ShopChanges:
         self.customers = [row[0] for row in cur.fetchall()]
         cur.execute("SELECT order_id FROM order_status ORDER BY order_id")
         self.orders = [row[0] for row in cur.fetchall()]
-        # Ids above any the database has had (a deleted customer's id is never given again).
-        cur.execute("SELECT coalesce(max(substr(user_id, 3)::int), 0) FROM customers WHERE user_id LIKE 'UC%'")
+        # New ids above every id in use.
+        cur.execute("SELECT coalesce(max(substr(user_id, 2)::int), 0) FROM customers WHERE user_id ~ '^U[0-9]{5}$'")
         self.next_customer = max(self.next_customer, cur.fetchone()[0] + 1)
         cur.execute("SELECT coalesce(max(substr(order_id, 5)::int), 0) FROM order_status")
         self.next_order = max(self.next_order, cur.fetchone()[0] + 1)
@@ -92,7 +92,7 @@ class ShopChanges:
         number = self.next_customer
         self.next_customer += 1
         first, last = self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES)
-        user_id = f"UC{number:06d}"
+        user_id = f"U{number:05d}"  # the events' user ids: the same customers (silver.orders joins them)
         cur.execute("INSERT INTO customers (user_id, email, full_name, phone, country) VALUES (%s, %s, %s, %s, %s)",
                     (user_id, f"customer{number}@example.com", f"{first} {last}",
                      f"+4917{self.rng.randrange(10**8, 10**9)}", self.rng.choice(COUNTRIES)))

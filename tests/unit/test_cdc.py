@@ -13,7 +13,7 @@ from udfs import cdc
 from udfs.masking import Policy, mask_value
 
 KEY = b"test-key"
-CUSTOMER = {"user_id": "UC000001", "email": "ann@example.com", "full_name": "Ann Smith", "phone": "+491700000001",
+CUSTOMER = {"user_id": "U00001", "email": "ann@example.com", "full_name": "Ann Smith", "phone": "+491700000001",
             "country": "DE", "created_at": "2026-01-01T10:00:00Z", "updated_at": "2026-01-01T10:00:00.5Z"}
 
 
@@ -37,7 +37,7 @@ def test_a_snapshot_read_has_no_position_and_inserts_the_row_masked() -> None:
     [(kind, values)] = cdc.silver_rows(change, registry.SILVER_CUSTOMERS.columns, masked(registry.SILVER_CUSTOMERS),
                                        KEY)
     assert kind == "+I"
-    assert values == ("UC000001", mask_value("ann@example.com", "EMAIL_ADDRESS", Policy.HASH, KEY),
+    assert values == ("U00001", mask_value("ann@example.com", "EMAIL_ADDRESS", Policy.HASH, KEY),
                       mask_value("Ann Smith", "PERSON", Policy.HASH, KEY),
                       mask_value("+491700000001", "PHONE_NUMBER", Policy.HASH, KEY), "DE",
                       "2026-01-01 10:00:00.000000", "2026-01-01 10:00:00.500000", 0, None, None)
@@ -57,7 +57,7 @@ def test_a_delete_is_the_old_row_and_bronze_keeps_it_with_its_key() -> None:
     change = cdc.parse_change(envelope("d", CUSTOMER, None))
     assert [kind for kind, _ in cdc.silver_rows(change, registry.SILVER_CUSTOMERS.columns, {}, None)] == ["-D"]
     row = cdc.bronze_row(change, ("user_id",), datetime(2026, 12, 7, tzinfo=UTC))
-    assert row[:4] == ("public.customers", "d", "UC000001", '{"user_id": "UC000001"}')
+    assert row[:4] == ("public.customers", "d", "U00001", '{"user_id": "U00001"}')
     assert json.loads(row[4]) == CUSTOMER and row[5] is None
     assert row[6:] == (26703296, 780, "2026-12-07 17:36:56.393000", "2026-12-07 00:00:00.000000")
 
