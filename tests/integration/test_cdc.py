@@ -56,6 +56,12 @@ def test_snapshot_and_changes_reach_silver_exactly_and_bronze_once(local_stack: 
     assert len(customers) > 20 and not any("@example" in str(row) for row in customers)  # hashed, not raw
     # Committed with silver's rows, at the same checkpoint.
     assert_each_change_once(wait_until(partial(bronze_changes, settings), timeout=30, what="every kind in bronze"))
+    # Every order with its customer, as an analyst reads them (the view `flowlake up` made).
+    _, [[orders, with_customer]] = query(settings, "SELECT count(*), count(customer_since) "
+                                                   "FROM lakehouse.analytics.customer_orders", user="analyst")
+    _, [[expected, expected_with]] = query(settings, "SELECT count(*), count_if(user_id IN (SELECT user_id FROM "
+                                                     "lakehouse.silver.customers)) FROM lakehouse.silver.orders")
+    assert (orders, with_customer) == (expected, expected_with)
 
 
 def test_an_added_column_reaches_bronze_at_once_and_silver_keeps_its_declared_columns(local_stack: Settings,
