@@ -8,16 +8,16 @@ import pytest
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Unit tests first (fast feedback); then the lifecycle test, which restarts the shared stack and so
-    # must run before any test starts long-running jobs on it; then the other integration tests; the
-    # fault tests last: they kill the stack's processes (a JobManager takes every running job with it)
-    # and add data to the shared tables that tests counting "everything so far" must not see.
+    # Unit tests first (fast feedback); then the integration tests; the fault tests after them: they kill
+    # the stack's processes (a JobManager takes every running job with it) and add data to the shared
+    # tables that tests counting "everything so far" must not see; the lifecycle test last: it stops the
+    # stack, after every job the session ran (so it also finds what any of them left behind).
     def rank(item: pytest.Item) -> int:
         if item.get_closest_marker("integration") is None:
             return 0
         if item.get_closest_marker("stack_lifecycle"):
-            return 1
-        return 3 if item.get_closest_marker("faults") else 2
+            return 3
+        return 2 if item.get_closest_marker("faults") else 1
 
     items.sort(key=rank)
 

@@ -3,6 +3,7 @@ bronze's changes once each. Shared by test_cdc and the fault tests."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -38,8 +39,27 @@ def silver_rows(settings: Settings, table: registry.Table) -> list[tuple[Any, ..
     return sorted(tuple(_utc(value) for value in row) for row in rows)
 
 
+def silver_differences(settings: Settings) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
+    """Per captured table whose silver differs from the source: rows missing from silver and rows silver has
+    beyond the source (a few of each, and their counts)."""
+    found = {}
+    for table in registry.CAPTURED.values():
+        silver, source = set(silver_rows(settings, table)), set(expected_rows(settings, table))
+        if silver != source:
+            missing, extra = sorted(source - silver), sorted(silver - source)
+            found[table.name] = {f"missing ({len(missing)})": missing[:3], f"extra ({len(extra)})": extra[:3]}
+    return found
+
+
 def silver_equals_source(settings: Settings) -> bool:
-    return all(silver_rows(settings, table) == expected_rows(settings, table) for table in registry.CAPTURED.values())
+    return not silver_differences(settings)
+
+
+def wait_for_silver_equal_to_source(settings: Settings, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while differences := silver_differences(settings):
+        assert time.monotonic() < deadline, f"{what}: not within {timeout} s; silver differs: {differences}"
+        time.sleep(3)
 
 
 def bronze_changes(settings: Settings) -> list[list[Any]]:

@@ -21,7 +21,7 @@ from flowlake.clients.trino import query
 from flowlake.config import Settings
 from iceberg import registry
 
-from .capture import assert_each_change_once, bronze_changes, silver_equals_source, silver_rows
+from .capture import assert_each_change_once, bronze_changes, silver_rows, wait_for_silver_equal_to_source
 from .conftest import wait_until
 
 pytestmark = pytest.mark.integration
@@ -47,11 +47,10 @@ def cdc_job(local_stack: Settings) -> Iterator[str]:
 def test_snapshot_and_changes_reach_silver_exactly_and_bronze_once(local_stack: Settings, cdc_job: str) -> None:
     settings = local_stack
     # The snapshot first (changes made while it reads would come as its rows, not as changes), then the WAL.
-    wait_until(partial(silver_equals_source, settings), timeout=120, interval=3, what="the snapshot in silver")
+    wait_for_silver_equal_to_source(settings, 120, "the snapshot in silver")
     made = shop.generate_changes(settings, 400, seed=32, progress=False)
     assert made["insert"] and made["update"] and made["delete"]
-    wait_until(partial(silver_equals_source, settings), timeout=120, interval=3,
-               what="silver equal to the shop database")
+    wait_for_silver_equal_to_source(settings, 120, "silver after the changes")
     customers = silver_rows(settings, registry.SILVER_CUSTOMERS)
     assert len(customers) > 20 and not any("@example" in str(row) for row in customers)  # hashed, not raw
     # Committed with silver's rows, at the same checkpoint.
@@ -77,7 +76,7 @@ def test_an_added_column_reaches_bronze_at_once_and_silver_keeps_its_declared_co
         tiered = {row[0] for row in cur.fetchall()}
     conn.close()
     shop.generate_changes(settings, 50, seed=33, progress=False)
-    wait_until(partial(silver_equals_source, settings), timeout=120, interval=3, what="silver after the new column")
+    wait_for_silver_equal_to_source(settings, 120, "silver after the new column")
 
     def tiered_in_bronze() -> set[str]:
         _, rows = query(settings, "SELECT user_id FROM lakehouse.bronze.cdc_changes WHERE operation = 'u' AND "

@@ -37,7 +37,7 @@ from flowlake.stack.runtime import Runtime
 from flowlake.stack.services import FlinkProcess, Kafka
 from iceberg.registry import SILVER_TABLE_OF
 
-from .capture import assert_each_change_once, bronze_changes, silver_equals_source
+from .capture import assert_each_change_once, bronze_changes, wait_for_silver_equal_to_source
 from .conftest import IngestJob, assert_each_once, wait_until
 from .lakehouse import LATENESS, assert_gold_matches, floor_to, q, read_committed, tick
 
@@ -226,7 +226,8 @@ def test_taskmanager_killed_three_times_loses_and_duplicates_nothing(local_stack
     wait_until(lambda: _latest_checkpoint(rest, job.job_id) >= 1, timeout=120, what="a first checkpoint")
     # The cdc job on the same TaskManager, its snapshot read: the database changes through every kill too.
     cdc_job = submit(settings, "cdc", [])
-    wait_until(partial(silver_equals_source, settings), timeout=180, interval=3, what="the cdc job's snapshot")
+    wait_for_silver_equal_to_source(settings, 180, "the cdc job's snapshot")
+    snapshot_reads = q(settings, "SELECT count(*) FROM lakehouse.bronze.cdc_changes WHERE operation = 'r'")
     start, already = sent.new_batch(job), len(sent.records)
     kills_done = threading.Event()  # events flow through every kill and recovery, then stop
     producer = produce_in_background(settings, job, sent, SECONDS, stop=kills_done)
@@ -241,14 +242,15 @@ def test_taskmanager_killed_three_times_loses_and_duplicates_nothing(local_stack
     try:
         for kill in range(KILLS):
             time.sleep(chance.uniform(5, 20))  # a random point: mid-checkpoint, mid-bundle, mid-commit
-            checkpoint = _latest_checkpoint(rest, job.job_id)
+            checkpoint, cdc_checkpoint = _latest_checkpoint(rest, job.job_id), _latest_checkpoint(rest, cdc_job)
             pid = kill_service(settings, "flink-taskmanager")
             print(f"kill {kill + 1}: TaskManager {pid} after checkpoint {checkpoint}, {len(sent.records)} records sent")
             stack.start_service(taskmanager, timeout=180)
-            # Recovered: the job runs again and has completed a checkpoint after the restore.
-            wait_until(lambda c=checkpoint: rest.job(job.job_id)["state"] == "RUNNING"
-                       and _latest_checkpoint(rest, job.job_id) > c + 1, timeout=300, interval=2,
-                       what=f"a checkpoint after kill {kill + 1}")
+            # Recovered: each job runs again and has completed a checkpoint after the restore.
+            wait_until(lambda c=checkpoint, d=cdc_checkpoint: all(
+                rest.job(j)["state"] == "RUNNING" and _latest_checkpoint(rest, j) > n + 1
+                for j, n in ((job.job_id, c), (cdc_job, d))), timeout=300, interval=2,
+                what=f"a checkpoint of each job after kill {kill + 1}")
     finally:
         kills_done.set()
         producer.join()
@@ -256,10 +258,17 @@ def test_taskmanager_killed_three_times_loses_and_duplicates_nothing(local_stack
         stop.set()
         maintenance.join()
     print("maintenance meanwhile:", Counter(maintained))
-    wait_until(partial(silver_equals_source, settings), timeout=180, interval=3,
-               what="the captured tables' silver equal to the database after the kills")
+
+    try:
+        wait_for_silver_equal_to_source(settings, 120, "silver after the kills")
+    except AssertionError:
+        print("cdc job:", rest.job(cdc_job)["state"], rest.checkpoints(cdc_job)["counts"],
+              (rest.get(f"/jobs/{cdc_job}/exceptions").get("root-exception") or "")[:3000])
+        raise
     assert_each_change_once(wait_until(partial(bronze_changes, settings), timeout=30, what="changes in bronze"))
-    assert rest.checkpoints(cdc_job)["counts"]["restored"] >= KILLS
+    # Resumed from its checkpoints each time, never from scratch: no snapshot was read again.
+    assert q(settings, "SELECT count(*) FROM lakehouse.bronze.cdc_changes WHERE operation = 'r'") == snapshot_reads
+    assert rest.checkpoints(cdc_job)["counts"]["restored"] >= 1
     rest.cancel(cdc_job)
     rest.wait_for_state(cdc_job, {"CANCELED"}, timeout=60)
     replication.drop_slot(settings, settings.cdc_slot)
