@@ -20,6 +20,7 @@ from flowlake.clients.flink import FlinkRest, submit
 from flowlake.clients.trino import query
 from flowlake.config import Settings
 from iceberg import registry
+from tests.promql import rules, series_parts
 
 from .capture import assert_each_change_once, bronze_changes, silver_rows, wait_for_silver_equal_to_source
 from .conftest import wait_until
@@ -102,6 +103,16 @@ def test_the_slot_is_made_on_submit_and_reported_with_its_reader(local_stack: Se
     metrics = wait_until(exported, timeout=30, what="the slot in the exporter's metrics")
     assert f'flowlake_cdc_slot_retained_wal_bytes{{slot="{settings.cdc_slot}"}}' in metrics
     assert "flowlake_cdc_slots_read_ok 1.0" in metrics
+    # And in Prometheus: every operand of the slots' alerts has data (test_observability leaves them to this test).
+    operands = [part for rule in rules() if rule.get("alert", "").startswith("Cdc")
+                for part in series_parts(rule["expr"])]
+    assert len(operands) >= 2
+
+    def in_prometheus() -> list[str]:
+        return [expr for expr in operands if not requests.get(
+            f"{settings.prometheus_url}/api/v1/query", params={"query": expr}, timeout=10).json()["data"]["result"]]
+
+    wait_until(lambda: not in_prometheus(), timeout=60, interval=5, what="the slot alerts' series in Prometheus")
 
 
 def test_stop_with_drop_slot_cancels_the_job_and_frees_the_wal(local_stack: Settings, cdc_job: str) -> None:
