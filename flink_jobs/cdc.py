@@ -6,7 +6,9 @@ Source: the Flink CDC PostgreSQL incremental source (logical replication, pgoutp
 PyFlink's gateway, one replication slot for every table: an initial snapshot read in splits, then the
 WAL from the slot, its position in Flink's checkpoints (the slot is confirmed only after a completed
 checkpoint, so the source is at-least-once and the Iceberg commits with the checkpoint make it exactly
-once). Each change arrives as a Debezium JSON envelope, parsed once (udfs.cdc).
+once). Each change arrives as a Debezium JSON envelope, parsed once (udfs.cdc). A run from no state
+snapshots the tables again: it empties their silver tables first (rows deleted at the source meanwhile
+would stay otherwise).
 
 Silver: per table, the changes as a changelog (insert, update before/after, delete) with the table's
 primary key, into an Iceberg v2 table in upsert mode: a row per key, an update or delete an equality
@@ -95,6 +97,32 @@ def cdc_source(args: argparse.Namespace, tables: list[registry.Table]) -> Any:
     return Source(source)
 
 
+def restoring(env: Any) -> bool:
+    """Whether this run restores state (`flink run -s`, `flowlake submit --resume`, the Kubernetes operator's
+    last-state and savepoint upgrades): the source then resumes in the WAL where its checkpoint left it."""
+    from pyflink.java_gateway import get_gateway
+
+    options = get_gateway().jvm.org.apache.flink.configuration.StateRecoveryOptions
+    return bool(env._j_stream_execution_environment.getConfiguration().getOptional(options.SAVEPOINT_PATH)
+                .isPresent())
+
+
+def empty_for_snapshot(t_env: Any, catalog_name: str, tables: list[registry.Table]) -> None:
+    """A run from no state reads the tables anew (the initial snapshot) and knows nothing of the rows deleted
+    at the source since an earlier run wrote silver: empty each silver table first (a metadata-only delete),
+    so that the snapshot is its whole content again. Readers see the table fill up meanwhile."""
+    from pyflink.java_gateway import get_gateway
+
+    jvm = get_gateway().jvm
+    catalog = t_env._j_tenv.getCatalog(catalog_name).get().catalog()  # Iceberg's FlinkCatalog
+    for table in tables:
+        iceberg_table = catalog.loadTable(jvm.org.apache.iceberg.catalog.TableIdentifier.parse(table.identifier))
+        if iceberg_table.currentSnapshot() is not None:
+            iceberg_table.newDelete().deleteFromRowFilter(jvm.org.apache.iceberg.expressions.Expressions
+                                                          .alwaysTrue()).commit()
+            logging.info("%s emptied for the initial snapshot", table.identifier)
+
+
 def main() -> None:
     from udfs.masking import MissingHashKey, key_fingerprint, load_hash_key
 
@@ -132,6 +160,8 @@ def main() -> None:
     # The catalog first: the connector jar carries a PostgreSQL driver of its own, and once it is in the
     # client's class loader the catalog's JDBC connection finds no driver it may use.
     t_env.execute_sql(catalog_sql(args))
+    if not restoring(env):
+        empty_for_snapshot(t_env, args.catalog_name, tables)
     jars = [Path(jar).resolve().as_uri() for jar in args.connector_jars.split(";")]
     env.add_jars(*jars)  # shipped with the job
     add_jars_to_context_class_loader(jars)  # and visible to the gateway that builds the source

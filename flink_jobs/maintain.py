@@ -1,6 +1,7 @@
 """Table maintenance, a batch Flink job: per table, retention (the day partitions older than the policy's
-retention_days deleted, from the metadata alone), data-file compaction (Iceberg's Flink
-Actions.rewriteDataFiles, run as a Flink batch job on the cluster), snapshot expiry, orphan-file
+retention_days deleted, from the metadata alone), data-file compaction (Iceberg's Flink RowDataRewriter, a
+Flink batch job on the cluster, applying position and equality deletes; the delete files it leaves without
+a data file to apply to are dropped), snapshot expiry, orphan-file
 removal and manifest rewrite, through the Iceberg Java API on PyFlink's gateway. Safe beside the
 streaming writers: the snapshot each running Flink writer last committed is never expired, orphans
 younger than the policy's age are kept, and a commit that loses to a concurrent one is retried.
@@ -173,36 +174,113 @@ class Maintenance:
         rows, files = with_retries(f"retention of {identifier}", run)
         report.update(retention_rows_removed=rows, retention_files_removed=files)
 
+    def delete_files(self, table: Any) -> dict[str, Any]:
+        """Location -> DeleteFile of every live delete file (position and equality) of the current snapshot."""
+        snapshot = table.currentSnapshot()
+        if snapshot is None:
+            return {}
+        files = self.jvm.org.apache.iceberg.ManifestFiles
+        live = {}
+        for manifest in java_iterator(snapshot.deleteManifests(table.io())):
+            reader = files.readDeleteManifest(manifest, table.io(), table.specs())
+            try:
+                live.update((f.location(), f.copy()) for f in java_iterator(reader))
+            finally:
+                reader.close()
+        return live
+
     def compact(self, identifier: str, policy: MaintenancePolicy, report: dict[str, Any]) -> None:
+        """Rewrite the data files of the partitions with many files or with delete files, deletes applied;
+        then drop the delete files that no longer apply to any data file."""
         table = self.table(identifier)
         files = self.data_files(table)
+        deletes = self.delete_files(table)
+        spec_of = {s.specId(): s for s in java_iterator(table.specs().values())}
+        with_deletes = frozenset(spec_of[f.specId()].partitionToPath(f.partition()) for f in deletes.values())
         per_partition = Counter(partition for partition, _, _ in files)
         days = {p: _partition_day(p) for p in per_partition}
-        chosen = partitions_to_compact(per_partition, policy, days, datetime.now(UTC))
+        chosen = partitions_to_compact(per_partition, policy, days, datetime.now(UTC), with_deletes)
         report.update(data_files_before=len(files), bytes_before=sum(size for _, _, size in files),
-                      partitions=len(per_partition), partitions_compacted=len(chosen),
+                      delete_files_before=len(deletes), partitions=len(per_partition),
+                      partitions_compacted=len(chosen),
                       max_files_per_partition_before=max(per_partition.values(), default=0))
-        if chosen:
-            def rewrite() -> Any:
-                fresh = self.table(identifier)
-                # No open-file cost: with Iceberg's 4 MB per file, a partition of many small files was
-                # planned as several groups of "128 MB" and rewritten into several files.
-                action = (self.jvm.org.apache.iceberg.flink.actions.Actions.forTable(self.j_env, fresh)
-                          .rewriteDataFiles().targetSizeInBytes(policy.target_file_size_bytes)
-                          .splitOpenFileCost(1))
-                condition = self._partitions_filter(fresh, chosen)
-                if condition is not None:
-                    action = action.filter(condition)
-                return action.execute()
-
-            result = with_retries(f"compaction of {identifier}", rewrite)
-            report.update(files_rewritten=result.deletedDataFiles().size(), files_added=result.addedDataFiles().size())
-        else:
-            report.update(files_rewritten=0, files_added=0)
+        rewritten, added = (with_retries(f"compaction of {identifier}",
+                                         lambda: self.rewrite(identifier, chosen, policy.target_file_size_bytes))
+                            if chosen else (0, 0))
+        report.update(files_rewritten=rewritten, files_added=added)
+        removed = with_retries(f"removal of applied delete files of {identifier}",
+                               lambda: self.remove_applied_deletes(identifier)) if deletes else 0
         after = self.data_files(self.table(identifier))
         counts = Counter(partition for partition, _, _ in after)
         report.update(data_files_after=len(after), bytes_after=sum(size for _, _, size in after),
+                      delete_files_removed=removed, delete_files_after=len(self.delete_files(self.table(identifier))),
                       max_files_per_partition_after=max(counts.values(), default=0))
+
+    def rewrite(self, identifier: str, partitions: list[str], target_size: int) -> tuple[int, int]:
+        """Iceberg's Flink rewrite (RowDataRewriter, a Flink batch job on the cluster) over whole files, bin-packed
+        per partition: a partition's files are rewritten if there are several or if deletes apply to them (the
+        legacy Actions.rewriteDataFiles leaves a lone file alone, its deletes included). The new files take the
+        starting snapshot's sequence number, so equality deletes a streaming writer commits meanwhile still apply
+        to them and the commit does not conflict. Returns (files rewritten, files added)."""
+        jvm = self.jvm
+        table = self.table(identifier)
+        start = table.currentSnapshot()
+        scan = table.newScan().useSnapshot(start.snapshotId()).ignoreResiduals()
+        condition = self._partitions_filter(table, partitions)
+        if condition is not None:
+            scan = scan.filter(condition)
+        spec_of = {s.specId(): s for s in java_iterator(table.specs().values())}
+        groups: dict[str, Any] = {}
+        tasks = scan.planFiles()
+        try:
+            for task in java_iterator(tasks):
+                partition = spec_of[task.file().specId()].partitionToPath(task.file().partition())
+                if partition in partitions:
+                    groups.setdefault(partition, jvm.java.util.ArrayList()).add(task)
+        finally:
+            tasks.close()
+        # No open-file cost: with Iceberg's 4 MB per file, a partition of many small files was planned as
+        # several groups of "128 MB" and rewritten into several files.
+        chosen = jvm.java.util.ArrayList()
+        for group in groups.values():
+            planned = jvm.org.apache.iceberg.util.TableScanUtil.planTasks(
+                jvm.org.apache.iceberg.io.CloseableIterable.withNoopClose(group), target_size, 10, 1)
+            for combined in java_iterator(planned):
+                members = list(java_iterator(combined.files()))
+                if len(members) > 1 or any(not member.deletes().isEmpty() for member in members):
+                    chosen.add(combined)
+        if chosen.isEmpty():
+            return 0, 0
+        rewriter = jvm.org.apache.iceberg.flink.source.RowDataRewriter(table, True, table.io(), table.encryption())
+        added = rewriter.rewriteDataForTasks(self.j_env.fromData(chosen),
+                                             min(chosen.size(), self.j_env.getParallelism()))
+        replaced = [task.file() for combined in java_iterator(chosen) for task in java_iterator(combined.files())]
+        commit = (table.newRewrite().validateFromSnapshot(start.snapshotId())
+                  .dataSequenceNumber(start.sequenceNumber()))
+        for data_file in replaced:
+            commit.deleteFile(data_file)
+        for data_file in java_iterator(added):
+            commit.addFile(data_file)
+        commit.commit()
+        return len(replaced), added.size()
+
+    def remove_applied_deletes(self, identifier: str) -> int:
+        """Drop the delete files that apply to no live data file any more (their rows were rewritten away,
+        or the data they deleted is gone): what Iceberg's own scan planning pairs with no data file."""
+        table = self.table(identifier)
+        live = self.delete_files(table)
+        tasks = table.newScan().planFiles()
+        try:
+            applying = {d.location() for task in java_iterator(tasks) for d in java_iterator(task.deletes())}
+        finally:
+            tasks.close()
+        applied = [f for location, f in live.items() if location not in applying]
+        if applied:
+            commit = table.newRewrite()
+            for delete_file in applied:
+                commit.deleteFile(delete_file)
+            commit.commit()
+        return len(applied)
 
     def _partitions_filter(self, table: Any, partitions: list[str]) -> Any:
         """An Iceberg expression selecting the chosen partitions: day and identity partitions of the

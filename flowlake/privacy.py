@@ -6,8 +6,9 @@ Erasure, for one user_id:
 1. delete their rows through Trino, as an engineer, from every table the registry (iceberg/registry.py)
    says holds a person, the way it says to find them (sql/trino/erase/: bronze and quarantine by the
    user_id inside the raw payload, silver and person-keyed gold by column, late events by event id);
-2. rewrite each touched table (Trino's optimize rewrites every data file with deletes), so that the
-   current snapshot reaches no file holding the rows;
+2. rewrite each touched table (Trino's optimize rewrites every data file with deletes; the upsert tables of
+   captured databases are compacted by flowlake's maintenance, which also drops their applied equality
+   deletes), so that the current snapshot reaches no file holding the rows;
 3. wait until every running Flink writer of the table has committed after that rewrite: a writer
    restored from a checkpoint finds what it already committed in its own newest snapshot, so that
    snapshot must never be expired (the maintenance safety rule) - and it must not hold the rows;
@@ -29,6 +30,7 @@ from string import Template
 from typing import Any, TypeVar
 
 from flink_jobs.common import split_statements, sql_string
+from flowlake import maintain
 from flowlake.clients.trino import query
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import FlowlakeError
@@ -94,6 +96,20 @@ def erase_templates() -> dict[str, str]:
     return templates
 
 
+def _delete_files(settings: Settings, table: str) -> int:
+    namespace, name = table.split(".")
+    _, [[count]] = query(settings, f'SELECT count(*) FROM {settings.catalog_name}.{namespace}."{name}$files" '
+                                   "WHERE content <> 0")
+    return int(count)
+
+
+def upsert_tables_of_people() -> list[str]:
+    """The tables that hold a person and are written as upserts (the silver tables of captured database tables)."""
+    from iceberg import registry
+
+    return [table.identifier for table in registry.CAPTURED.values() if table.person != registry.NO_PERSON]
+
+
 def erasure_statements(user_id: str, catalog: str) -> list[tuple[str, str]]:
     """(table, DELETE statement) for this user and catalog: every table that holds a person, those found
     through silver's event ids first (while silver still has the person's rows), then the registry's order."""
@@ -153,7 +169,11 @@ def erase(settings: Settings, user_id: str, request_ids: list[str] | None = None
             erasure.rows_removed[table] = removed
     catalog = load_catalog(settings)
     rewrites = {}
+    upserted = [table for table in upsert_tables_of_people() if table in erasure.rows_removed
+                or _delete_files(settings, table)]
     for table in erasure.rows_removed:
+        if table in upserted:
+            continue
         retrying_commit(partial(query, settings, f"ALTER TABLE {settings.catalog_name}.{table} EXECUTE optimize"))
         rewrite = catalog.load_table(table).current_snapshot()
         assert rewrite is not None
@@ -161,6 +181,19 @@ def erase(settings: Settings, user_id: str, request_ids: list[str] | None = None
         erasure.files_rewritten += int(rewrite.summary.additional_properties.get("deleted-data-files", 0)
                                        if rewrite.summary else 0)
         progress(f"  {table}: data files rewritten without the rows (snapshot {rewrite.snapshot_id})")
+    # An upsert table hides a row deleted at the source behind an equality delete (which holds the key), and
+    # older versions of a row stay in older files: compaction applies every delete and drops the delete files,
+    # whether or not the DELETE above found the person's current row.
+    for report in maintain.run_once(settings, upserted, steps=("compact",)) if upserted else []:
+        if report.get("errors"):
+            raise ErasureIncomplete(f"{report['table']}: compaction failed ({'; '.join(report['errors'])}); the rows "
+                                    "are deleted from the current table: run the same erase command again")
+        rewrite = catalog.load_table(report["table"]).current_snapshot()
+        if rewrite is not None:
+            rewrites[report["table"]] = rewrite
+        erasure.files_rewritten += report["files_rewritten"]
+        progress(f"  {report['table']}: {report['files_rewritten']} data files rewritten, "
+                 f"{report['delete_files_removed']} delete files dropped")
     # All tables rewritten first, then one wait: the writers of every table commit on the same checkpoints.
     timeout = writer_timeout or (MAX_EMPTY_COMMITS + 3) * settings.checkpoint_interval_seconds + 60
     _wait_for_writers({t: (partial(catalog.load_table, t), r.sequence_number or 0) for t, r in rewrites.items()},

@@ -90,14 +90,17 @@ def check_orphan_safety(policy: MaintenancePolicy, checkpoint_interval_seconds: 
 # --- compaction ---------------------------------------------------------------------------------
 
 def partitions_to_compact(files_per_partition: dict[str, int], policy: MaintenancePolicy,
-                          partition_days: dict[str, datetime | None], now: datetime) -> list[str]:
-    """Partitions with at least min_input_files files, within lookback_days of `now` when set (a
-    partition without a day is always considered)."""
+                          partition_days: dict[str, datetime | None], now: datetime,
+                          with_deletes: frozenset[str] = frozenset()) -> list[str]:
+    """Partitions with at least min_input_files files or with delete files (an upsert table's equality
+    deletes: each is read against every older data file until a rewrite applies it), within
+    lookback_days of `now` when set (a partition without a day is always considered)."""
     oldest = now - timedelta(days=policy.lookback_days) if policy.lookback_days else None
     chosen = []
     for partition, count in sorted(files_per_partition.items()):
         day = partition_days.get(partition)
-        if count >= policy.min_input_files and (oldest is None or day is None or day >= _midnight(oldest)):
+        wanted = count >= policy.min_input_files or partition in with_deletes
+        if wanted and (oldest is None or day is None or day >= _midnight(oldest)):
             chosen.append(partition)
     return chosen
 

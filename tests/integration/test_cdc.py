@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -19,10 +20,17 @@ from flowlake import replication, shop
 from flowlake.clients.flink import FlinkRest, submit
 from flowlake.clients.trino import query
 from flowlake.config import Settings
+from flowlake.maintain import run_once
 from iceberg import registry
 from tests.promql import rules, series_parts
 
-from .capture import assert_each_change_once, bronze_changes, silver_rows, wait_for_silver_equal_to_source
+from .capture import (
+    assert_each_change_once,
+    bronze_changes,
+    silver_equals_source,
+    silver_rows,
+    wait_for_silver_equal_to_source,
+)
 from .conftest import wait_until
 
 pytestmark = pytest.mark.integration
@@ -87,6 +95,85 @@ def test_an_added_column_reaches_bronze_at_once_and_silver_keeps_its_declared_co
     assert wait_until(tiered_in_bronze, timeout=30, what="the new column in bronze") == tiered
     assert FlinkRest(settings).job(cdc_job)["state"] == "RUNNING"
     assert FlinkRest(settings).checkpoints(cdc_job)["counts"]["restored"] == 0  # no restart on the way
+
+
+def _delete_files(settings: Settings, table: registry.Table) -> int:
+    _, [[count]] = query(settings, f'SELECT count(*) FROM lakehouse.silver."{table.name}$files" WHERE content <> 0')
+    return int(count)
+
+
+def test_compaction_applies_the_deletes_and_drops_the_delete_files(local_stack: Settings, cdc_job: str) -> None:
+    """Every update and delete of the stream left an equality delete (and a position delete within a checkpoint);
+    compaction beside the running job rewrites the files with them applied and drops them, contents unchanged."""
+    settings = local_stack
+    tables = list(registry.CAPTURED.values())
+    wait_for_silver_equal_to_source(settings, 120, "silver before compaction")
+    before = {table.name: silver_rows(settings, table) for table in tables}
+    deletes = {table.name: _delete_files(settings, table) for table in tables}
+    assert deletes["customers"] and deletes["order_status"], deletes
+    reports = {r["table"]: r for r in run_once(settings, [t.identifier for t in tables], steps=("compact",))}
+    assert not [r["errors"] for r in reports.values() if r.get("errors")]
+    for table in tables:
+        report = reports[table.identifier]
+        assert report["delete_files_before"] == deletes[table.name], report
+        assert report["delete_files_after"] == 0 == _delete_files(settings, table), report
+        assert silver_rows(settings, table) == before[table.name]
+    assert reports["silver.customers"]["files_rewritten"] >= 2 and reports["silver.customers"]["files_added"] >= 1
+    assert silver_equals_source(settings)
+
+
+def _referenced_files_holding(settings: Settings, table: str, user_id: str) -> list[str]:
+    """The files (data and delete) the table's current snapshot references that hold the user id anywhere."""
+    import pyarrow.parquet as pq
+
+    namespace, name = table.split(".")
+    _, paths = query(settings, f'SELECT file_path FROM lakehouse.{namespace}."{name}$files"')
+    return [path for (path,) in paths if user_id in str(pq.read_table(path.removeprefix("file://")).to_pylist())]
+
+
+def test_a_customer_deleted_at_the_source_then_erased_is_in_no_file(local_stack: Settings, cdc_job: str) -> None:
+    """The DELETE at the source reaches silver as an equality delete, which hides the row but leaves it (and the
+    key) in files; erasure then removes the person's changes from bronze and every file of silver that held them."""
+    settings = local_stack
+    _, updated = query(settings, "SELECT DISTINCT user_id FROM lakehouse.bronze.cdc_changes "
+                                 "WHERE source_table = 'customers' AND operation = 'u'")
+    ordered = {row[0] for row in shop.current_rows(settings, "order_status", ["user_id"])}
+    customers = [row[0] for row in shop.current_rows(settings, "customers", ["user_id"])]
+    # Not the newest customer: the generator numbers new customers above the highest id in use.
+    victim = sorted({row[0] for row in updated} & ordered & set(customers[:-1]))[0]
+    conn = replication.connect(settings)  # as the shop's owner: the customer leaves with their orders
+    with conn, conn.cursor() as cur:
+        cur.execute("DELETE FROM order_status WHERE user_id = %s", (victim,))
+        cur.execute("DELETE FROM customers WHERE user_id = %s", (victim,))
+    conn.close()
+    wait_for_silver_equal_to_source(settings, 120, "the deletes in silver")
+    tables = ["bronze.cdc_changes", "silver.customers", "silver.order_status"]
+    _, [[changes]] = query(settings, f"SELECT count(*) FROM lakehouse.bronze.cdc_changes WHERE user_id = '{victim}'")
+    assert changes >= 3
+    assert _referenced_files_holding(settings, "silver.customers", victim)  # hidden, not gone
+
+    # Erased while the shop goes on changing (the job's commits let the old snapshots expire).
+    stop = threading.Event()
+    changing = threading.Thread(target=shop.generate_changes, daemon=True,
+                                kwargs={"settings": settings, "count": 10_000, "rate": 5, "seed": 34,
+                                        "progress": False, "stop": stop})
+    changing.start()
+    try:
+        erased = subprocess.run([FLOWLAKE, "privacy", "erase", "--user", victim, "--yes"], capture_output=True,
+                                text=True, timeout=600)
+    finally:
+        stop.set()
+        changing.join()
+    assert erased.returncode == 0, (erased.stdout[-2000:], erased.stderr[-3000:])
+    for table in tables:
+        assert not _referenced_files_holding(settings, table, victim), table
+        _, snapshots = query(settings, f'SELECT snapshot_id FROM lakehouse.{table.split(".")[0]}.'
+                                       f'"{table.split(".")[1]}$snapshots"')
+        for (snapshot,) in snapshots:  # nor through time travel
+            _, [[rows]] = query(settings, f"SELECT count(*) FROM lakehouse.{table} FOR VERSION AS OF {snapshot} "
+                                          f"WHERE user_id = '{victim}'")
+            assert rows == 0, (table, snapshot)
+    wait_for_silver_equal_to_source(settings, 120, "silver after the erasure")
 
 
 def test_the_slot_is_made_on_submit_and_reported_with_its_reader(local_stack: Settings, cdc_job: str) -> None:

@@ -90,6 +90,16 @@ def test_partitions_with_enough_files_within_the_lookback_are_compacted() -> Non
         "day=2026-11-22", "none"]
 
 
+def test_a_partition_holding_delete_files_is_compacted_whatever_its_file_count() -> None:
+    files = {"": 1, "day=2026-11-21": 2, "day=2026-11-01": 1}
+    days = {"": None, "day=2026-11-21": datetime(2026, 11, 21, tzinfo=UTC),
+            "day=2026-11-01": datetime(2026, 11, 1, tzinfo=UTC)}
+    policy = MaintenancePolicy(min_input_files=5, lookback_days=3)
+    assert partitions_to_compact(files, policy, days, NOW) == []
+    assert partitions_to_compact(files, policy, days, NOW,
+                                 frozenset({"", "day=2026-11-21", "day=2026-11-01"})) == ["", "day=2026-11-21"]
+
+
 def test_expiry_never_passes_a_running_writers_last_snapshot() -> None:
     old = NOW - timedelta(days=3)
     snapshots = [
