@@ -9,7 +9,7 @@ PYTHON ?= $(shell python3 -c 'import sys; print(sys.executable)')
 VENV := .venv
 FLOWLAKE := $(VENV)/bin/flowlake
 
-.PHONY: bootstrap install up down demo test lint unit clean bench-pii bench-flink-udf bench-medallion bench-sessions bench-maintenance bench-pipeline bench-privacy bench-erasure bench-batch train-privacy
+.PHONY: bootstrap install up down demo test lint unit clean bench-pii bench-flink-udf bench-medallion bench-sessions bench-maintenance bench-pipeline bench-privacy bench-erasure bench-batch bench-cdc train-privacy
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -80,6 +80,12 @@ bench-maintenance: up
 # --probe-seconds 90 --kills 3"); tables for docs/benchmarks.md.
 bench-pipeline: up
 	$(VENV)/bin/python bench/pipeline_bench.py $(ARGS)
+
+# The cdc job: snapshot rows/s, changes/s with CPU per change of each process (rounds of large UPDATE
+# backlogs), lag under a trickle, and Trino's scan of an upsert table before and after compaction.
+# Uses the stack's shop database and silver tables (ARGS="--customers 10000 --rounds 4 --updates 250000").
+bench-cdc: up
+	$(VENV)/bin/python bench/cdc_bench.py $(ARGS)
 
 # Precision and recall per label of the privacy-intent classifier on its labelled sets, and texts/s.
 bench-privacy: bootstrap

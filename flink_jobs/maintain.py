@@ -67,9 +67,12 @@ def java_iterator(iterable: Any) -> Iterator[Any]:
     if not hasattr(iterable, "iterator"):
         yield from iterable
         return
+    from py4j.java_gateway import get_method
+
     iterator = iterable.iterator()
+    next_element = get_method(iterator, "next")  # py4j's own next() turns any Java exception into StopIteration
     while iterator.hasNext():
-        yield iterator.next()
+        yield next_element()
 
 
 def with_retries(what: str, action: Callable[[], T]) -> T:
@@ -243,8 +246,10 @@ class Maintenance:
         # several groups of "128 MB" and rewritten into several files.
         chosen = jvm.java.util.ArrayList()
         for group in groups.values():
+            closeable = jvm.org.apache.iceberg.io.CloseableIterable
+            # combine(), not withNoopClose(): py4j would pick its one-element overload for the list
             planned = jvm.org.apache.iceberg.util.TableScanUtil.planTasks(
-                jvm.org.apache.iceberg.io.CloseableIterable.withNoopClose(group), target_size, 10, 1)
+                closeable.combine(group, closeable.empty()), target_size, 10, 1)
             for combined in java_iterator(planned):
                 members = list(java_iterator(combined.files()))
                 if len(members) > 1 or any(not member.deletes().isEmpty() for member in members):

@@ -94,7 +94,7 @@ def summary(report: dict[str, Any]) -> str:
     if report.get("retention_rows_removed") or report.get("retention_files_removed"):
         parts.append(f"retention: {report['retention_rows_removed']} rows in {report['retention_files_removed']} "
                      f"files before {report['retention_cutoff']} deleted")
-    if "data_files_before" in report:
+    if "data_files_after" in report:
         parts.append(f"data files {report['data_files_before']} -> {report['data_files_after']} "
                      f"({report['bytes_before']} -> {report['bytes_after']} bytes, "
                      f"max per partition {report['max_files_per_partition_before']} -> "

@@ -135,14 +135,15 @@ def test_a_customer_deleted_at_the_source_then_erased_is_in_no_file(local_stack:
     """The DELETE at the source reaches silver as an equality delete, which hides the row but leaves it (and the
     key) in files; erasure then removes the person's changes from bronze and every file of silver that held them."""
     settings = local_stack
-    _, updated = query(settings, "SELECT DISTINCT user_id FROM lakehouse.bronze.cdc_changes "
-                                 "WHERE source_table = 'customers' AND operation = 'u'")
     ordered = {row[0] for row in shop.current_rows(settings, "order_status", ["user_id"])}
     customers = [row[0] for row in shop.current_rows(settings, "customers", ["user_id"])]
     # Not the newest customer: the generator numbers new customers above the highest id in use.
-    victim = sorted({row[0] for row in updated} & ordered & set(customers[:-1]))[0]
-    conn = replication.connect(settings)  # as the shop's owner: the customer leaves with their orders
+    victim = sorted(ordered & set(customers[:-1]))[0]
+    conn = replication.connect(settings)  # as the shop's owner
     with conn, conn.cursor() as cur:
+        cur.execute("UPDATE customers SET phone = '+4930111111', updated_at = now() WHERE user_id = %s", (victim,))
+    wait_for_silver_equal_to_source(settings, 120, "the update in silver")  # in a file of its own
+    with conn, conn.cursor() as cur:  # the customer leaves with their orders
         cur.execute("DELETE FROM order_status WHERE user_id = %s", (victim,))
         cur.execute("DELETE FROM customers WHERE user_id = %s", (victim,))
     conn.close()
