@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from flink_jobs.common import catalog_sql, common_arguments, load_sql, parse
+from flink_jobs.common import common_arguments, iceberg_table_environment, load_sql, parse, stream_environment
 from flink_jobs.registry import CDC, CDC_PASSWORD_ENV
 from iceberg import registry
 
@@ -140,26 +140,17 @@ def main() -> None:
         sys.exit(f"flowlake cdc job not submitted: {exc}")
 
     from pyflink.common import Types, WatermarkStrategy
-    from pyflink.datastream import StreamExecutionEnvironment
-    from pyflink.table import DataTypes, Schema, StreamTableEnvironment
+    from pyflink.table import DataTypes, Schema
     from pyflink.util.java_utils import add_jars_to_context_class_loader
 
     from udfs import cdc
     from udfs.flink_cdc import BronzeRows, SilverRows, row_type
 
-    env = StreamExecutionEnvironment.get_execution_environment()
+    env = stream_environment(args)
     env.set_parallelism(1)
-    env.get_config().set_global_job_parameters({"flowlake.consumer-group": args.group_id})  # for the exporter
-    if args.checkpoint_dir:
-        env.get_checkpoint_config().set_checkpoint_storage_dir(args.checkpoint_dir)
-    t_env = StreamTableEnvironment.create(env)
-    config = t_env.get_config()
-    config.set("table.local-time-zone", "UTC")
-    config.set("table.exec.uid.generation", "ALWAYS")  # see flink_jobs/ingest.py
-    config.set("table.exec.iceberg.use-v2-sink", "true")
     # The catalog first: the connector jar carries a PostgreSQL driver of its own, and once it is in the
     # client's class loader the catalog's JDBC connection finds no driver it may use.
-    t_env.execute_sql(catalog_sql(args))
+    t_env = iceberg_table_environment(env, args)
     if not restoring(env):
         empty_for_snapshot(t_env, args.catalog_name, tables)
     jars = [Path(jar).resolve().as_uri() for jar in args.connector_jars.split(";")]

@@ -7,6 +7,7 @@ import argparse
 import os
 from pathlib import Path
 from string import Template
+from typing import Any
 
 from flink_jobs.registry import KAFKA_PASSWORD_ENV
 
@@ -111,3 +112,28 @@ def split_statements(script: str) -> list[str]:
     if tail:
         statements.append(tail)
     return [s for s in statements if s]
+
+
+def stream_environment(args: argparse.Namespace) -> Any:
+    """A DataStream job's environment: the consumer group the exporter knows it by, its checkpoint storage."""
+    from pyflink.datastream import StreamExecutionEnvironment
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.get_config().set_global_job_parameters({"flowlake.consumer-group": args.group_id})  # for the exporter
+    if args.checkpoint_dir:
+        env.get_checkpoint_config().set_checkpoint_storage_dir(args.checkpoint_dir)
+    return env
+
+
+def iceberg_table_environment(env: Any, args: argparse.Namespace) -> Any:
+    """The Table API beside a DataStream job, for its Iceberg sinks: UTC, operator uids as the ingest job makes
+    them (see flink_jobs/ingest.py), Iceberg's v2 sink, the catalog."""
+    from pyflink.table import StreamTableEnvironment
+
+    t_env = StreamTableEnvironment.create(env)
+    config = t_env.get_config()
+    config.set("table.local-time-zone", "UTC")
+    config.set("table.exec.uid.generation", "ALWAYS")
+    config.set("table.exec.iceberg.use-v2-sink", "true")
+    t_env.execute_sql(catalog_sql(args))
+    return t_env

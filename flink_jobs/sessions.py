@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from flink_jobs.common import catalog_sql, common_arguments, kafka_properties, load_sql, parse
+from flink_jobs.common import (
+    common_arguments,
+    iceberg_table_environment,
+    kafka_properties,
+    load_sql,
+    parse,
+    stream_environment,
+)
 from flink_jobs.registry import SESSIONS
 from iceberg import registry
 
@@ -69,19 +76,14 @@ def main() -> None:
 
     from pyflink.common import Duration, Types, WatermarkStrategy
     from pyflink.common.serialization import SimpleStringSchema
-    from pyflink.datastream import StreamExecutionEnvironment
     from pyflink.datastream.connectors.base import DeliveryGuarantee
     from pyflink.datastream.connectors.kafka import KafkaRecordSerializationSchema, KafkaSink, KafkaSource
     from pyflink.datastream.state_backend import EmbeddedRocksDBStateBackend, HashMapStateBackend
-    from pyflink.table import StreamTableEnvironment
 
     from udfs.flink_sessions import ALERT_ROW, SESSION_ROW, CardVelocity, Sessionize
     from udfs.sessions import VelocityRule, parse_event
 
-    env = StreamExecutionEnvironment.get_execution_environment()
-    env.get_config().set_global_job_parameters({"flowlake.consumer-group": args.group_id})  # for the exporter
-    if args.checkpoint_dir:
-        env.get_checkpoint_config().set_checkpoint_storage_dir(args.checkpoint_dir)
+    env = stream_environment(args)
     if args.state_backend:
         env.set_state_backend(EmbeddedRocksDBStateBackend() if args.state_backend == "rocksdb"
                               else HashMapStateBackend())
@@ -128,12 +130,7 @@ def main() -> None:
     (alerts.map(lambda alert: alert.json, output_type=Types.STRING()).name("alert json").uid("alert-json")
      .sink_to(alerts_topic).name("alerts topic").uid("alerts-topic"))
 
-    t_env = StreamTableEnvironment.create(env)
-    config = t_env.get_config()
-    config.set("table.local-time-zone", "UTC")
-    config.set("table.exec.uid.generation", "ALWAYS")  # see flink_jobs/ingest.py
-    config.set("table.exec.iceberg.use-v2-sink", "true")
-    t_env.execute_sql(catalog_sql(args))
+    t_env = iceberg_table_environment(env, args)
     t_env.create_temporary_view("closed_sessions", t_env.from_data_stream(sessions))
     t_env.create_temporary_view("velocity_alerts", t_env.from_data_stream(alerts))
     statements = t_env.create_statement_set()

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 from flink_jobs.common import split_statements, sql_string
 from flowlake import maintain
-from flowlake.clients.trino import query
+from flowlake.clients.trino import query, sql_array, sql_map, sql_time
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import FlowlakeError
 from udfs.masking import hash_token
@@ -277,19 +277,6 @@ def close_requests(settings: Settings, token: str, intent: str, request_ids: lis
     if rows[1]:
         query(settings, f"UPDATE {catalog}.gold.privacy_requests SET status = 'DONE' WHERE {where} AND status = 'OPEN'")
     return sorted({*request_ids, *(r[0] for r in rows[1])})
-
-
-def sql_array(values: list[str]) -> str:
-    return f"ARRAY[{', '.join(sql_string(v) for v in values)}]" if values else "CAST(ARRAY[] AS ARRAY(VARCHAR))"
-
-
-def sql_time(moment: datetime) -> str:
-    return f"TIMESTAMP '{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f} UTC'"
-
-
-def sql_map(keys: list[str], values: list[str]) -> str:
-    """A MAP(VARCHAR, BIGINT) literal: keys as strings, values as SQL expressions."""
-    return f"MAP({sql_array(keys)}, ARRAY[{', '.join(values)}])" if keys else "CAST(MAP() AS MAP(VARCHAR, BIGINT))"
 
 
 def requested_by(settings: Settings) -> str:

@@ -26,7 +26,7 @@ from string import Template
 from typing import Any
 
 from flink_jobs.common import split_statements, sql_string
-from flowlake.clients.trino import query
+from flowlake.clients.trino import query, sql_array, sql_map, sql_time
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.errors import FlowlakeError
 from flowlake.privacy import (
@@ -35,9 +35,6 @@ from flowlake.privacy import (
     close_requests,
     erase_templates,
     requested_by,
-    sql_array,
-    sql_map,
-    sql_time,
     user_token,
 )
 from iceberg import registry

@@ -137,7 +137,7 @@ def table_ref(catalog: str, table: str, snapshot: int | None) -> str:
 def render(check: Check, at: datetime, catalog: str, snapshots: dict[str, int | None]) -> str:
     """The check's SQL for the time checked, every table pinned to its snapshot."""
     p = check.params
-    from flowlake.privacy import sql_time
+    from flowlake.clients.trino import sql_time
 
     values: dict[str, str] = {"at": sql_time(at), "where": p.get("where") or "true",
                               "table": table_ref(catalog, check.table, snapshots.get(check.table)),
@@ -313,8 +313,7 @@ def run_checks(settings: Settings, checks: list[Check], at: datetime | None = No
 def record(settings: Settings, results: list[Result], at: datetime) -> str:
     """Append the results to quality.check_results (one commit) and refresh analytics.quality_status;
     returns the run id."""
-    from flowlake.clients.trino import query
-    from flowlake.privacy import sql_time
+    from flowlake.clients.trino import query, sql_time
     from flowlake.views import view_sql
 
     run_id = uuid.uuid4().hex

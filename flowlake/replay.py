@@ -13,10 +13,10 @@ from pathlib import Path
 
 from flink_jobs.common import sql_string
 from flowlake.clients.flink import failure_tail, job_name, run_attached
-from flowlake.clients.trino import query
+from flowlake.clients.trino import query, sql_map, sql_time
 from flowlake.config import Settings
 from flowlake.errors import FlowlakeError
-from flowlake.privacy import requested_by, sql_map, sql_time
+from flowlake.privacy import requested_by
 from iceberg import registry
 from udfs.validation import RULES_FILE
 

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from flowlake.clients.flink import failure_tail, run_attached
-from flowlake.clients.trino import query
+from flowlake.clients.trino import query, sql_time
 from flowlake.config import Settings
 from flowlake.errors import FlowlakeError
-from flowlake.privacy import sql_time
 
 
 @dataclass(frozen=True)

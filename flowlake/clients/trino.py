@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -12,6 +13,7 @@ import trino
 from trino.auth import BasicAuthentication
 from trino.exceptions import HttpError, TrinoQueryError
 
+from flink_jobs.common import sql_string
 from flowlake.clients.http import http_ok
 from flowlake.config import Settings
 from flowlake.errors import FlowlakeError, ServiceUnavailable
@@ -115,3 +117,18 @@ def as_json_lines(columns: list[str], rows: list[list[Any]]) -> str:
     """One JSON object per row; timestamps and decimals as strings, binary values as hex."""
     return "".join(json.dumps(dict(zip(columns, (_plain(v) for v in row), strict=True)), default=str) + "\n"
                    for row in rows)
+
+
+# --- SQL literals ---------------------------------------------------------------------------------
+
+def sql_array(values: list[str]) -> str:
+    return f"ARRAY[{', '.join(sql_string(v) for v in values)}]" if values else "CAST(ARRAY[] AS ARRAY(VARCHAR))"
+
+
+def sql_time(moment: datetime) -> str:
+    return f"TIMESTAMP '{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f} UTC'"
+
+
+def sql_map(keys: list[str], values: list[str]) -> str:
+    """A MAP(VARCHAR, BIGINT) literal: keys as strings, values as SQL expressions."""
+    return f"MAP({sql_array(keys)}, ARRAY[{', '.join(values)}])" if keys else "CAST(MAP() AS MAP(VARCHAR, BIGINT))"
