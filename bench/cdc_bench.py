@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import sys
 import threading
 import time
@@ -32,6 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.maintenance_bench import scan_seconds
 from bench.pipeline_bench import _cpu, _service_process, cpu_sample, percentile, spread
 from flink_jobs.registry import JOBS
 from flowlake import replication, shop
@@ -144,16 +144,6 @@ def files(settings: Settings) -> tuple[int, int]:
     return counts.get(0, 0), sum(count for content, count in counts.items() if content != 0)
 
 
-def scan_seconds(settings: Settings, repeat: int) -> float:
-    query(settings, SCAN)  # warm-up
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        query(settings, SCAN)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=10_000)
@@ -178,12 +168,12 @@ def main() -> None:
               + ", ".join(f"{k} {v:.0f}" for k, v in result["cpu_us"].items()), flush=True)
     lags = lag(settings, args.probes, args.lag_rate)
     data_before, deletes_before = files(settings)
-    scan_before = scan_seconds(settings, args.repeat)
+    scan_before = scan_seconds(SCAN, args.repeat)
     started = time.monotonic()
     [report] = run_once(settings, ["silver.customers"], steps=("compact",))
     compacted = time.monotonic() - started
     data_after, deletes_after = files(settings)
-    scan_after = scan_seconds(settings, args.repeat)
+    scan_after = scan_seconds(SCAN, args.repeat)
 
     total = sum(r["changes"] for r in rounds)
     print("\n| figure | median (min-max) |\n|---|---|")
