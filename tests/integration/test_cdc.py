@@ -17,6 +17,7 @@ import requests
 
 from flink_jobs.registry import JOBS
 from flowlake import replication, shop
+from flowlake.capture import silver_rows
 from flowlake.clients.flink import FlinkRest, submit
 from flowlake.clients.trino import query
 from flowlake.config import Settings
@@ -24,13 +25,7 @@ from flowlake.maintain import run_once
 from iceberg import registry
 from tests.promql import rules, series_parts
 
-from .capture import (
-    assert_each_change_once,
-    bronze_changes,
-    silver_equals_source,
-    silver_rows,
-    wait_for_silver_equal_to_source,
-)
+from .capture import assert_each_change_once, bronze_changes, silver_equals_source, wait_for_silver_equal_to_source
 from .conftest import wait_until
 
 pytestmark = pytest.mark.integration
@@ -60,6 +55,8 @@ def test_snapshot_and_changes_reach_silver_exactly_and_bronze_once(local_stack: 
     made = shop.generate_changes(settings, 400, seed=32, progress=False)
     assert made["insert"] and made["update"] and made["delete"]
     wait_for_silver_equal_to_source(settings, 120, "silver after the changes")
+    verified = subprocess.run([FLOWLAKE, "cdc", "verify"], capture_output=True, text=True, timeout=120)
+    assert verified.returncode == 0 and "silver.customers equals customers" in verified.stderr, verified.stderr
     customers = silver_rows(settings, registry.SILVER_CUSTOMERS)
     assert len(customers) > 20 and not any("@example" in str(row) for row in customers)  # hashed, not raw
     # Committed with silver's rows, at the same checkpoint.
@@ -210,3 +207,7 @@ def test_stop_with_drop_slot_cancels_the_job_and_frees_the_wal(local_stack: Sett
     assert f"dropped the replication slot {settings.cdc_slot}" in stopped.stderr
     assert FlinkRest(settings).running_job(JOBS["cdc"].pipeline_name) is None
     assert settings.cdc_slot not in {slot.name for slot in replication.slots(settings)}
+    # Nothing reads the database now: a change there is a difference `flowlake cdc verify` reports.
+    shop.generate_changes(settings, 20, seed=35, progress=False)
+    verified = subprocess.run([FLOWLAKE, "cdc", "verify"], capture_output=True, text=True, timeout=120)
+    assert verified.returncode == 1 and "differs from" in verified.stderr, verified.stderr
