@@ -42,9 +42,10 @@ def cdc_job(local_stack: Settings) -> Iterator[str]:
     rest = FlinkRest(settings)
     rest.wait_for_state(job_id, {"RUNNING"}, timeout=180)
     yield job_id
-    if rest.running_job(JOBS["cdc"].pipeline_name):
-        rest.cancel(job_id)
-        rest.wait_for_state(job_id, {"CANCELED"}, timeout=60)
+    running = rest.running_job(JOBS["cdc"].pipeline_name)  # a later test resubmits it
+    if running:
+        rest.cancel(running)
+        rest.wait_for_state(running, {"CANCELED"}, timeout=60)
     replication.drop_slot(settings, settings.cdc_slot)
 
 
@@ -172,6 +173,24 @@ def test_a_customer_deleted_at_the_source_then_erased_is_in_no_file(local_stack:
                                           f"WHERE user_id = '{victim}'")
             assert rows == 0, (table, snapshot)
     wait_for_silver_equal_to_source(settings, 120, "silver after the erasure")
+
+
+def test_stopped_with_a_savepoint_and_resubmitted_from_it_the_job_goes_on_in_the_wal(local_stack: Settings,
+                                                                                    cdc_job: str) -> None:
+    """A restored run must not empty silver (only a run from no state does, before its snapshot): the changes made
+    while it was stopped come from the slot, every other row stays."""
+    settings = local_stack
+    wait_for_silver_equal_to_source(settings, 120, "silver before the stop")
+    _, [[snapshot_reads]] = query(settings, "SELECT count(*) FROM lakehouse.bronze.cdc_changes WHERE operation = 'r'")
+    stopped = subprocess.run([FLOWLAKE, "stop", "cdc"], capture_output=True, text=True, timeout=300)
+    assert stopped.returncode == 0, stopped.stderr[-2000:]
+    savepoint = stopped.stdout.strip().splitlines()[-1]
+    shop.generate_changes(settings, 60, seed=36, progress=False)  # kept in the slot meanwhile
+    resumed = submit(settings, "cdc", [], from_savepoint=savepoint)
+    FlinkRest(settings).wait_for_state(resumed, {"RUNNING"}, timeout=180)
+    wait_for_silver_equal_to_source(settings, 120, "silver after the resubmission")
+    _, [[reads]] = query(settings, "SELECT count(*) FROM lakehouse.bronze.cdc_changes WHERE operation = 'r'")
+    assert reads == snapshot_reads  # no snapshot again
 
 
 def test_the_slot_is_made_on_submit_and_reported_with_its_reader(local_stack: Settings, cdc_job: str) -> None:
