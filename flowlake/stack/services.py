@@ -661,7 +661,8 @@ class LagExporter(Service):
         return [str(cli), "exporter"], self.base_env()
 
     def healthy(self) -> bool:
-        response = http_ok(f"http://{self.settings.host}:{self.settings.exporter_port}/metrics")
+        # A scrape asks Kafka, Flink and PostgreSQL: Prometheus's timeout (10 s), not the 2 s of a plain probe.
+        response = http_ok(f"http://{self.settings.host}:{self.settings.exporter_port}/metrics", timeout=10)
         return response is not None and "flowlake_kafka_exporter_up 1.0" in response.text
 
 
