@@ -330,7 +330,7 @@ def stop(job: str, savepoint: bool, savepoint_dir: str | None, drop_slot: bool) 
     else:
         err.print(f"stopping {job_id} with a savepoint ...")
         location = rest.stop_with_savepoint(job_id, savepoint_dir)
-        out.print(location)
+        click.echo(location)  # whole, for scripts: rich would fold a long path at the console width
         err.print(f"[green]stopped[/green]; restart with `flowlake submit {job} --from-savepoint {location}`")
     if drop_slot:
         from flowlake.replication import drop_slot as drop
