@@ -98,9 +98,15 @@ class KafkaLagCollector(Collector):
         futures = {name: self.admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(name)],
                                                                 request_timeout=TIMEOUT_SECONDS)[name]
                    for name in names}
-        return {name: {(tp.topic, tp.partition): tp.offset for tp in future.result().topic_partitions
-                       if tp.error is None}
-                for name, future in futures.items()}
+        committed: dict[str, dict[tuple[str, int], int]] = {}
+        for name, future in futures.items():
+            try:
+                partitions = future.result().topic_partitions
+            except KafkaException as exc:  # one group's coordinator moving: the others are still worth a scrape
+                log.warning("offsets of group %s not read: %s", name, exc)
+                continue
+            committed[name] = {(tp.topic, tp.partition): tp.offset for tp in partitions if tp.error is None}
+        return committed
 
     def ends(self) -> dict[tuple[str, int], int]:
         metadata = self.admin.list_topics(timeout=TIMEOUT_SECONDS)
@@ -112,7 +118,13 @@ class KafkaLagCollector(Collector):
         futures = self.admin.list_offsets({tp: latest for tp in partitions},
                                           isolation_level=IsolationLevel.READ_COMMITTED,
                                           request_timeout=TIMEOUT_SECONDS)
-        return {(tp.topic, tp.partition): future.result().offset for tp, future in futures.items()}
+        ends = {}
+        for tp, future in futures.items():
+            try:
+                ends[(tp.topic, tp.partition)] = future.result().offset
+            except KafkaException as exc:  # a topic deleted since it was listed, a partition without a leader
+                log.warning("end offset of %s[%d] not read: %s", tp.topic, tp.partition, exc)
+        return ends
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         started = time.monotonic()
