@@ -86,8 +86,18 @@ class KafkaLagCollector(Collector):
     def __init__(self, settings: Settings, group_pattern: str = ".*") -> None:
         # librdkafka's own log lines through Python's logging: JSON lines like the rest, not raw stderr.
         # As the `exporter` principal: it may describe groups and topics, and read no record.
-        self.admin = AdminClient({**client_config(settings, "exporter"), "logger": log})  # type: ignore[dict-item]
+        self.config = {**client_config(settings, "exporter"), "logger": log}
+        self.admin = AdminClient(self.config)
         self.groups = re.compile(group_pattern)
+        self.unread = 0  # groups and partitions the last scrape could not read
+
+    def fresh_client_if_stale(self) -> None:
+        """After the broker restarts, librdkafka's cached leaders can stay wrong for some partitions (every
+        ListOffsets of theirs answered NOT_LEADER_FOR_PARTITION for minutes in the fault tests): a scrape that
+        could not read everything makes the next one start from a new client and new metadata."""
+        if self.unread:
+            self.admin = AdminClient(self.config)
+            self.unread = 0
 
     def committed(self) -> dict[str, dict[tuple[str, int], int]]:
         listed = self.admin.list_consumer_groups(request_timeout=TIMEOUT_SECONDS).result()
@@ -104,6 +114,7 @@ class KafkaLagCollector(Collector):
                 partitions = future.result().topic_partitions
             except KafkaException as exc:  # one group's coordinator moving: the others are still worth a scrape
                 log.warning("offsets of group %s not read: %s", name, exc)
+                self.unread += 1
                 continue
             committed[name] = {(tp.topic, tp.partition): tp.offset for tp in partitions if tp.error is None}
         return committed
@@ -124,11 +135,13 @@ class KafkaLagCollector(Collector):
                 ends[(tp.topic, tp.partition)] = future.result().offset
             except KafkaException as exc:  # a topic deleted since it was listed, a partition without a leader
                 log.warning("end offset of %s[%d] not read: %s", tp.topic, tp.partition, exc)
+                self.unread += 1
         return ends
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         started = time.monotonic()
         up = GaugeMetricFamily("flowlake_kafka_exporter_up", "1 if the last scrape reached Kafka")
+        self.fresh_client_if_stale()
         try:
             ends = self.ends()
             committed = self.committed()
