@@ -47,14 +47,16 @@ from typing import Any
 
 from confluent_kafka import ConsumerGroupTopicPartitions, IsolationLevel, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from flowlake.config import REPO_ROOT, Settings
 from flowlake.kafka_security import client_config
 
 log = logging.getLogger("flowlake.exporter")
-TIMEOUT_SECONDS = 10.0
+# Per Kafka request: a scrape must answer within Prometheus's scrape timeout (10 s) even when a partition's
+# request runs into it.
+TIMEOUT_SECONDS = 5.0
 DEADLINES_SQL = REPO_ROOT / "sql" / "trino" / "privacy_deadlines.sql"
 QUALITY_SQL = REPO_ROOT / "sql" / "trino" / "quality_status.sql"
 
@@ -100,14 +102,22 @@ class KafkaLagCollector(Collector):
             self.unread = 0
 
     def committed(self) -> dict[str, dict[tuple[str, int], int]]:
+        return self.read_committed(self.request_committed())
+
+    def ends(self) -> dict[tuple[str, int], int]:
+        return self.read_ends(self.request_ends())
+
+    def request_committed(self) -> dict[str, Any]:
         listed = self.admin.list_consumer_groups(request_timeout=TIMEOUT_SECONDS).result()
         names = sorted(g.group_id for g in listed.valid if self.groups.fullmatch(g.group_id))
         # One group per request (the admin API's rule for list_consumer_group_offsets), all requests in flight at
         # once: one after the other, a scrape took a round trip per group, over Prometheus's timeout once a broker
         # had seen a few dozen groups.
-        futures = {name: self.admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(name)],
-                                                                request_timeout=TIMEOUT_SECONDS)[name]
-                   for name in names}
+        return {name: self.admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(name)],
+                                                             request_timeout=TIMEOUT_SECONDS)[name]
+                for name in names}
+
+    def read_committed(self, futures: dict[str, Any]) -> dict[str, dict[tuple[str, int], int]]:
         committed: dict[str, dict[tuple[str, int], int]] = {}
         for name, future in futures.items():
             try:
@@ -119,16 +129,17 @@ class KafkaLagCollector(Collector):
             committed[name] = {(tp.topic, tp.partition): tp.offset for tp in partitions if tp.error is None}
         return committed
 
-    def ends(self) -> dict[tuple[str, int], int]:
+    def request_ends(self) -> dict[TopicPartition, Any]:
         metadata = self.admin.list_topics(timeout=TIMEOUT_SECONDS)
         partitions = [TopicPartition(topic, p) for topic, t in metadata.topics.items()
                       if not topic.startswith("__") for p in t.partitions]
         if not partitions:
             return {}
         latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
-        futures = self.admin.list_offsets({tp: latest for tp in partitions},
-                                          isolation_level=IsolationLevel.READ_COMMITTED,
-                                          request_timeout=TIMEOUT_SECONDS)
+        return self.admin.list_offsets({tp: latest for tp in partitions}, isolation_level=IsolationLevel.READ_COMMITTED,
+                                       request_timeout=TIMEOUT_SECONDS)
+
+    def read_ends(self, futures: dict[TopicPartition, Any]) -> dict[tuple[str, int], int]:
         ends = {}
         for tp, future in futures.items():
             try:
@@ -142,9 +153,9 @@ class KafkaLagCollector(Collector):
         started = time.monotonic()
         up = GaugeMetricFamily("flowlake_kafka_exporter_up", "1 if the last scrape reached Kafka")
         self.fresh_client_if_stale()
-        try:
-            ends = self.ends()
-            committed = self.committed()
+        try:  # both sets of requests in flight at once: a slow partition costs one timeout, not two
+            end_futures, committed_futures = self.request_ends(), self.request_committed()
+            ends, committed = self.read_ends(end_futures), self.read_committed(committed_futures)
         except KafkaException as exc:
             log.warning("Kafka not reachable: %s", exc)
             up.add_metric([], 0)
@@ -376,16 +387,38 @@ class ReplicationSlotCollector(Collector):
         yield from (retained, active, ok)
 
 
+class Timed(Collector):
+    """The collectors, each one's time measured: a scrape over Prometheus's timeout is lost whole, and the log
+    and the metric say which part made it slow."""
+
+    SLOW_SECONDS = 3.0
+
+    def __init__(self, collectors: dict[str, Collector]) -> None:
+        self.collectors = collectors
+
+    def collect(self) -> Iterator[Metric]:
+        seconds = GaugeMetricFamily("flowlake_exporter_collect_seconds", "time each part of the last scrape took",
+                                    labels=["collector"])
+        for name, collector in self.collectors.items():
+            started = time.monotonic()
+            yield from collector.collect()
+            took = time.monotonic() - started
+            if took > self.SLOW_SECONDS:
+                log.warning("collecting %s took %.1f s", name, took)
+            seconds.add_metric([name], took)
+        yield seconds
+
+
 def serve(settings: Settings) -> None:
     """Serve the metrics on settings.exporter_port until stopped."""
     from prometheus_client import REGISTRY, start_http_server
 
-    REGISTRY.register(KafkaLagCollector(settings, settings.exporter_group_pattern))
-    REGISTRY.register(FlinkJobsCollector(settings))
-    REGISTRY.register(ReplicationSlotCollector(settings))
+    collectors: dict[str, Collector] = {"kafka": KafkaLagCollector(settings, settings.exporter_group_pattern),
+                                        "flink": FlinkJobsCollector(settings),
+                                        "replication_slots": ReplicationSlotCollector(settings)}
     if settings.privacy_metrics_interval_seconds > 0:
-        REGISTRY.register(PrivacyDeadlineCollector(settings))
-        REGISTRY.register(QualityCollector(settings))
+        collectors.update(privacy_deadlines=PrivacyDeadlineCollector(settings), quality=QualityCollector(settings))
+    REGISTRY.register(Timed(collectors))
     start_http_server(settings.exporter_port, addr=settings.host)
     log.info("Kafka lag exporter on http://%s:%d/metrics (Kafka %s)", settings.host, settings.exporter_port,
              settings.kafka_bootstrap)

@@ -65,3 +65,28 @@ def test_privacy_deadlines_are_read_at_most_once_per_interval_and_trino_down_is_
     answer[0] = ConnectionError("Trino not reachable")
     down = scrape()
     assert len(calls) == 2 and down == {("flowlake_privacy_requests_read_ok", ""): 0}
+
+
+def test_each_collectors_time_is_a_labelled_series_and_a_slow_one_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    import time
+
+    from prometheus_client.core import GaugeMetricFamily
+
+    from flowlake.exporter import Timed
+
+    class Fixed:
+        def __init__(self, name: str, sleep: float) -> None:
+            self.name, self.sleep = name, sleep
+
+        def collect(self):  # type: ignore[no-untyped-def]
+            time.sleep(self.sleep)
+            yield GaugeMetricFamily(f"x_{self.name}", "x", value=1)
+
+    timed = Timed({"fast": Fixed("fast", 0), "slow": Fixed("slow", 0.05)})  # type: ignore[dict-item]
+    timed.SLOW_SECONDS = 0.04
+    with caplog.at_level("WARNING", logger="flowlake.exporter"):
+        families = {f.name: f for f in timed.collect()}
+    assert {"x_fast", "x_slow", "flowlake_exporter_collect_seconds"} <= set(families)
+    took = {s.labels["collector"]: s.value for s in families["flowlake_exporter_collect_seconds"].samples}
+    assert took["fast"] < 0.04 <= took["slow"]
+    assert [r.getMessage()[:20] for r in caplog.records] == ["collecting slow took"]
