@@ -45,8 +45,12 @@ def connect(settings: Settings, user: str = "", password: str = "") -> Any:
                                 user=user or settings.shop_user, password=password or settings.shop_secret(),
                                 connect_timeout=5)
     except psycopg2.OperationalError as error:
+        refused = "password authentication failed" in str(error) or "no pg_hba.conf entry" in str(error)
+        fix = ("its users and passwords are made by `flowlake up` on a PostgreSQL that flowlake set up with the "
+               "superuser kept apart: see the warning `flowlake up` prints and docs/security.md (\"PostgreSQL\")"
+               if refused else "run `flowlake up`")
         raise ServiceUnavailable(f"the {settings.cdc_database} database is not reachable at {host}:"
-                                 f"{settings.postgres_port} ({str(error).strip()}): run `flowlake up`") from error
+                                 f"{settings.postgres_port} ({str(error).strip()}): {fix}") from error
 
 
 def _connect(settings: Settings) -> Any:

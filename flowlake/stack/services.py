@@ -237,7 +237,8 @@ class Postgres(Service):
             else:
                 console.print(f"[yellow]warning:[/yellow] the catalog's PostgreSQL in {self.pgdata} was made before "
                               f"flowlake kept its superuser apart: {s.catalog_user} is a superuser and can read "
-                              "every database. docs/security.md (\"PostgreSQL\") says how to move it over.")
+                              "every database, and the shop database of `flowlake submit cdc` is not made in it. "
+                              "docs/security.md (\"PostgreSQL\") says how to move it over.")
         conn.close()
         if self.separated:  # an older cluster lets no replication user in (its pg_hba.conf is not ours)
             from flowlake.shop import ensure_database
