@@ -91,21 +91,17 @@ class KafkaLagCollector(Collector):
         self.config = {**client_config(settings, "exporter"), "logger": log}
         self.admin = AdminClient(self.config)
         self.groups = re.compile(group_pattern)
-        self.unread = 0  # groups and partitions the last scrape could not read
 
-    def fresh_client_if_stale(self) -> None:
-        """After the broker restarts, librdkafka's cached leaders can stay wrong for some partitions (every
-        ListOffsets of theirs answered NOT_LEADER_FOR_PARTITION for minutes in the fault tests): a scrape that
-        could not read everything makes the next one start from a new client and new metadata."""
-        if self.unread:
+    def offsets(self) -> tuple[dict[tuple[str, int], int], dict[str, dict[tuple[str, int], int]]]:
+        """(end offset per partition, committed offsets per group), both sets of requests in flight at once: a
+        slow partition costs one timeout, not two. After the broker restarts, librdkafka's cached leaders can stay
+        wrong for some partitions (every ListOffsets of theirs answered NOT_LEADER_FOR_PARTITION for minutes in the
+        fault tests): a read that missed any makes the next one start from a new client and new metadata."""
+        end_futures, committed_futures = self.request_ends(), self.request_committed()
+        ends, committed = self.read_ends(end_futures), self.read_committed(committed_futures)
+        if len(ends) < len(end_futures) or len(committed) < len(committed_futures):
             self.admin = AdminClient(self.config)
-            self.unread = 0
-
-    def committed(self) -> dict[str, dict[tuple[str, int], int]]:
-        return self.read_committed(self.request_committed())
-
-    def ends(self) -> dict[tuple[str, int], int]:
-        return self.read_ends(self.request_ends())
+        return ends, committed
 
     def request_committed(self) -> dict[str, Any]:
         listed = self.admin.list_consumer_groups(request_timeout=TIMEOUT_SECONDS).result()
@@ -124,7 +120,6 @@ class KafkaLagCollector(Collector):
                 partitions = future.result().topic_partitions
             except KafkaException as exc:  # one group's coordinator moving: the others are still worth a scrape
                 log.warning("offsets of group %s not read: %s", name, exc)
-                self.unread += 1
                 continue
             committed[name] = {(tp.topic, tp.partition): tp.offset for tp in partitions if tp.error is None}
         return committed
@@ -146,16 +141,13 @@ class KafkaLagCollector(Collector):
                 ends[(tp.topic, tp.partition)] = future.result().offset
             except KafkaException as exc:  # a topic deleted since it was listed, a partition without a leader
                 log.warning("end offset of %s[%d] not read: %s", tp.topic, tp.partition, exc)
-                self.unread += 1
         return ends
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         started = time.monotonic()
         up = GaugeMetricFamily("flowlake_kafka_exporter_up", "1 if the last scrape reached Kafka")
-        self.fresh_client_if_stale()
-        try:  # both sets of requests in flight at once: a slow partition costs one timeout, not two
-            end_futures, committed_futures = self.request_ends(), self.request_committed()
-            ends, committed = self.read_ends(end_futures), self.read_committed(committed_futures)
+        try:
+            ends, committed = self.offsets()
         except KafkaException as exc:
             log.warning("Kafka not reachable: %s", exc)
             up.add_metric([], 0)

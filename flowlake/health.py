@@ -52,9 +52,9 @@ def live_jobs_health(settings: Settings) -> list[JobHealth]:
 
 def lag_per_topic(settings: Settings) -> dict[tuple[str, str], int]:
     """(group, topic) -> records between the committed offsets and the end, summed over partitions."""
-    collector = KafkaLagCollector(settings, settings.exporter_group_pattern)
+    ends, committed = KafkaLagCollector(settings, settings.exporter_group_pattern).offsets()
     totals: dict[tuple[str, str], int] = defaultdict(int)
-    for item in lags(collector.committed(), collector.ends()):
+    for item in lags(committed, ends):
         totals[(item.group, item.topic)] += item.lag
     return dict(totals)
 
